@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { authRoutes } from './http/routes/auth.js';
+import { publicRoutes } from './http/routes/public.js';
+import { registerErrorHandling } from './http/plugins/errors.js';
+import type { Services } from './services.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP app over ready services; does not listen. */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    // Keep a caller's request id when it is safe to log; otherwise make one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+  });
+  // JSON only on /v1: text/plain is a 415, not a string body.
+  app.removeContentTypeParser('text/plain');
+  registerErrorHandling(app);
+  app.decorateRequest('claims', null);
+
+  app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-meridian-region', config.region);
+    // Token responses must never be cached; nothing else here benefits from caching except JWKS, which sets its own.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  await app.register(publicRoutes, { services });
+  await app.register(authRoutes, { services });
+  return app;
+}

@@ -1,0 +1,74 @@
+import { AppError, isAppError } from '../errors.js';
+import type { Audit, RequestContext } from '../observability/audit.js';
+import { type Clock, newId, type Random } from '../util/runtime.js';
+import { checkPassword, checkUsername, normalizePassword, normalizeUsername, type PasswordPolicy } from './credentials.js';
+import type { PasswordHasher } from './passwords.js';
+import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
+import type { Throttle } from './throttle.js';
+
+export interface AccountsDeps {
+  users: UserStore;
+  hasher: PasswordHasher;
+  throttle: Throttle;
+  policy: PasswordPolicy;
+  region: string;
+  clock: Clock;
+  random: Random;
+  audit: Audit;
+}
+
+/** Registration and password authentication. */
+export class Accounts {
+  constructor(private readonly d: AccountsDeps) {}
+
+  async register(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
+    checkUsername(username);
+    const normalizedPassword = checkPassword(password, this.d.policy, username);
+    await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
+    const created = await this.d.users.insert({
+      id: newId(this.d.region, this.d.clock, this.d.random),
+      username,
+      usernameNormalized: normalizeUsername(username),
+      passwordHash: await this.d.hasher.hash(normalizedPassword),
+      homeRegion: this.d.region,
+      now: this.d.clock.now(),
+    });
+    if (!created) {
+      this.d.audit('user.register_failed', { reason: 'username taken' }, ctx);
+      throw new AppError('username_taken');
+    }
+    this.d.audit('user.registered', { userId: created.id }, ctx);
+    return created;
+  }
+
+  /**
+   * Checks a username and password. Unknown user, wrong password and disabled
+   * account all fail the same way, after the same argon2 work; a throttled
+   * account or client fails before any password is checked.
+   */
+  async authenticate(username: string, password: string, ctx: RequestContext): Promise<UserCredentials> {
+    checkUsername(username);
+    const normalizedPassword = normalizePassword(password);
+    if ([...normalizedPassword].length > this.d.policy.maxLength) {
+      throw new AppError('invalid_request', { description: `password must be at most ${this.d.policy.maxLength} characters` });
+    }
+    const account = normalizeUsername(username);
+    const ip = ctx.ip ?? 'unknown';
+    try {
+      await this.d.throttle.assertLoginAllowed(account, ip);
+    } catch (err) {
+      if (isAppError(err, 'rate_limited')) this.d.audit('login.failed', { reason: `rate_limited: ${err.reason}` }, ctx);
+      throw err;
+    }
+    const user = await this.d.users.findByUsername(account);
+    const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : await this.d.hasher.verifyDummy(normalizedPassword);
+    if (!user || !ok || user.disabled) {
+      await this.d.throttle.recordLoginFailure(account, ip);
+      const reason = !user ? 'unknown user' : !ok ? 'bad password' : 'disabled';
+      this.d.audit('login.failed', { userId: user?.id, reason }, ctx);
+      throw new AppError('invalid_grant', { reason, description: 'Invalid username or password.' });
+    }
+    await this.d.throttle.recordLoginSuccess(account);
+    return user;
+  }
+}

@@ -1,0 +1,90 @@
+import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import type { SigningAlg } from '../config/schema.js';
+
+/**
+ * Compact JWS signing and signature checking on node:crypto's synchronous
+ * primitives. They take microseconds and run on the calling thread, so token
+ * checks never queue on the libuv pool behind argon2 hashing (WebCrypto,
+ * which jose 6 uses, runs there). Claim rules live in the verifier.
+ */
+
+interface AlgSpec {
+  digest: string | null;
+  dsaEncoding?: 'ieee-p1363';
+  keyType: string;
+  curve?: string;
+}
+
+const ALGS: Record<SigningAlg, AlgSpec> = {
+  ES256: { digest: 'sha256', dsaEncoding: 'ieee-p1363', keyType: 'ec', curve: 'prime256v1' },
+  EdDSA: { digest: null, keyType: 'ed25519' },
+  RS256: { digest: 'sha256', keyType: 'rsa' },
+};
+
+export function isSigningAlg(alg: unknown): alg is SigningAlg {
+  return typeof alg === 'string' && Object.hasOwn(ALGS, alg);
+}
+
+/** True when `key` is of the type (and curve) that `alg` requires. */
+export function keyFitsAlg(key: KeyObject, alg: SigningAlg): boolean {
+  const spec = ALGS[alg];
+  if (key.asymmetricKeyType !== spec.keyType) return false;
+  return spec.curve === undefined || key.asymmetricKeyDetails?.namedCurve === spec.curve;
+}
+
+const b64 = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
+
+/** Signs `payload` as a compact JWS with the given protected header. */
+export function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, alg: SigningAlg, key: KeyObject): string {
+  const input = `${b64(JSON.stringify({ ...header, alg }))}.${b64(JSON.stringify(payload))}`;
+  const spec = ALGS[alg];
+  const sig = sign(spec.digest, Buffer.from(input), spec.dsaEncoding ? { key, dsaEncoding: spec.dsaEncoding } : key);
+  return `${input}.${b64(sig)}`;
+}
+
+export interface DecodedJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  signingInput: Buffer;
+  signature: Buffer;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]*$/;
+
+function parseObject(segment: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Splits and parses a compact JWS without trusting anything in it; null when malformed. */
+export function decodeCompact(token: string): DecodedJws | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  const [h, p, s] = parts as [string, string, string];
+  if (!h || !p || !s || !SEGMENT.test(h) || !SEGMENT.test(p) || !SEGMENT.test(s)) return null;
+  const header = parseObject(h);
+  const payload = parseObject(p);
+  if (!header || !payload) return null;
+  return { header, payload, signingInput: Buffer.from(`${h}.${p}`), signature: Buffer.from(s, 'base64url') };
+}
+
+/** Checks the signature with `key` under exactly `alg`; never throws. */
+export function verifySignature(jws: DecodedJws, alg: SigningAlg, key: KeyObject): boolean {
+  const spec = ALGS[alg];
+  try {
+    return verify(spec.digest, jws.signingInput, spec.dsaEncoding ? { key, dsaEncoding: spec.dsaEncoding } : key, jws.signature);
+  } catch {
+    return false;
+  }
+}
+
+/** A public KeyObject from a JWK, checked against the algorithm it is listed for. */
+export function publicKeyFromJwk(jwk: Record<string, unknown>, alg: SigningAlg): KeyObject {
+  const key = createPublicKey({ key: jwk as never, format: 'jwk' });
+  if (!keyFitsAlg(key, alg)) throw new Error(`key type does not fit ${alg}`);
+  return key;
+}

@@ -1,0 +1,162 @@
+import { AppError, unavailable } from '../errors.js';
+import type { Audit, RequestContext } from '../observability/audit.js';
+import { type Clock, newId, type Random } from '../util/runtime.js';
+import type { AccessTokenIssuer } from './access-tokens.js';
+import type { Accounts } from './accounts.js';
+import { decideRefresh } from './refresh-policy.js';
+import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
+import type { RefreshState, SessionStore } from './stores.js';
+import type { AccessClaims } from './verifier.js';
+
+/** RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+export interface SessionSettings {
+  region: string;
+  refreshTtlSeconds: number;
+  refreshIdleSeconds: number;
+  graceSeconds: number;
+  /** Derives children from parents (see refresh-tokens.ts). */
+  rotationKey: Buffer;
+}
+
+/** Where revoked session ids go so that their access tokens die at once. */
+export interface RevocationSink {
+  add(sessionId: string, revokedAt?: number): void;
+}
+
+export interface SessionDeps {
+  settings: SessionSettings;
+  sessions: SessionStore;
+  accounts: Accounts;
+  access: AccessTokenIssuer;
+  revocations: RevocationSink;
+  clock: Clock;
+  random: Random;
+  audit: Audit;
+}
+
+// A rotation that loses a race re-reads the state; more losses than this in a row mean contention, not a client error.
+const MAX_ROTATION_ATTEMPTS = 3;
+
+/** Sessions and their refresh-token families: login, refresh with rotation, logout. */
+export class SessionService {
+  constructor(private readonly d: SessionDeps) {}
+
+  async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+    const user = await this.d.accounts.authenticate(username, password, ctx);
+    const { settings: s, clock } = this.d;
+    const now = clock.now();
+    const sessionId = newId(s.region, clock, this.d.random);
+    const token = newRefreshToken(s.region, this.d.random);
+    const expiresAt = now + s.refreshTtlSeconds * 1000;
+    const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
+    await this.d.sessions.create({ id: sessionId, userId: user.id, region: s.region, now, expiresAt, tokenHash: hashRefreshToken(token), tokenExpiresAt });
+    this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
+    return this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt);
+  }
+
+  /**
+   * Rotates a refresh token: guard clauses in `decideRefresh`, then one atomic
+   * write. A lost race re-reads the state and decides again, which turns the
+   * losers of a parallel refresh into grace-window retries.
+   */
+  async refresh(token: string, ctx: RequestContext): Promise<TokenResponse> {
+    if (!refreshTokenRegion(token)) return this.reject('malformed', ctx);
+    const hash = hashRefreshToken(token);
+    for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
+      const state = await this.d.sessions.findRefreshState(hash);
+      const now = this.d.clock.now();
+      const decision = decideRefresh(state, now, { graceMs: this.d.settings.graceSeconds * 1000 });
+      if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
+      const s = state as RefreshState;
+      if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
+      const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
+      if (decision.kind === 'grace') {
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace' }, ctx);
+        return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
+      }
+      const childExpiresAt = this.childExpiry(s, now);
+      const rotated = await this.d.sessions.rotate({
+        sessionId: s.sessionId,
+        generation: s.tokenGeneration,
+        parentHash: hash,
+        childHash: hashRefreshToken(child),
+        childExpiresAt,
+        now,
+      });
+      if (rotated) {
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId }, ctx);
+        return this.respond(s, child, childExpiresAt);
+      }
+    }
+    throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
+  }
+
+  /** Ends the caller's session, another of the caller's sessions named by refresh token, or all of them. */
+  async logout(claims: AccessClaims, opts: { refreshToken?: string; allSessions?: boolean }, ctx: RequestContext): Promise<void> {
+    const now = this.d.clock.now();
+    const ended: string[] = [];
+    if (opts.allSessions) {
+      ended.push(...(await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all')));
+    } else if (await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout')) {
+      ended.push(claims.sid);
+    }
+    if (opts.refreshToken && !opts.allSessions && refreshTokenRegion(opts.refreshToken)) {
+      const owner = await this.d.sessions.findOwner(hashRefreshToken(opts.refreshToken));
+      // Another user's token is ignored silently: logout must not reveal or touch other accounts.
+      if (owner && owner.userId === claims.sub && (await this.d.sessions.revoke(owner.sessionId, claims.sub, now, 'logout'))) {
+        ended.push(owner.sessionId);
+      }
+    }
+    // The caller's own session is revoked in memory even if it was already ended elsewhere.
+    for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
+    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, reason: opts.allSessions ? 'all_sessions' : undefined }, ctx);
+  }
+
+  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
+  async revokeRefreshToken(token: string, ctx: RequestContext): Promise<void> {
+    if (!refreshTokenRegion(token)) return;
+    const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
+    if (!owner) return;
+    const now = this.d.clock.now();
+    if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
+      this.d.revocations.add(owner.sessionId, now);
+      this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
+    }
+  }
+
+  private childExpiry(s: RefreshState, rotatedAt: number): number {
+    return Math.min(s.sessionExpiresAt, rotatedAt + this.d.settings.refreshIdleSeconds * 1000);
+  }
+
+  /** A consumed token came back: the whole family is revoked, its live child included. */
+  private async revokeOnReuse(s: RefreshState, ctx: RequestContext): Promise<never> {
+    const now = this.d.clock.now();
+    await this.d.sessions.revoke(s.sessionId, s.userId, now, 'reuse');
+    this.d.revocations.add(s.sessionId, now);
+    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, reason: 'outside_grace' }, ctx);
+    throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
+  }
+
+  private reject(reason: string, ctx: RequestContext, s?: RefreshState | null): never {
+    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason }, ctx);
+    throw new AppError('invalid_grant', { reason });
+  }
+
+  private respond(subject: { userId: string; username: string; sessionId: string }, refreshToken: string, refreshExpiresAt: number): TokenResponse {
+    return {
+      access_token: this.d.access.issue(subject),
+      token_type: 'Bearer',
+      expires_in: this.d.access.ttlSeconds,
+      refresh_token: refreshToken,
+      refresh_expires_in: Math.max(0, Math.floor((refreshExpiresAt - this.d.clock.now()) / 1000)),
+    };
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, describeConfig, loadConfigFromEnv } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { keysCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
+import { startCommand } from './start.js';
+
+const USAGE = `Usage: meridian <command> [options]
+
+Commands:
+  start                 run this region's API server
+  migrate               apply pending database migrations and exit
+  keys rotate [--now]   add a signing key (published first, signs after MERIDIAN_KEY_PUBLISH_DELAY)
+  keys list             list the signing keys in the key set
+  config                list every setting with its default
+
+Configuration comes from environment variables; see the README.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { now: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const [command, sub] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'config') {
+    console.log(`| variable | default | meaning |\n|---|---|---|\n${describeConfig()}`);
+    return 0;
+  }
+  const config = loadConfigFromEnv();
+  const logger = createLogger(config.logLevel);
+  switch (command) {
+    case 'start':
+      return startCommand(config, logger);
+    case 'migrate':
+      return migrateCommand(config, logger);
+    case 'keys':
+      return keysCommand(config, logger, sub, { now: values.now ?? false });
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`meridian: configuration error: ${err.message}`);
+    } else {
+      console.error('meridian: fatal:', err);
+    }
+    process.exitCode = 1;
+  },
+);

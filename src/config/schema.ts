@@ -1,0 +1,89 @@
+/**
+ * The one configuration schema. Every setting the service reads is declared
+ * here with its environment variable, type, default and bounds; `loadConfig`
+ * validates them all at boot and returns a frozen object that is passed in
+ * to whatever needs it. Nothing else in the code reads `process.env`.
+ */
+
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+const DAY = 86_400;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clientId: string;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly refreshIdleTtl: number;
+  readonly refreshGraceSeconds: number;
+  readonly passwordMinLength: number;
+  readonly passwordMaxLength: number;
+  readonly signingAlg: SigningAlg;
+  readonly masterKey: string | undefined;
+  readonly keyPublishDelay: number;
+  readonly keyReloadInterval: number;
+  readonly clockSkewSeconds: number;
+  readonly bodyLimit: number;
+  readonly loginMaxFailuresPerAccount: number;
+  readonly loginMaxFailuresPerIp: number;
+  readonly loginLockoutSeconds: number;
+  readonly registerMaxPerIp: number;
+  readonly registerWindowSeconds: number;
+  readonly trustProxy: boolean;
+  readonly logLevel: string;
+  readonly dbPoolSize: number;
+}
+
+type Kind =
+  | { type: 'int'; min: number; max: number }
+  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'bool' }
+  | { type: 'url' };
+
+interface Field {
+  env: string;
+  kind: Kind;
+  /** A value, or a function of the settings read so far; undefined = optional. */
+  default?: unknown;
+  doc: string;
+}
+
+/** Declaration order matters: a default may depend on an earlier field. */
+export const FIELDS = {
+  port: { env: 'PORT', kind: { type: 'int', min: 0, max: 65_535 }, default: 8080, doc: 'HTTP port' },
+  host: { env: 'HOST', kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface to listen on (0.0.0.0 for all)' },
+  databaseUrl: { env: 'DATABASE_URL', kind: { type: 'url' }, doc: 'PostgreSQL URL; unset = embedded PGlite in the data directory' },
+  dataDir: { env: 'MERIDIAN_DATA_DIR', kind: { type: 'string' }, default: './.meridian', doc: 'embedded database, generated master key' },
+  region: { env: 'MERIDIAN_REGION', kind: { type: 'string', pattern: /^[a-z][a-z0-9-]{0,31}$/, hint: 'lower-case letters, digits and -, at most 32, starting with a letter' }, default: 'local', doc: 'this region\'s id' },
+  issuer: { env: 'MERIDIAN_ISSUER', kind: { type: 'url' }, default: (c: Partial<Config>) => `http://${c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`, doc: 'the `iss` of every access token' },
+  audience: { env: 'MERIDIAN_AUDIENCE', kind: { type: 'string' }, default: 'meridian', doc: 'the `aud` of every access token' },
+  clientId: { env: 'MERIDIAN_CLIENT_ID', kind: { type: 'string' }, default: 'meridian', doc: 'the `client_id` claim (RFC 9068)' },
+  accessTokenTtl: { env: 'MERIDIAN_ACCESS_TOKEN_TTL', kind: { type: 'int', min: 30, max: 86_400 }, default: 600, doc: 'access token lifetime, seconds' },
+  refreshTokenTtl: { env: 'MERIDIAN_REFRESH_TOKEN_TTL', kind: { type: 'int', min: 60, max: 400 * DAY }, default: 30 * DAY, doc: 'absolute session lifetime, seconds; never extended by rotation' },
+  refreshIdleTtl: { env: 'MERIDIAN_REFRESH_IDLE_TTL', kind: { type: 'int', min: 60, max: 400 * DAY }, default: 15 * DAY, doc: 'a session unused this long ends, seconds' },
+  refreshGraceSeconds: { env: 'MERIDIAN_REFRESH_GRACE_SECONDS', kind: { type: 'int', min: 0, max: 300 }, default: 10, doc: 'window in which a retried refresh returns the same successor' },
+  passwordMinLength: { env: 'MERIDIAN_PASSWORD_MIN_LENGTH', kind: { type: 'int', min: 8, max: 128 }, default: 15, doc: 'minimum password length, characters' },
+  passwordMaxLength: { env: 'MERIDIAN_PASSWORD_MAX_LENGTH', kind: { type: 'int', min: 128, max: 4096 }, default: 1024, doc: 'maximum password length, characters' },
+  signingAlg: { env: 'MERIDIAN_SIGNING_ALG', kind: { type: 'enum', values: SIGNING_ALGS }, default: 'ES256', doc: 'access token signature algorithm' },
+  masterKey: { env: 'MERIDIAN_MASTER_KEY', kind: { type: 'string', pattern: /^[A-Za-z0-9+/_-]{43}=?$/, hint: '32 bytes, base64 or base64url' }, doc: 'encrypts signing keys at rest and keys refresh rotation; unset = generated in the data directory' },
+  keyPublishDelay: { env: 'MERIDIAN_KEY_PUBLISH_DELAY', kind: { type: 'int', min: 0, max: DAY }, default: 60, doc: 'seconds a rotated-in key is published before it signs' },
+  keyReloadInterval: { env: 'MERIDIAN_KEY_RELOAD_INTERVAL', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'seconds between reloads of the key set from the database' },
+  clockSkewSeconds: { env: 'MERIDIAN_CLOCK_SKEW', kind: { type: 'int', min: 0, max: 300 }, default: 30, doc: 'leeway for `iat`/`exp` between servers' },
+  bodyLimit: { env: 'MERIDIAN_BODY_LIMIT', kind: { type: 'int', min: 1024, max: 1_048_576 }, default: 16_384, doc: 'largest request body, bytes' },
+  loginMaxFailuresPerAccount: { env: 'MERIDIAN_LOGIN_MAX_FAILURES', kind: { type: 'int', min: 1, max: 100 }, default: 10, doc: 'failed logins per account before a lockout' },
+  loginMaxFailuresPerIp: { env: 'MERIDIAN_LOGIN_MAX_FAILURES_PER_IP', kind: { type: 'int', min: 1, max: 100_000 }, default: 100, doc: 'failed logins per client IP before a lockout' },
+  loginLockoutSeconds: { env: 'MERIDIAN_LOGIN_LOCKOUT', kind: { type: 'int', min: 1, max: 900 }, default: 900, doc: 'failure counting window and longest lockout, seconds' },
+  registerMaxPerIp: { env: 'MERIDIAN_REGISTER_MAX_PER_IP', kind: { type: 'int', min: 1, max: 1_000_000 }, default: 30, doc: 'registrations per client IP per window' },
+  registerWindowSeconds: { env: 'MERIDIAN_REGISTER_WINDOW', kind: { type: 'int', min: 1, max: DAY }, default: 3600, doc: 'registration throttling window, seconds' },
+  trustProxy: { env: 'MERIDIAN_TRUST_PROXY', kind: { type: 'bool' }, default: false, doc: 'take the client IP from X-Forwarded-For' },
+  logLevel: { env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
+  dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
+} satisfies Record<keyof Config, Field>;

@@ -1,0 +1,165 @@
+import type { Logger } from 'pino';
+import { AccessTokenIssuer } from './auth/access-tokens.js';
+import { Accounts } from './auth/accounts.js';
+import { type CounterStore, MemoryCounterStore } from './auth/counters.js';
+import { KeyRing } from './auth/keys.js';
+import { PasswordHasher } from './auth/passwords.js';
+import { RevocationSet } from './auth/revocations.js';
+import { deriveKey, resolveMasterKey } from './auth/secrets.js';
+import { SessionService } from './auth/sessions.js';
+import { Throttle } from './auth/throttle.js';
+import { AccessTokenVerifier } from './auth/verifier.js';
+import type { Config } from './config/schema.js';
+import { type Audit, createAudit } from './observability/audit.js';
+import type { Db, QueryObserver } from './storage/postgres/db.js';
+import { openDatabase } from './storage/postgres/drivers.js';
+import { migrate } from './storage/postgres/migrate.js';
+import { SQL } from './storage/postgres/sql.js';
+import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
+import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
+
+/** Everything a region's API process runs on, wired once from the config. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  db: Db;
+  keys: KeyRing;
+  verifier: AccessTokenVerifier;
+  revocations: RevocationSet;
+  accounts: Accounts;
+  sessions: SessionService;
+  audit: Audit;
+  /** State of each dependency, for /readyz. */
+  readiness(): Promise<Record<string, DependencyState>>;
+  close(): Promise<void>;
+}
+
+export type DependencyState = 'ok' | 'degraded' | 'down';
+
+/** Resolves to false when `p` rejects or takes longer than `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ServiceOptions {
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** An already open database (tests share one per file). */
+  db?: Db;
+  counters?: CounterStore;
+  hasher?: PasswordHasher;
+  queryObserver?: QueryObserver;
+}
+
+export async function createServices(config: Config, opts: ServiceOptions): Promise<Services> {
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? systemRandom;
+  const logger = opts.logger;
+  const master = resolveMasterKey(config.masterKey, config.dataDir, random);
+  if (master.origin === 'generated') logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data directory');
+  if (master.origin !== 'config' && config.databaseUrl?.startsWith('postgres')) {
+    logger.warn('MERIDIAN_MASTER_KEY is not set: every server of this region must share the same master key');
+  }
+
+  const db =
+    opts.db ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, observer: opts.queryObserver }));
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied }, 'database migrated');
+
+  // An access token is acceptable from iat to exp, plus the skew on either side.
+  const tokenLifetimeSeconds = config.accessTokenTtl + 2 * config.clockSkewSeconds;
+  const keys = new KeyRing({
+    store: new PgKeyStore(db),
+    region: config.region,
+    alg: config.signingAlg,
+    encryptionKey: deriveKey(master.key, 'signing-key-encryption'),
+    clock,
+    random,
+    publishDelaySeconds: config.keyPublishDelay,
+    tokenLifetimeSeconds,
+  });
+  await keys.init();
+  keys.startAutoReload(config.keyReloadInterval, (err) => logger.error({ err }, 'signing key reload failed'));
+
+  const sessionStore = new PgSessionStore(db);
+  const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
+  for (const r of await sessionStore.revokedSince(clock.now() - tokenLifetimeSeconds * 1000)) revocations.add(r.id, r.revokedAt);
+
+  const verifier = new AccessTokenVerifier({
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms: ['ES256', 'EdDSA', 'RS256'],
+    maxAgeSeconds: config.accessTokenTtl,
+    clockSkewSeconds: config.clockSkewSeconds,
+    clock,
+    keys: (kid) => keys.verificationKey(kid),
+    isRevoked: (sid) => revocations.has(sid),
+  });
+
+  const audit = createAudit(logger, config.region);
+  const accounts = new Accounts({
+    users: new PgUserStore(db),
+    hasher: opts.hasher ?? new PasswordHasher(),
+    throttle: new Throttle(opts.counters ?? new MemoryCounterStore(clock), config, clock),
+    policy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
+    region: config.region,
+    clock,
+    random,
+    audit,
+  });
+  const access = new AccessTokenIssuer(
+    { issuer: config.issuer, audience: config.audience, clientId: config.clientId, region: config.region, ttlSeconds: config.accessTokenTtl },
+    keys,
+    clock,
+    random,
+  );
+  const sessions = new SessionService({
+    settings: {
+      region: config.region,
+      refreshTtlSeconds: config.refreshTokenTtl,
+      refreshIdleSeconds: config.refreshIdleTtl,
+      graceSeconds: config.refreshGraceSeconds,
+      rotationKey: deriveKey(master.key, 'refresh-rotation'),
+    },
+    sessions: sessionStore,
+    accounts,
+    access,
+    revocations,
+    clock,
+    random,
+    audit,
+  });
+
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    keys,
+    verifier,
+    revocations,
+    accounts,
+    sessions,
+    audit,
+    async readiness() {
+      const database = (await within(db.query(SQL.ping), 2000)) ? 'ok' : 'down';
+      // The embedded cache and counters live in this process: reachable while it runs.
+      return { database, cache: 'ok' };
+    },
+    async close() {
+      keys.stop();
+      if (!opts.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The narrow database contract every repository is written against. Two
+ * drivers implement it (node-postgres and embedded PGlite) and run the very
+ * same SQL files.
+ */
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One parameterised statement. */
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `fn` in one transaction; commits when it resolves, rolls back when it
+   * throws. Serialization failures and deadlocks are retried a few times.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Called after each statement; feeds the DB-load metrics and query counting in tests. */
+export type QueryObserver = (event: { statement: string; seconds: number; ok: boolean }) => void;
+
+/** The first keyword of a statement after its header comments, e.g. "select". */
+export function statementKind(text: string): string {
+  const m = /^(?:\s*--[^\n]*\n|\s+)*(\w+)/.exec(text);
+  const word = (m?.[1] ?? 'other').toLowerCase();
+  // A CTE is a write when it holds one; name it by its first data-changing verb.
+  if (word === 'with') {
+    const w = /\b(insert|update|delete)\b/i.exec(text);
+    return w ? w[1]!.toLowerCase() : 'select';
+  }
+  return word;
+}
+
+/** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
+export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+
+/**
+ * SQLSTATEs and Node error codes that mean "the database cannot be reached or
+ * is not accepting work right now": answered with 503, never 500.
+ */
+export function isUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|53|57P0[1-3])/.test(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(code)) return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Query read timeout/i.test(
+    err.message,
+  );
+}

@@ -1,0 +1,197 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { unavailable } from '../../errors.js';
+import {
+  type Db,
+  type Queryable,
+  type QueryObserver,
+  type QueryResult,
+  isUnavailableError,
+  RETRYABLE_SQLSTATES,
+  statementKind,
+} from './db.js';
+
+const MAX_TX_ATTEMPTS = 3;
+
+export interface OpenOptions {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize: number;
+  observer?: QueryObserver;
+}
+
+/**
+ * Opens the configured database: PostgreSQL for a `postgres://` URL, an
+ * in-memory PGlite for `memory://`, and otherwise PGlite stored under the
+ * data directory (the embedded default).
+ */
+export async function openDatabase(opts: OpenOptions): Promise<Db> {
+  const url = opts.databaseUrl;
+  if (url && /^postgres(ql)?:/.test(url)) return new PostgresDb(url, opts.poolSize, opts.observer);
+  if (url && url.startsWith('memory:')) return PgliteDb.open(undefined, opts.observer);
+  mkdirSync(opts.dataDir, { recursive: true });
+  return PgliteDb.open(join(opts.dataDir, 'pgdata'), opts.observer);
+}
+
+/** Wraps a statement with timing, the observer and error translation. */
+async function observed<R>(observer: QueryObserver | undefined, text: string, run: () => Promise<QueryResult<R>>): Promise<QueryResult<R>> {
+  const started = performance.now();
+  let ok = false;
+  try {
+    const result = await run();
+    ok = true;
+    return result;
+  } catch (err) {
+    if (isUnavailableError(err)) throw unavailable('database', err);
+    throw err;
+  } finally {
+    observer?.({ statement: statementKind(text), seconds: (performance.now() - started) / 1000, ok });
+  }
+}
+
+async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (i >= MAX_TX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE_SQLSTATES.has(code)) throw err;
+    }
+  }
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, max: number, private readonly observer?: QueryObserver) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max,
+      // Fail fast when the server is down so callers answer 503 quickly.
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+      query_timeout: 15_000,
+    });
+    // An idle client losing its connection must not crash the process.
+    this.pool.on('error', () => {});
+  }
+
+  query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return observed(this.observer, text, async () => {
+      const r = await this.pool.query(text, params as unknown[]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    });
+  }
+
+  async exec(text: string): Promise<void> {
+    await observed(this.observer, text, async () => {
+      await this.pool.query(text);
+      return { rows: [], rowCount: 0 };
+    });
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return withRetries(async () => {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw isUnavailableError(err) ? unavailable('database', err) : err;
+      }
+      const tx: Queryable = {
+        query: <R>(text: string, params: readonly unknown[] = []) =>
+          observed(this.observer, text, async () => {
+            const r = await client.query(text, params as unknown[]);
+            return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+          }),
+        exec: async (text) => {
+          await observed(this.observer, text, async () => {
+            await client.query(text);
+            return { rows: [], rowCount: 0 };
+          });
+        },
+      };
+      let broken: Error | undefined;
+      try {
+        await tx.exec('BEGIN');
+        const result = await fn(tx);
+        await tx.exec('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+type PGliteLike = {
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  exec(text: string): Promise<unknown>;
+};
+
+function pgliteQueryable(target: PGliteLike, observer?: QueryObserver): Queryable {
+  return {
+    query: <R>(text: string, params: readonly unknown[] = []) =>
+      observed(observer, text, async () => {
+        const r = await target.query<R>(text, params as unknown[]);
+        return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+      }),
+    exec: async (text) => {
+      await observed(observer, text, async () => {
+        await target.exec(text);
+        return { rows: [], rowCount: 0 };
+      });
+    },
+  };
+}
+
+/** The embedded default: PostgreSQL compiled to WASM, one connection, in-process. */
+class PgliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  private readonly q: Queryable;
+
+  private constructor(
+    private readonly db: PGliteLike & {
+      transaction<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
+      close(): Promise<void>;
+    },
+    private readonly observer?: QueryObserver,
+  ) {
+    this.q = pgliteQueryable(db, observer);
+  }
+
+  static async open(dir: string | undefined, observer?: QueryObserver): Promise<PgliteDb> {
+    // Loaded lazily: deployments on PostgreSQL never pay for the WASM module.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = dir ? new PGlite(dir) : new PGlite();
+    await db.waitReady;
+    return new PgliteDb(db as never, observer);
+  }
+
+  query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.q.query<R>(text, params);
+  }
+
+  exec(text: string): Promise<void> {
+    return this.q.exec(text);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return withRetries(() => this.db.transaction((tx) => fn(pgliteQueryable(tx, this.observer))));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,145 @@
+import type {
+  CreatedUser,
+  KeyStore,
+  NewSession,
+  NewUser,
+  RefreshState,
+  RevocationReason,
+  Rotation,
+  SessionStore,
+  StoredKey,
+  UserCredentials,
+  UserStore,
+} from '../../auth/stores.js';
+import type { Db } from './db.js';
+import { SQL } from './sql.js';
+
+const ms = (d: Date | string | null): number | null => (d === null ? null : new Date(d).getTime());
+const at = (d: Date | string): number => new Date(d).getTime();
+const date = (t: number): Date => new Date(t);
+
+export class PgUserStore implements UserStore {
+  constructor(private readonly db: Db) {}
+
+  async insert(u: NewUser): Promise<CreatedUser | null> {
+    const r = await this.db.query<{ id: string; username: string; home_region: string; created_at: Date }>(SQL.insertUser, [
+      u.id,
+      u.username,
+      u.usernameNormalized,
+      u.passwordHash,
+      u.homeRegion,
+      date(u.now),
+    ]);
+    const row = r.rows[0];
+    return row ? { id: row.id, username: row.username, homeRegion: row.home_region, createdAt: at(row.created_at) } : null;
+  }
+
+  async findByUsername(normalized: string): Promise<UserCredentials | null> {
+    const r = await this.db.query<{ id: string; username: string; password_hash: string; disabled: boolean }>(SQL.findUserByUsername, [
+      normalized,
+    ]);
+    const row = r.rows[0];
+    return row ? { id: row.id, username: row.username, passwordHash: row.password_hash, disabled: row.disabled } : null;
+  }
+}
+
+interface RefreshRow {
+  token_hash: string;
+  session_id: string;
+  user_id: string;
+  token_generation: number;
+  consumed_at: Date | null;
+  token_expires_at: Date;
+  session_generation: number;
+  session_expires_at: Date;
+  revoked_at: Date | null;
+  region: string;
+  username: string;
+  disabled: boolean;
+}
+
+export class PgSessionStore implements SessionStore {
+  constructor(private readonly db: Db) {}
+
+  async create(s: NewSession): Promise<void> {
+    await this.db.query(SQL.createSession, [s.id, s.userId, s.region, date(s.now), date(s.expiresAt), s.tokenHash, date(s.tokenExpiresAt)]);
+  }
+
+  async findRefreshState(tokenHash: string): Promise<RefreshState | null> {
+    const r = await this.db.query<RefreshRow>(SQL.findRefreshState, [tokenHash]);
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      tokenHash: row.token_hash,
+      sessionId: row.session_id,
+      userId: row.user_id,
+      username: row.username,
+      disabled: row.disabled,
+      region: row.region,
+      tokenGeneration: row.token_generation,
+      consumedAt: ms(row.consumed_at),
+      tokenExpiresAt: at(row.token_expires_at),
+      sessionGeneration: row.session_generation,
+      sessionExpiresAt: at(row.session_expires_at),
+      revokedAt: ms(row.revoked_at),
+    };
+  }
+
+  async rotate(x: Rotation): Promise<boolean> {
+    const r = await this.db.query(SQL.rotateRefresh, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
+    return r.rows.length === 1;
+  }
+
+  async revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
+    const r = await this.db.query(SQL.revokeSession, [sessionId, userId, date(now), reason]);
+    return r.rows.length === 1;
+  }
+
+  async revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]> {
+    const r = await this.db.query<{ id: string }>(SQL.revokeUserSessions, [userId, date(now), reason]);
+    return r.rows.map((row) => row.id);
+  }
+
+  async findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {
+    const r = await this.db.query<{ session_id: string; user_id: string }>(SQL.findSessionOwner, [tokenHash]);
+    const row = r.rows[0];
+    return row ? { sessionId: row.session_id, userId: row.user_id } : null;
+  }
+
+  async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
+    const r = await this.db.query<{ id: string; revoked_at: Date }>(SQL.listRevocationsSince, [date(since)]);
+    return r.rows.map((row) => ({ id: row.id, revokedAt: at(row.revoked_at) }));
+  }
+}
+
+export class PgKeyStore implements KeyStore {
+  constructor(private readonly db: Db) {}
+
+  async list(since: number): Promise<StoredKey[]> {
+    const r = await this.db.query<{
+      kid: string;
+      region: string;
+      alg: string;
+      public_jwk: Record<string, unknown> | string;
+      private_jwk_enc: string;
+      activates_at: Date;
+      retired_at: Date | null;
+    }>(SQL.listSigningKeys, [date(since)]);
+    return r.rows.map((row) => ({
+      kid: row.kid,
+      region: row.region,
+      alg: row.alg,
+      publicJwk: typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk,
+      privateJwkEnc: row.private_jwk_enc,
+      activatesAt: at(row.activates_at),
+      retiredAt: ms(row.retired_at),
+    }));
+  }
+
+  async add(k: StoredKey, now: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(SQL.insertSigningKey, [k.kid, k.region, k.alg, JSON.stringify(k.publicJwk), k.privateJwkEnc, date(now), date(k.activatesAt)]);
+      await tx.query(SQL.retireSigningKeys, [k.region, date(k.activatesAt), k.kid]);
+    });
+  }
+}

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Every SQL statement the service runs, read once at start-up from `sql/`.
+ * Each file opens with a header stating its inputs and what it returns.
+ */
+const dir = new URL('./sql/', import.meta.url);
+const load = (name: string): string => readFileSync(new URL(`${name}.sql`, dir), 'utf8');
+
+export const SQL = {
+  ping: load('ping'),
+  insertUser: load('insert-user'),
+  findUserByUsername: load('find-user-by-username'),
+  createSession: load('create-session'),
+  findRefreshState: load('find-refresh-state'),
+  rotateRefresh: load('rotate-refresh'),
+  revokeSession: load('revoke-session'),
+  revokeUserSessions: load('revoke-user-sessions'),
+  findSessionOwner: load('find-session-owner'),
+  listRevocationsSince: load('list-revocations-since'),
+  listSigningKeys: load('list-signing-keys'),
+  insertSigningKey: load('insert-signing-key'),
+  retireSigningKeys: load('retire-signing-keys'),
+} as const;

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Time and randomness, injected everywhere so that tests can move the clock
+ * (expiry, grace windows, lockouts) and make ids predictable when they need to.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface Random {
+  bytes(n: number): Buffer;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+export const systemRandom: Random = { bytes: (n) => randomBytes(n) };
+
+/** A clock tests can set and advance. */
+export class ManualClock implements Clock {
+  constructor(private t = Date.now()) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+  set(ms: number): void {
+    this.t = ms;
+  }
+}
+
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/**
+ * A region-prefixed, time-ordered id: `<region>_<10 chars time><16 chars random>`.
+ * The prefix says which region issued it, so any region knows where to ask;
+ * the time part keeps B-tree inserts local.
+ */
+export function newId(region: string, clock: Clock, random: Random): string {
+  let t = clock.now();
+  let time = '';
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const r = random.bytes(10);
+  let rand = '';
+  for (let i = 0; i < 16; i++) {
+    // 10 bytes = 80 bits = 16 base32 digits; read 5 bits at a time.
+    const bit = i * 5;
+    const byte = bit >> 3;
+    const word = ((r[byte] ?? 0) << 8) | (r[byte + 1] ?? 0);
+    rand += CROCKFORD[(word >> (11 - (bit & 7))) & 31];
+  }
+  return `${region}_${time}${rand}`;
+}
+
+/** The region encoded in an id or token made by `newId` or the refresh-token codec. */
+export function regionOf(idOrToken: string): string | undefined {
+  const m = /^([a-z][a-z0-9-]{0,31})[_.]/.exec(idOrToken);
+  return m?.[1];
+}
