@@ -11,6 +11,7 @@ import { Throttle } from './auth/throttle.js';
 import { AccessTokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Audit, createAudit } from './observability/audit.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Db, QueryObserver } from './storage/postgres/db.js';
 import { openDatabase } from './storage/postgres/drivers.js';
 import { migrate } from './storage/postgres/migrate.js';
@@ -30,6 +31,7 @@ export interface Services {
   accounts: Accounts;
   sessions: SessionService;
   audit: Audit;
+  metrics: Metrics;
   /** State of each dependency, for /readyz. */
   readiness(): Promise<Record<string, DependencyState>>;
   close(): Promise<void>;
@@ -74,6 +76,11 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   const db =
     opts.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, observer: opts.queryObserver }));
+  const metrics = createMetrics(config.region);
+  db.observe((e) => {
+    metrics.dbQueries.inc({ statement: e.statement, result: e.ok ? 'ok' : 'error' });
+    metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
+  });
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied }, 'database migrated');
 
@@ -107,7 +114,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     isRevoked: (sid) => revocations.has(sid),
   });
 
-  const audit = createAudit(logger, config.region);
+  const audit = createAudit(logger, config.region, metrics);
   const accounts = new Accounts({
     users: new PgUserStore(db),
     hasher: opts.hasher ?? new PasswordHasher(),
@@ -152,6 +159,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     accounts,
     sessions,
     audit,
+    metrics,
     async readiness() {
       const database = (await within(db.query(SQL.ping), 2000)) ? 'ok' : 'down';
       // The embedded cache and counters live in this process: reachable while it runs.

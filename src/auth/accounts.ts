@@ -22,6 +22,17 @@ export class Accounts {
   constructor(private readonly d: AccountsDeps) {}
 
   async register(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
+    try {
+      const created = await this.createUser(username, password, ctx);
+      this.d.audit('user.registered', { userId: created.id }, ctx);
+      return created;
+    } catch (err) {
+      if (isAppError(err)) this.d.audit('user.register_failed', { reason: err.reason ? `${err.code}: ${err.reason}` : err.code }, ctx);
+      throw err;
+    }
+  }
+
+  private async createUser(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
     checkUsername(username);
     const normalizedPassword = checkPassword(password, this.d.policy, username);
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
@@ -33,11 +44,7 @@ export class Accounts {
       homeRegion: this.d.region,
       now: this.d.clock.now(),
     });
-    if (!created) {
-      this.d.audit('user.register_failed', { reason: 'username taken' }, ctx);
-      throw new AppError('username_taken');
-    }
-    this.d.audit('user.registered', { userId: created.id }, ctx);
+    if (!created) throw new AppError('username_taken');
     return created;
   }
 
@@ -47,9 +54,15 @@ export class Accounts {
    * account or client fails before any password is checked.
    */
   async authenticate(username: string, password: string, ctx: RequestContext): Promise<UserCredentials> {
-    checkUsername(username);
+    try {
+      checkUsername(username);
+    } catch (err) {
+      this.d.audit('login.failed', { reason: 'invalid_request' }, ctx);
+      throw err;
+    }
     const normalizedPassword = normalizePassword(password);
     if ([...normalizedPassword].length > this.d.policy.maxLength) {
+      this.d.audit('login.failed', { reason: 'invalid_request' }, ctx);
       throw new AppError('invalid_request', { description: `password must be at most ${this.d.policy.maxLength} characters` });
     }
     const account = normalizeUsername(username);

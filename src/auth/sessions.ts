@@ -79,7 +79,7 @@ export class SessionService {
       if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
       const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
       if (decision.kind === 'grace') {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace' }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source }, ctx);
         return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
       }
       const childExpiresAt = this.childExpiry(s, now);
@@ -92,7 +92,7 @@ export class SessionService {
         now,
       });
       if (rotated) {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, path: s.source }, ctx);
         return this.respond(s, child, childExpiresAt);
       }
     }
@@ -141,12 +141,12 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.d.sessions.revoke(s.sessionId, s.userId, now, 'reuse');
     this.d.revocations.add(s.sessionId, now);
-    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, reason: 'outside_grace' }, ctx);
+    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, reason: 'outside_grace', path: s.source }, ctx);
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
   private reject(reason: string, ctx: RequestContext, s?: RefreshState | null): never {
-    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason }, ctx);
+    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s?.source }, ctx);
     throw new AppError('invalid_grant', { reason });
   }
 

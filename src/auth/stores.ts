@@ -57,6 +57,8 @@ export interface RefreshState {
   sessionGeneration: number;
   sessionExpiresAt: number;
   revokedAt: number | null;
+  /** Where this read came from; a cache-backed store says "cache". */
+  source?: 'db' | 'cache' | 'replica';
 }
 
 export interface Rotation {

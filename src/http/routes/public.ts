@@ -14,6 +14,11 @@ export async function publicRoutes(app: FastifyInstance, { services }: { service
     status: 'ok',
   }));
 
+  app.get('/metrics', async (_request, reply) => {
+    services.metrics.revokedSessions.set(services.revocations.size);
+    return reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
+  });
+
   app.get('/readyz', async (_request, reply) => {
     const checks = await services.readiness();
     const down = Object.entries(checks).filter(([, state]) => state === 'down');

@@ -23,6 +23,8 @@ export interface Db extends Queryable {
    * throws. Serialization failures and deadlocks are retried a few times.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Adds a statement observer (metrics, query counting in tests). */
+  observe(observer: QueryObserver): void;
   close(): Promise<void>;
 }
 

@@ -28,14 +28,15 @@ export interface OpenOptions {
  */
 export async function openDatabase(opts: OpenOptions): Promise<Db> {
   const url = opts.databaseUrl;
-  if (url && /^postgres(ql)?:/.test(url)) return new PostgresDb(url, opts.poolSize, opts.observer);
-  if (url && url.startsWith('memory:')) return PgliteDb.open(undefined, opts.observer);
+  const observers = opts.observer ? [opts.observer] : [];
+  if (url && /^postgres(ql)?:/.test(url)) return new PostgresDb(url, opts.poolSize, observers);
+  if (url && url.startsWith('memory:')) return PgliteDb.open(undefined, observers);
   mkdirSync(opts.dataDir, { recursive: true });
-  return PgliteDb.open(join(opts.dataDir, 'pgdata'), opts.observer);
+  return PgliteDb.open(join(opts.dataDir, 'pgdata'), observers);
 }
 
-/** Wraps a statement with timing, the observer and error translation. */
-async function observed<R>(observer: QueryObserver | undefined, text: string, run: () => Promise<QueryResult<R>>): Promise<QueryResult<R>> {
+/** Wraps a statement with timing, the observers and error translation. */
+async function observed<R>(observers: QueryObserver[], text: string, run: () => Promise<QueryResult<R>>): Promise<QueryResult<R>> {
   const started = performance.now();
   let ok = false;
   try {
@@ -46,7 +47,10 @@ async function observed<R>(observer: QueryObserver | undefined, text: string, ru
     if (isUnavailableError(err)) throw unavailable('database', err);
     throw err;
   } finally {
-    observer?.({ statement: statementKind(text), seconds: (performance.now() - started) / 1000, ok });
+    if (observers.length) {
+      const event = { statement: statementKind(text), seconds: (performance.now() - started) / 1000, ok };
+      for (const o of observers) o(event);
+    }
   }
 }
 
@@ -65,7 +69,7 @@ class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(url: string, max: number, private readonly observer?: QueryObserver) {
+  constructor(url: string, max: number, private readonly observers: QueryObserver[]) {
     this.pool = new pg.Pool({
       connectionString: url,
       max,
@@ -79,14 +83,14 @@ class PostgresDb implements Db {
   }
 
   query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    return observed(this.observer, text, async () => {
+    return observed(this.observers, text, async () => {
       const r = await this.pool.query(text, params as unknown[]);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     });
   }
 
   async exec(text: string): Promise<void> {
-    await observed(this.observer, text, async () => {
+    await observed(this.observers, text, async () => {
       await this.pool.query(text);
       return { rows: [], rowCount: 0 };
     });
@@ -102,12 +106,12 @@ class PostgresDb implements Db {
       }
       const tx: Queryable = {
         query: <R>(text: string, params: readonly unknown[] = []) =>
-          observed(this.observer, text, async () => {
+          observed(this.observers, text, async () => {
             const r = await client.query(text, params as unknown[]);
             return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
           }),
         exec: async (text) => {
-          await observed(this.observer, text, async () => {
+          await observed(this.observers, text, async () => {
             await client.query(text);
             return { rows: [], rowCount: 0 };
           });
@@ -130,6 +134,10 @@ class PostgresDb implements Db {
     });
   }
 
+  observe(observer: QueryObserver): void {
+    this.observers.push(observer);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -140,15 +148,15 @@ type PGliteLike = {
   exec(text: string): Promise<unknown>;
 };
 
-function pgliteQueryable(target: PGliteLike, observer?: QueryObserver): Queryable {
+function pgliteQueryable(target: PGliteLike, observers: QueryObserver[]): Queryable {
   return {
     query: <R>(text: string, params: readonly unknown[] = []) =>
-      observed(observer, text, async () => {
+      observed(observers, text, async () => {
         const r = await target.query<R>(text, params as unknown[]);
         return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
       }),
     exec: async (text) => {
-      await observed(observer, text, async () => {
+      await observed(observers, text, async () => {
         await target.exec(text);
         return { rows: [], rowCount: 0 };
       });
@@ -166,17 +174,17 @@ class PgliteDb implements Db {
       transaction<T>(fn: (tx: PGliteLike) => Promise<T>): Promise<T>;
       close(): Promise<void>;
     },
-    private readonly observer?: QueryObserver,
+    private readonly observers: QueryObserver[],
   ) {
-    this.q = pgliteQueryable(db, observer);
+    this.q = pgliteQueryable(db, observers);
   }
 
-  static async open(dir: string | undefined, observer?: QueryObserver): Promise<PgliteDb> {
+  static async open(dir: string | undefined, observers: QueryObserver[]): Promise<PgliteDb> {
     // Loaded lazily: deployments on PostgreSQL never pay for the WASM module.
     const { PGlite } = await import('@electric-sql/pglite');
     const db = dir ? new PGlite(dir) : new PGlite();
     await db.waitReady;
-    return new PgliteDb(db as never, observer);
+    return new PgliteDb(db as never, observers);
   }
 
   query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
@@ -188,7 +196,11 @@ class PgliteDb implements Db {
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return withRetries(() => this.db.transaction((tx) => fn(pgliteQueryable(tx, this.observer))));
+    return withRetries(() => this.db.transaction((tx) => fn(pgliteQueryable(tx, this.observers))));
+  }
+
+  observe(observer: QueryObserver): void {
+    this.observers.push(observer);
   }
 
   async close(): Promise<void> {

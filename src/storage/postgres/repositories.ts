@@ -82,6 +82,7 @@ export class PgSessionStore implements SessionStore {
       sessionGeneration: row.session_generation,
       sessionExpiresAt: at(row.session_expires_at),
       revokedAt: ms(row.revoked_at),
+      source: 'db',
     };
   }
 
