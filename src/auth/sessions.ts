@@ -70,10 +70,18 @@ export class SessionService {
   async refresh(token: string, ctx: RequestContext): Promise<TokenResponse> {
     if (!refreshTokenRegion(token)) return this.reject('malformed', ctx);
     const hash = hashRefreshToken(token);
+    let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
-      const state = await this.d.sessions.findRefreshState(hash);
+      const state = await this.d.sessions.findRefreshState(hash, { consistent });
       const now = this.d.clock.now();
       const decision = decideRefresh(state, now, { graceMs: this.d.settings.graceSeconds * 1000 });
+      // A cached state is trusted for what only ever moves one way (revoked, expired) and for a
+      // rotation, which PostgreSQL re-checks. Unknown, grace and reuse are confirmed at the source.
+      const confirmed = consistent || !state || state.source === 'db' || state.source === undefined;
+      if (!confirmed && (decision.kind === 'grace' || decision.kind === 'reuse' || (decision.kind === 'reject' && decision.reason === 'unknown'))) {
+        consistent = true;
+        continue;
+      }
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       const s = state as RefreshState;
       if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
@@ -95,6 +103,8 @@ export class SessionService {
         this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, path: s.source }, ctx);
         return this.respond(s, child, childExpiresAt);
       }
+      // Lost a race (or the cache was stale): decide again from the source of truth.
+      consistent = true;
     }
     throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
   }

@@ -75,7 +75,11 @@ export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked';
 
 export interface SessionStore {
   create(session: NewSession): Promise<void>;
-  findRefreshState(tokenHash: string): Promise<RefreshState | null>;
+  /**
+   * The state of a refresh token. A cache may answer unless `consistent` is
+   * set; then the answer must come from the source of truth.
+   */
+  findRefreshState(tokenHash: string, opts?: { consistent?: boolean }): Promise<RefreshState | null>;
   /** Consumes the parent and adds the child atomically; false when the family moved on or ended. */
   rotate(rotation: Rotation): Promise<boolean>;
   /** True when the session was live and is now revoked. */

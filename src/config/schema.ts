@@ -39,6 +39,9 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly logLevel: string;
   readonly dbPoolSize: number;
+  readonly redisUrl: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly introspectionToken: string | undefined;
 }
 
 type Kind =
@@ -86,4 +89,7 @@ export const FIELDS = {
   trustProxy: { env: 'MERIDIAN_TRUST_PROXY', kind: { type: 'bool' }, default: false, doc: 'take the client IP from X-Forwarded-For' },
   logLevel: { env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
+  redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
+  adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
+  introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
 } satisfies Record<keyof Config, Field>;

@@ -65,7 +65,7 @@ export class PgSessionStore implements SessionStore {
     await this.db.query(SQL.createSession, [s.id, s.userId, s.region, date(s.now), date(s.expiresAt), s.tokenHash, date(s.tokenExpiresAt)]);
   }
 
-  async findRefreshState(tokenHash: string): Promise<RefreshState | null> {
+  async findRefreshState(tokenHash: string, _opts?: { consistent?: boolean }): Promise<RefreshState | null> {
     const r = await this.db.query<RefreshRow>(SQL.findRefreshState, [tokenHash]);
     const row = r.rows[0];
     if (!row) return null;
