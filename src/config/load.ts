@@ -65,6 +65,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
   if (config.refreshGraceSeconds >= config.refreshIdleTtl) {
     throw new ConfigError('MERIDIAN_REFRESH_GRACE_SECONDS must be shorter than MERIDIAN_REFRESH_IDLE_TTL');
   }
+  if (config.regionsFile && !config.regionSecret) {
+    throw new ConfigError('MERIDIAN_REGION_SECRET is required when MERIDIAN_REGIONS_FILE is set');
+  }
   return Object.freeze(config);
 }
 

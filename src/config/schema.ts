@@ -42,6 +42,9 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly adminToken: string | undefined;
   readonly introspectionToken: string | undefined;
+  readonly regionsFile: string | undefined;
+  readonly regionSecret: string | undefined;
+  readonly regionTimeoutMs: number;
 }
 
 type Kind =
@@ -78,7 +81,7 @@ export const FIELDS = {
   signingAlg: { env: 'MERIDIAN_SIGNING_ALG', kind: { type: 'enum', values: SIGNING_ALGS }, default: 'ES256', doc: 'access token signature algorithm' },
   masterKey: { env: 'MERIDIAN_MASTER_KEY', kind: { type: 'string', pattern: /^[A-Za-z0-9+/_-]{43}=?$/, hint: '32 bytes, base64 or base64url' }, doc: 'encrypts signing keys at rest and keys refresh rotation; unset = generated in the data directory' },
   keyPublishDelay: { env: 'MERIDIAN_KEY_PUBLISH_DELAY', kind: { type: 'int', min: 0, max: DAY }, default: 60, doc: 'seconds a rotated-in key is published before it signs' },
-  keyReloadInterval: { env: 'MERIDIAN_KEY_RELOAD_INTERVAL', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'seconds between reloads of the key set from the database' },
+  keyReloadInterval: { env: 'MERIDIAN_KEY_RELOAD_INTERVAL', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'seconds between reloads of the key set from the database (and fetches of other regions\' keys)' },
   clockSkewSeconds: { env: 'MERIDIAN_CLOCK_SKEW', kind: { type: 'int', min: 0, max: 300 }, default: 30, doc: 'leeway for `iat`/`exp` between servers' },
   bodyLimit: { env: 'MERIDIAN_BODY_LIMIT', kind: { type: 'int', min: 1024, max: 1_048_576 }, default: 16_384, doc: 'largest request body, bytes' },
   loginMaxFailuresPerAccount: { env: 'MERIDIAN_LOGIN_MAX_FAILURES', kind: { type: 'int', min: 1, max: 100 }, default: 10, doc: 'failed logins per account before a lockout' },
@@ -92,4 +95,7 @@ export const FIELDS = {
   redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
   adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
   introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
+  regionsFile: { env: 'MERIDIAN_REGIONS_FILE', kind: { type: 'string' }, doc: 'JSON file listing every region (docs/multi-region.md); unset = one region on its own' },
+  regionSecret: { env: 'MERIDIAN_REGION_SECRET', kind: { type: 'string', pattern: /^[\x21-\x7e]{32,256}$/, hint: '32 to 256 printable characters' }, doc: 'shared secret regions present to each other on /internal/v1; required with MERIDIAN_REGIONS_FILE' },
+  regionTimeoutMs: { env: 'MERIDIAN_REGION_TIMEOUT_MS', kind: { type: 'int', min: 100, max: 30_000 }, default: 2000, doc: 'a call to another region that takes longer counts as unreachable, ms' },
 } satisfies Record<keyof Config, Field>;
