@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authRoutes } from './http/routes/auth.js';
+import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import type { Services } from './services.js';
@@ -26,10 +27,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
   app.decorateRequest('claims', null);
+  app.decorateRequest('ctx', null);
 
   app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-meridian-region', config.region);
+    // The region that served the answer: another region's when this one proxied the request there (RFC 9110 Via names this one).
+    const servedBy = request.ctx?.servedBy;
+    reply.header('x-meridian-region', servedBy ?? config.region);
+    if (servedBy) reply.header('via', `1.1 ${config.region}`);
     // Token responses must never be cached; nothing else here benefits from caching except JWKS, which sets its own.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
@@ -37,5 +42,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  if (services.regions) await app.register(internalRoutes, { services, regions: services.regions });
   return app;
 }

@@ -17,6 +17,8 @@ import { openDatabase } from './storage/postgres/drivers.js';
 import { migrate } from './storage/postgres/migrate.js';
 import { SQL } from './storage/postgres/sql.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
+import { createRegionServices, type RegionServices } from './regions/setup.js';
+import { loadTopologyFile, type Topology } from './regions/topology.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
 
 /** Everything a region's API process runs on, wired once from the config. */
@@ -32,6 +34,8 @@ export interface Services {
   sessions: SessionService;
   audit: Audit;
   metrics: Metrics;
+  /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
+  regions: RegionServices | undefined;
   /** State of each dependency, for /readyz. */
   readiness(): Promise<Record<string, DependencyState>>;
   close(): Promise<void>;
@@ -61,12 +65,16 @@ export interface ServiceOptions {
   counters?: CounterStore;
   hasher?: PasswordHasher;
   queryObserver?: QueryObserver;
+  /** The region topology; default: read from MERIDIAN_REGIONS_FILE when set. */
+  topology?: Topology;
 }
 
 export async function createServices(config: Config, opts: ServiceOptions): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const logger = opts.logger;
+  // Read first: a bad regions file stops start-up before anything else is touched.
+  const topology = opts.topology ?? (config.regionsFile ? loadTopologyFile(config.regionsFile) : undefined);
   const master = resolveMasterKey(config.masterKey, config.dataDir, random);
   if (master.origin === 'generated') logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data directory');
   if (master.origin !== 'config' && config.databaseUrl?.startsWith('postgres')) {
@@ -115,8 +123,11 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   });
 
   const audit = createAudit(logger, config.region, metrics);
+  const users = new PgUserStore(db);
+  const regions = topology && createRegionServices(config, topology, { db, users, keys, logger, metrics });
   const accounts = new Accounts({
-    users: new PgUserStore(db),
+    users,
+    directory: regions?.directory,
     hasher: opts.hasher ?? new PasswordHasher(),
     throttle: new Throttle(opts.counters ?? new MemoryCounterStore(clock), config, clock),
     policy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
@@ -146,6 +157,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     clock,
     random,
     audit,
+    remote: regions?.remote,
   });
 
   return {
@@ -160,6 +172,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     sessions,
     audit,
     metrics,
+    regions,
     async readiness() {
       const database = (await within(db.query(SQL.ping), 2000)) ? 'ok' : 'down';
       // The embedded cache and counters live in this process: reachable while it runs.
@@ -167,6 +180,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     },
     async close() {
       keys.stop();
+      regions?.close();
       if (!opts.db) await db.close();
     },
   };

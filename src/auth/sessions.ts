@@ -5,6 +5,7 @@ import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
 import { decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
+import type { RemoteRegions } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
 import type { AccessClaims } from './verifier.js';
 
@@ -40,6 +41,8 @@ export interface SessionDeps {
   clock: Clock;
   random: Random;
   audit: Audit;
+  /** Other regions, for users and tokens whose state lives there; absent for a region on its own. */
+  remote?: RemoteRegions;
 }
 
 // A rotation that loses a race re-reads the state; more losses than this in a row mean contention, not a client error.
@@ -51,6 +54,7 @@ export class SessionService {
 
   async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
     const user = await this.d.accounts.authenticate(username, password, ctx);
+    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
@@ -68,7 +72,8 @@ export class SessionService {
    * losers of a parallel refresh into grace-window retries.
    */
   async refresh(token: string, ctx: RequestContext): Promise<TokenResponse> {
-    if (!refreshTokenRegion(token)) return this.reject('malformed', ctx);
+    const origin = refreshTokenRegion(token);
+    if (!origin) return this.reject('malformed', ctx);
     const hash = hashRefreshToken(token);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
@@ -81,6 +86,10 @@ export class SessionService {
       if (!confirmed && (decision.kind === 'grace' || decision.kind === 'reuse' || (decision.kind === 'reject' && decision.reason === 'unknown'))) {
         consistent = true;
         continue;
+      }
+      if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+        // No local state for another region's token: only its origin can decide (never a guessed invalid_grant).
+        return this.d.remote.refresh(origin, token, ctx);
       }
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       const s = state as RefreshState;
@@ -140,6 +149,12 @@ export class SessionService {
       this.d.revocations.add(owner.sessionId, now);
       this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
     }
+  }
+
+  private remote(): RemoteRegions {
+    // Only a multi-region directory places a user elsewhere, and it comes with RemoteRegions.
+    if (!this.d.remote) throw new Error('a user lives in another region but no other region is configured');
+    return this.d.remote;
   }
 
   private childExpiry(s: RefreshState, rotatedAt: number): number {

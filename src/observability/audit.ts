@@ -20,6 +20,10 @@ export type AuditEvent =
 export interface RequestContext {
   requestId?: string;
   ip?: string;
+  /** The region that forwarded this request; a forwarded request is never forwarded again. */
+  via?: string;
+  /** Set when another region produced the answer (a proxied login or refresh). */
+  servedBy?: string;
 }
 
 export interface AuditFields {
