@@ -28,6 +28,8 @@ export interface RegionNode {
   /** The region's own listening URL. */
   directUrl: string;
   proxy: TcpProxy;
+  /** Between the region and its database: cut it to make the region unready. */
+  dbProxy: TcpProxy;
   /** Closes the region and starts it again on the same database. */
   restart(): Promise<void>;
 }
@@ -49,14 +51,18 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
     specs.map(async (s) => {
       const port = await freePort();
       const proxy = await startTcpProxy('127.0.0.1', port);
-      return { spec: s, port, proxy, db: await createDatabase(`meridian_test_${s.id.replace(/-/g, '_')}`) };
+      const db = await createDatabase(`meridian_test_${s.id.replace(/-/g, '_')}`);
+      const direct = new URL(db.url);
+      const dbProxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+      direct.port = String(dbProxy.port);
+      return { spec: s, port, proxy, db, dbProxy, databaseUrl: direct.toString() };
     }),
   );
   const regions = prepared.map((p) => ({
     id: p.spec.id,
     location: { lat: p.spec.lat, lon: p.spec.lon },
     url: `http://127.0.0.1:${p.proxy.port}`,
-    databaseUrl: p.db.url,
+    databaseUrl: p.databaseUrl,
     redisUrl: REDIS_URL,
     peers: specs.filter((o) => o.id !== p.spec.id).map((o) => o.id),
   }));
@@ -65,7 +71,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
   const nodes: Record<string, RegionNode> = {};
   const boot = async (p: (typeof prepared)[number]): Promise<TestApp> => {
     const t = await createTestApp({
-      databaseUrl: p.db.url,
+      databaseUrl: p.databaseUrl,
       clock,
       env: { MERIDIAN_REGION: p.spec.id, MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, MERIDIAN_REGION_TIMEOUT_MS: '1500', ...opts.env },
     });
@@ -79,6 +85,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
       url: `http://127.0.0.1:${p.proxy.port}`,
       directUrl: `http://127.0.0.1:${p.port}`,
       proxy: p.proxy,
+      dbProxy: p.dbProxy,
       restart: async () => {
         await node.t.close();
         node.t = await boot(p);
@@ -95,6 +102,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
       for (const p of prepared) {
         await nodes[p.spec.id]?.t.close();
         await p.proxy.close();
+        await p.dbProxy.close();
         await p.db.drop();
       }
     },

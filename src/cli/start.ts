@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { createServices } from '../services.js';
+import { onShutdown } from './shutdown.js';
 
 /** Runs the API server until SIGINT or SIGTERM, then drains and closes. Returns -1: the process lives on. */
 export async function startCommand(config: Config, logger: Logger): Promise<number> {
@@ -15,16 +16,9 @@ export async function startCommand(config: Config, logger: Logger): Promise<numb
       `  curl -s -XPOST ${url}/v1/auth/register -H 'content-type: application/json' -d '{"username":"alice","password":"correct horse battery staple"}'\n` +
       `  curl -s -XPOST ${url}/v1/auth/login -H 'content-type: application/json' -d '{"username":"alice","password":"correct horse battery staple"}'\n\n`,
   );
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  onShutdown(logger, async () => {
     await app.close();
     await services.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
   return -1;
 }

@@ -85,3 +85,8 @@ export function describeConfig(): string {
 export function loadConfigFromEnv(overrides: Partial<Config> = {}): Config {
   return loadConfig(process.env, overrides);
 }
+
+/** The environment for a child process (the local cluster's): this one's, with `overrides` on top; '' leaves a setting unset. */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { KeyRing, PublishedKey } from '../auth/keys.js';
+import { type Repeating, repeat } from '../util/repeat.js';
 import type { PeerClient } from './peer-client.js';
 import type { Topology } from './topology.js';
 
@@ -40,8 +41,7 @@ const RETRY_UNSEEN_MS = 1000;
  */
 export class KeySync {
   private readonly seen = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private loop: Repeating | undefined;
 
   constructor(private readonly o: KeySyncOptions) {}
 
@@ -75,20 +75,16 @@ export class KeySync {
     if (refused.length) this.o.logger.error({ region, kids: refused }, 'refused keys from another region that do not match their kid or algorithm');
   }
 
-  /** Starts the rounds: the first now, then every interval (every second for regions never reached). */
+  /** Starts the rounds: the first now, then every interval (every second while a region was never reached). */
   start(): void {
-    const round = async () => {
-      await this.syncAll();
-      if (this.stopped) return;
-      const allSeen = this.others.every((id) => this.seen.has(id));
-      this.timer = setTimeout(round, allSeen ? this.o.intervalSeconds * 1000 : RETRY_UNSEEN_MS);
-      this.timer.unref();
-    };
-    void round();
+    const allSeen = () => this.others.every((id) => this.seen.has(id));
+    this.loop = repeat(
+      async () => void (await this.syncAll()),
+      () => (allSeen() ? this.o.intervalSeconds * 1000 : RETRY_UNSEEN_MS),
+    );
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop?.stop();
   }
 }
