@@ -204,6 +204,37 @@ describe('two regions', () => {
       assert.equal(audit.at(-1).client_ip, '203.0.113.7');
     });
 
+    it('a logout in another region ends the session at its origin, and there the refresh token dies', async () => {
+      const first = await loginAt(a, 'commuter');
+      const second = await loginAt(a, 'commuter');
+      const me = (t: typeof a, token: string) => t().app.inject({ url: '/v1/auth/me', headers: bearer(token) });
+      const res = await post(b().app, '/v1/auth/logout', undefined, bearer(first.access_token));
+      assert.equal(res.statusCode, 204, res.body);
+      assert.equal(res.headers['x-meridian-region'], 'a');
+      for (const t of [a, b]) {
+        assert.equal((await post(t().app, '/v1/auth/refresh', { refresh_token: first.refresh_token })).statusCode, 400);
+        assert.equal((await me(t, first.access_token)).statusCode, 401);
+      }
+      assert.equal((await me(b, second.access_token)).statusCode, 200, 'only that session');
+      // Every session, from another region: each one's access token is refused here at once.
+      assert.equal((await post(b().app, '/v1/auth/logout', { all_sessions: true }, bearer(second.access_token))).statusCode, 204);
+      assert.equal((await me(b, second.access_token)).statusCode, 401);
+      assert.equal((await post(a().app, '/v1/auth/refresh', { refresh_token: second.refresh_token })).statusCode, 400);
+
+      const third = await loginAt(a, 'commuter');
+      set.nodes.a!.proxy.cut();
+      try {
+        // Not done, so nothing changed: the access token still works for a retry.
+        assert503(await post(b().app, '/v1/auth/logout', undefined, bearer(third.access_token)));
+        assert.equal((await me(b, third.access_token)).statusCode, 200);
+      } finally {
+        set.nodes.a!.proxy.heal();
+      }
+      assert.equal((await post(b().app, '/v1/auth/logout', undefined, bearer(third.access_token))).statusCode, 204, 'a retry succeeds');
+      assert.equal((await me(b, third.access_token)).statusCode, 401);
+      assert.equal((await post(a().app, '/v1/auth/refresh', { refresh_token: third.refresh_token })).statusCode, 400);
+    });
+
     it('wrong password and unknown user give the same invalid_grant through the proxy; home down gives 503', async () => {
       const wrong = await post(b().app, '/v1/auth/login', { username: 'commuter', password: `${PASSWORD}!` });
       const unknown = await post(b().app, '/v1/auth/login', { username: 'nobody-anywhere', password: PASSWORD });

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../observability/audit.js';
-import type { TokenResponse } from './sessions.js';
+import type { LogoutOptions, TokenResponse } from './sessions.js';
 
 /**
  * What the domain needs from other regions, as two small contracts. A region
@@ -35,11 +35,19 @@ export const localDirectory: UsernameDirectory = {
 
 /**
  * Requests served by the region that holds the state: the user's home region
- * for a login, the token's origin region for a refresh. The answer (or error)
+ * for a login, the token's origin region for a refresh, the session's origin
+ * for a logout. The answer (or error)
  * is that region's; when it cannot be reached the call throws a 503 AppError.
  * Implementations set `ctx.servedBy` to the region that answered.
  */
 export interface RemoteRegions {
   login(region: string, username: string, password: string, ctx: RequestContext): Promise<TokenResponse>;
   refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse>;
+  /** Ends sessions at their origin for a caller whose access token this region verified; resolves with the ids ended. */
+  logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<string[]>;
+}
+
+export interface RemoteLogout extends LogoutOptions {
+  userId: string;
+  sessionId: string;
 }

@@ -1,6 +1,6 @@
 import { AppError, unavailable } from '../errors.js';
 import type { Audit, RequestContext } from '../observability/audit.js';
-import { type Clock, newId, type Random } from '../util/runtime.js';
+import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
 import { decideRefresh } from './refresh-policy.js';
@@ -25,6 +25,11 @@ export interface SessionSettings {
   graceSeconds: number;
   /** Derives children from parents (see refresh-tokens.ts). */
   rotationKey: Buffer;
+}
+
+export interface LogoutOptions {
+  refreshToken?: string;
+  allSessions?: boolean;
 }
 
 /** Where revoked session ids go so that their access tokens die at once. */
@@ -118,8 +123,15 @@ export class SessionService {
     throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
   }
 
-  /** Ends the caller's session, another of the caller's sessions named by refresh token, or all of them. */
-  async logout(claims: AccessClaims, opts: { refreshToken?: string; allSessions?: boolean }, ctx: RequestContext): Promise<void> {
+  /**
+   * Ends the caller's session, another of the caller's sessions named by
+   * refresh token, or all of them; returns the ids of the sessions ended. A
+   * session of another region is ended there (all sessions: in the user's
+   * home region).
+   */
+  async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+    const origin = regionOf(opts.allSessions ? claims.sub : claims.sid);
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) return this.logoutElsewhere(origin, claims, opts, ctx);
     const now = this.d.clock.now();
     const ended: string[] = [];
     if (opts.allSessions) {
@@ -137,6 +149,15 @@ export class SessionService {
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
     this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, reason: opts.allSessions ? 'all_sessions' : undefined }, ctx);
+    return ended;
+  }
+
+  private async logoutElsewhere(region: string, claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+    // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
+    const ended = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
+    const now = this.d.clock.now();
+    for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
+    return ended;
   }
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */

@@ -35,6 +35,13 @@ const loginBody = {
   properties: { username: { type: 'string', maxLength: 256 }, password: { type: 'string', maxLength: 8192 }, client_ip: { type: 'string', maxLength: 64 } },
 } as const;
 
+const logoutBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user_id', 'session_id'],
+  properties: { user_id: { type: 'string', maxLength: 128 }, session_id: { type: 'string', maxLength: 128 }, refresh_token: { type: 'string', maxLength: 1024 }, all_sessions: { type: 'boolean' } },
+} as const;
+
 const keysResponse = {
   type: 'object',
   required: ['region', 'issuer', 'keys'],
@@ -69,6 +76,16 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     '/internal/v1/login',
     { schema: { body: loginBody, response: { 200: tokenResponse, ...failures, ...errors(429) } } },
     async (request) => sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip)),
+  );
+
+  app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
+    '/internal/v1/logout',
+    { schema: { body: logoutBody, response: { 200: { type: 'object', required: ['ended'], properties: { ended: { type: 'array', items: { type: 'string' } } } }, ...failures } } },
+    async (request) => {
+      const b = request.body;
+      const ended = await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined));
+      return { ended };
+    },
   );
 
   const claims = regions.localClaims;
