@@ -113,7 +113,7 @@ describe('gateway', () => {
     assert.equal(await servedBy(gateway, PARIS), '200 frankfurt');
   });
 
-  it("answers for itself when no region can serve, and refuses oversized bodies", async () => {
+  it('answers for itself when no region can serve, and refuses internal routes and oversized bodies', async () => {
     for (const node of Object.values(set.nodes)) node.proxy.cut();
     try {
       const res = await get(gateway, PARIS);
@@ -124,6 +124,8 @@ describe('gateway', () => {
     } finally {
       for (const node of Object.values(set.nodes)) node.proxy.heal();
     }
+    const internal = await fetch(`${gateway.url}/internal/v1/keys`, { headers: { authorization: `Bearer ${set.secret}` } });
+    assert.equal(`${internal.status} ${internal.headers.get('x-meridian-region')}`, '404 gateway', 'internal routes are not reachable through the gateway');
     const big = await fetch(`${gateway.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(20_000) });
     assert.equal(big.status, 413);
     assert.equal(big.headers.get('x-meridian-region'), 'gateway');

@@ -119,6 +119,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // What regions ask each other is not for the public side, secret or not.
+    if (req.url?.startsWith('/internal/')) return fail(res, new AppError('not_found'));
     const body = await readBody(req, o.bodyLimit);
     if (!body) return fail(res, new AppError('payload_too_large'));
     const order = routeOrder(o.topology, prefixes, parseGeoHeader(req.headers['x-client-geo']), req.socket.remoteAddress);
