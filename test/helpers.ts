@@ -4,6 +4,7 @@
  * a manual clock. Nothing is mocked.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { createServices, type ServiceOptions, type Services } from '../src/services.js';
 import type { Db } from '../src/storage/postgres/db.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
-import { ManualClock } from '../src/util/runtime.js';
+import { ManualClock, systemClock } from '../src/util/runtime.js';
 
 /** The PostgreSQL server tests create their databases on. */
 export const PG_SERVER = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -65,6 +66,8 @@ export interface TestAppOptions {
   backend?: Backend;
   env?: Record<string, string>;
   clock?: ManualClock;
+  /** Run the services on the real clock (for clients in other processes); `TestApp.clock` then drives nothing. */
+  systemClock?: boolean;
   /** Reuse the database of another TestApp (several "servers" of one region). */
   databaseUrl?: string;
   services?: Partial<ServiceOptions>;
@@ -105,7 +108,12 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     poolSize: config.dbPoolSize,
     observer: (e) => queries.set(e.statement, (queries.get(e.statement) ?? 0) + 1),
   });
-  const services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, db, ...opts.services });
+  const services = await createServices(config, {
+    logger: createLogger(config.logLevel, sink),
+    clock: opts.systemClock ? systemClock : clock,
+    db,
+    ...opts.services,
+  });
   const app = await buildApp(services);
   await app.ready();
   return {
@@ -165,4 +173,35 @@ export function bearer(token: string): Record<string, string> {
 /** Every refresh token that may have been issued must appear nowhere in these texts. */
 export function assertAbsent(haystack: string, needles: string[]): void {
   for (const n of needles) if (haystack.includes(n)) throw new Error(`secret found in plain text: ${n.slice(0, 12)}…`);
+}
+
+/** A port nothing listens on right now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface TestServer extends TestApp {
+  /** `http://127.0.0.1:<port>`, which is also the issuer. */
+  url: string;
+}
+
+/** A TestApp on a real socket (for SDKs and outside clients, not inject()); its issuer is its own URL. */
+export async function startTestServer(opts: TestAppOptions = {}): Promise<TestServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t = await createTestApp({ ...opts, env: { MERIDIAN_ISSUER: url, ...opts.env } });
+  await t.app.listen({ port, host: '127.0.0.1' });
+  return { ...t, url };
+}
+
+/** Audit events of one kind written so far. */
+export function auditEvents(t: TestApp, event: string): Record<string, unknown>[] {
+  return t.logs
+    .flatMap((chunk) => chunk.split('\n').filter(Boolean))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.audit === true && entry.event === event);
 }
