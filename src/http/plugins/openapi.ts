@@ -41,7 +41,16 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
   });
   await app.register(apiReference, {
     routePrefix: '/docs',
-    // Nothing fetched from outside: no web fonts, no telemetry, no hosted request proxy or client.
-    configuration: { pageTitle: 'Meridian API', url: '/openapi.json', withDefaultFonts: false, telemetry: false, hideClientButton: true },
+    // Nothing fetched from outside: no web fonts, no telemetry, none of the hosted extras (AI agent, MCP, client, developer tools).
+    configuration: {
+      pageTitle: 'Meridian API',
+      url: '/openapi.json',
+      withDefaultFonts: false,
+      telemetry: false,
+      hideClientButton: true,
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
+      mcp: { disabled: true },
+    },
   });
 }
