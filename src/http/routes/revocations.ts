@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unavailable } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { revocationPage, sinceQuery } from '../schemas.js';
+import { errors, revocationPage, sinceQuery } from '../schemas.js';
 
 /** How often an idle stream says it is alive; a verifier that hears nothing for 3 of these reconnects. */
 export const HEARTBEAT_MS = 5_000;
 // A subscriber this far behind is cut off; it reconnects with its cursor and loses nothing.
 const MAX_BUFFERED_BYTES = 1 << 20;
+// Streams are unauthenticated and long-lived: past this many, callers are told to poll (503) instead.
+const MAX_STREAMS = 1_000;
 
 type SinceRequest = FastifyRequest<{ Querystring: { since?: string } }>;
 
@@ -34,7 +37,7 @@ export async function revocationRoutes(app: FastifyInstance, { services }: { ser
 
   app.get<{ Querystring: { since?: string } }>(
     '/v1/revocations',
-    { schema: { querystring: sinceQuery, response: { 200: revocationPage } } },
+    { schema: { querystring: sinceQuery, response: { 200: revocationPage, ...errors(400) } } },
     async (request) => feed.page(sinceOf(request)),
   );
 
@@ -43,10 +46,17 @@ export async function revocationRoutes(app: FastifyInstance, { services }: { ser
     {
       schema: {
         querystring: sinceQuery,
-        response: { 200: { description: 'Server-sent events: `revoked` {sid, revoked_at}; `heartbeat` {next_since}.', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+        response: {
+          200: {
+            description: 'Server-sent events: `revoked` {sid, revoked_at}; `heartbeat` {next_since}.',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...errors(400, 503),
+        },
       },
     },
     async (request, reply) => {
+      if (open.size >= MAX_STREAMS) throw unavailable('revocation stream capacity', new Error(`${open.size} streams open`));
       const since = sinceOf(request);
       open.add(stream(reply, services.config.region, (send) => {
         const beat = () => {
@@ -75,6 +85,8 @@ function stream(reply: FastifyReply, region: string, start: (send: Send) => () =
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     'x-accel-buffering': 'no',
+    // A stream's connection is never reused: ending the stream closes it, so shutdown does not wait for it to idle out.
+    connection: 'close',
     'x-request-id': reply.request.id,
     'x-meridian-region': region,
   });

@@ -127,6 +127,8 @@ export class RevocationFollower {
       }
     } finally {
       clearTimeout(watchdog);
+      // Cancelling a body alone lets fetch keep draining an endless stream; aborting closes the connection.
+      abort.abort();
       this.abort = null;
     }
   }
