@@ -22,7 +22,7 @@ const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 export function createMetrics(region: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ region });
-  collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
   const r = [registry];
   const samplers: Sampler[] = [];
 
