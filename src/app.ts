@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authRoutes } from './http/routes/auth.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
@@ -39,5 +40,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(dashboardRoutes, { services });
   return app;
 }
