@@ -4,7 +4,7 @@ import type { Clock } from '../util/runtime.js';
 import type { Metrics } from './metrics.js';
 
 /** Counting sessions is a query: scrapes (and the dashboard) within this window reuse the last count. */
-export const ACTIVE_SESSIONS_EVERY_MS = 15_000;
+export const ACTIVE_SESSIONS_EVERY_MS = 5_000;
 
 export interface GaugeSources {
   db: Db;

@@ -90,7 +90,7 @@ export function createMetrics(region: string) {
     }),
     activeSessions: new Gauge({
       name: 'meridian_active_sessions',
-      help: 'Sessions whose refresh token can still be used (read from the database, at most every 15 s).',
+      help: 'Sessions whose refresh token can still be used (read from the database, at most every 5 s).',
       registers: r,
     }),
     dbQueries: new Counter({

@@ -196,27 +196,41 @@
     return v.toFixed(2);
   }
 
+  const fmtClock = (seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const fmtTime = (seconds) => (seconds === null ? '–' : new Date(seconds * 1000).toLocaleTimeString());
+
   const colorOf = (name, i) => NAMED_COLORS[name] || PALETTE[i % PALETTE.length];
+
+  /** The legend shows the value under the cursor, or the latest one when the cursor is elsewhere. */
+  function legendValue(u, v, sidx, idx) {
+    if (idx !== null && idx !== undefined) return v;
+    const values = u.data[sidx];
+    for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null && values[i] !== undefined) return values[i];
+    return null;
+  }
+
+  // At least two minutes of time axis, so the first readings do not stretch it over years.
+  const MIN_SPAN_S = 120;
 
   function options(el, names, yMax) {
     return {
       width: Math.max(300, el.clientWidth - 28),
       height: 220,
       series: [
-        { value: (u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleTimeString()) },
+        { label: 'time', value: (u, v, sidx, idx) => fmtTime(legendValue(u, v, sidx, idx)) },
         ...names.map((name, i) => ({
           label: name,
           stroke: colorOf(name, i),
           fill: `${colorOf(name, i)}1f`,
           width: 2,
-          value: (u, v) => fmt(v),
+          value: (u, v, sidx, idx) => fmt(legendValue(u, v, sidx, idx)),
         })),
       ],
       axes: [
-        { stroke: MUTED, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 } },
+        { stroke: MUTED, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, space: 70, values: (u, ticks) => ticks.map(fmtClock) },
         { stroke: MUTED, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1 }, size: 56, values: (u, vals) => vals.map(fmt) },
       ],
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, yMax ?? (max > 0 ? max * 1.15 : 1)] } },
+      scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, y: { range: (u, min, max) => [0, yMax ?? (max > 0 ? max * 1.15 : 1)] } },
       cursor: { drag: { x: false, y: false } },
     };
   }
@@ -248,10 +262,17 @@
     else charts.set(id, { key: names.join('|'), plot: new uPlot(options(el, names, yMax), aligned, el) });
   }
 
-  const lastTotal = (data) => {
-    const values = Object.values(data.series).map((s) => s[s.length - 1]).filter((v) => v !== null && v !== undefined);
-    return values.length ? values.reduce((a, b) => a + b, 0) : null;
-  };
+  const TILE_SPAN_MS = 60_000;
+
+  /** Per-second rate of a counter family (all keys together) over the last minute of readings. */
+  function recentRate(field) {
+    if (samples.length < 2) return null;
+    const last = samples[samples.length - 1];
+    const first = samples.find((s) => s.t >= last.t - TILE_SPAN_MS && s !== last) || samples[samples.length - 2];
+    const dt = (last.t - first.t) / 1000;
+    if (dt <= 0) return null;
+    return keysOf(field).reduce((n, k) => n + increase(first, last, field, k), 0) / dt;
+  }
 
   function render() {
     const logins = rates('logins');
@@ -267,10 +288,10 @@
 
     const latest = samples[samples.length - 1];
     $('tile-sessions').textContent = latest ? String(latest.activeSessions) : '–';
-    $('tile-logins').textContent = fmt(lastTotal(logins));
-    $('tile-refreshes').textContent = fmt(lastTotal(refreshes));
+    $('tile-logins').textContent = fmt(recentRate('logins'));
+    $('tile-refreshes').textContent = fmt(recentRate('refreshes'));
     $('tile-cache').textContent = windowHitRatio();
-    $('tile-db').textContent = fmt(lastTotal(db));
+    $('tile-db').textContent = fmt(recentRate('dbQueries'));
     $('tile-pool').textContent = latest ? `${latest.pool.inUse} / ${latest.pool.max} (${latest.pool.waiting})` : '–';
   }
 
