@@ -129,6 +129,9 @@ const EVENTS: { [E in AuditEvent]: { level: Level; failure?: (f: AuditEvents[E])
   },
 };
 
+/** Every event name, in schema order (docs and tests check against it). */
+export const AUDIT_EVENTS = Object.keys(EVENTS) as AuditEvent[];
+
 /** camelCase field names as they appear in the log line. */
 const LOG_NAMES: Record<string, string> = { userId: 'user_id', sessionId: 'session_id', lagSeconds: 'lag_seconds' };
 
