@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authRoutes } from './http/routes/auth.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
+import { registerHttpMetrics } from './http/plugins/metrics.js';
 import { docsRoutes, registerOpenApi } from './http/plugins/openapi.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { revocationRoutes } from './http/routes/revocations.js';
@@ -28,6 +30,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // JSON only on /v1: text/plain is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  registerHttpMetrics(app, services.metrics);
   app.decorateRequest('claims', null);
 
   app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
@@ -41,6 +44,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(dashboardRoutes, { services });
   await app.register(oauthRoutes, { services });
   await app.register(revocationRoutes, { services });
   await app.register(docsRoutes);

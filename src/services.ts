@@ -13,6 +13,7 @@ import { Throttle } from './auth/throttle.js';
 import { AccessTokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Audit, createAudit } from './observability/audit.js';
+import { sampleServiceGauges } from './observability/gauges.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Db, QueryObserver } from './storage/postgres/db.js';
 import { openDatabase } from './storage/postgres/drivers.js';
@@ -20,6 +21,7 @@ import { migrate } from './storage/postgres/migrate.js';
 import { SQL } from './storage/postgres/sql.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
+import { within } from './util/within.js';
 
 /** Everything a region's API process runs on, wired once from the config. */
 export interface Services {
@@ -44,19 +46,6 @@ export interface Services {
 }
 
 export type DependencyState = 'ok' | 'degraded' | 'down';
-
-/** Resolves to false when `p` rejects or takes longer than `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface ServiceOptions {
   logger: Logger;
@@ -108,6 +97,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   const sessionStore = new PgSessionStore(db);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
   for (const r of await sessionStore.revokedSince(clock.now() - tokenLifetimeSeconds * 1000)) revocations.add(r.id, r.revokedAt);
+  sampleServiceGauges(metrics, { db, revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
 
   const verifier = new AccessTokenVerifier({
     issuer: config.issuer,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { authorizationServerMetadata, type TokenLookup, type TokenRequest } from '../../auth/oauth.js';
 import type { Services } from '../../services.js';
-import { requireServiceToken } from '../plugins/authenticate.js';
+import { requireServiceToken } from '../plugins/admin.js';
 import { acceptFormBodies } from '../plugins/form.js';
 import {
   errors,
@@ -48,7 +48,7 @@ export async function oauthRoutes(app: FastifyInstance, { services }: { services
         response: { 200: introspectionResponse, ...errors(400, 401, 413, 415, 503) },
       },
       // Before the body is read: an unauthenticated caller learns nothing, not even a 400.
-      onRequest: requireServiceToken([config.introspectionToken, config.adminToken], 'Introspection'),
+      onRequest: requireServiceToken([config.introspectionToken, config.adminToken], 'Introspection needs the introspection or admin token.'),
     },
     async (request) => oauth.introspect(request.body),
   );

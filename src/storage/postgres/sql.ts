@@ -21,4 +21,5 @@ export const SQL = {
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
+  countActiveSessions: load('count-active-sessions'),
 } as const;
