@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, json, login, PASSWORD, post, register, type TestApp, type Tokens } from './helpers.js';
 
-const INTROSPECTION = 'introspection-secret-0123456789';
+// Any printable characters are allowed in service tokens, not only RFC 6750's b64token ones.
+const INTROSPECTION = 'introspection#secret!0123456789';
 const ADMIN = 'admin-secret-0123456789abcdef';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
