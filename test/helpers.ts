@@ -4,8 +4,8 @@
  * a manual clock. Nothing is mocked.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { createServices, type ServiceOptions, type Services } from '../src/services.js';
 import type { Db } from '../src/storage/postgres/db.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
-import { ManualClock, systemClock } from '../src/util/runtime.js';
+import { ManualClock } from '../src/util/runtime.js';
 
 /** The PostgreSQL server tests create their databases on. */
 export const PG_SERVER = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -66,8 +66,6 @@ export interface TestAppOptions {
   backend?: Backend;
   env?: Record<string, string>;
   clock?: ManualClock;
-  /** Run the services on the real clock (for clients in other processes); `TestApp.clock` then drives nothing. */
-  systemClock?: boolean;
   /** Reuse the database of another TestApp (several "servers" of one region). */
   databaseUrl?: string;
   services?: Partial<ServiceOptions>;
@@ -110,12 +108,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   });
   let services: Services;
   try {
-    services = await createServices(config, {
-      logger: createLogger(config.logLevel, sink),
-      clock: opts.systemClock ? systemClock : clock,
-      db,
-      ...opts.services,
-    });
+    services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, db, ...opts.services });
   } catch (err) {
     await db.close();
     await dropDb?.();
@@ -203,12 +196,4 @@ export async function startTestServer(opts: TestAppOptions = {}): Promise<TestSe
   const t = await createTestApp({ ...opts, env: { MERIDIAN_ISSUER: url, ...opts.env } });
   await t.app.listen({ port, host: '127.0.0.1' });
   return { ...t, url };
-}
-
-/** Audit events of one kind written so far. */
-export function auditEvents(t: TestApp, event: string): Record<string, unknown>[] {
-  return t.logs
-    .flatMap((chunk) => chunk.split('\n').filter(Boolean))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((entry) => entry.audit === true && entry.event === event);
 }

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type LockManagerLike, type MeridianClient, SessionEndedError, type TokenSet, webStorageStore } from '../src/sdk/client/index.js';
-import { auditEvents, bearer, PASSWORD, register, startTestServer, type TestServer } from './helpers.js';
+import { bearer, PASSWORD, register, startTestServer, type TestServer } from './helpers.js';
+import { auditLines } from './metric-helpers.js';
 
 type Fetch = typeof fetch;
 
@@ -48,7 +49,7 @@ function sharedStorage() {
 describe('client SDK', () => {
   let t: TestServer;
   let user = 0;
-  const rotations = () => auditEvents(t, 'token.refreshed').length;
+  const rotations = () => auditLines(t.logs, 'token.refreshed').length;
   /** A logged-in client for a new user, its fetch instrumented. */
   async function loggedIn(extra: Partial<Parameters<typeof createClient>[0]> = {}) {
     const username = `client-${++user}`;
@@ -106,8 +107,8 @@ describe('client SDK', () => {
     assert.equal(res.status, 200);
     assert.equal(state.refreshes, 2);
     assert.equal(seen.at(-1)?.refreshToken, state.lostBody?.refresh_token);
-    assert.equal(auditEvents(t, 'token.reuse_detected').length, 0);
-    const graces = auditEvents(t, 'token.refreshed').filter((e) => e.reason === 'grace');
+    assert.equal(auditLines(t.logs, 'token.reuse_detected').length, 0);
+    const graces = auditLines(t.logs, 'token.refreshed').filter((e) => e.reason === 'grace');
     assert.equal(graces.length, 1);
     // The session carries on: the successor rotates normally.
     t.clock.advance(t.config.accessTokenTtl * 1000);

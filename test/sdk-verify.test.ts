@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import Fastify from 'fastify';
 import { AppError, type AuthenticatedRequest, createVerifier, expressAuth, fastifyAuth, type Verifier, type VerifierConfig } from '../src/sdk/verify/index.js';
-import { ManualClock } from '../src/util/runtime.js';
+import { ManualClock, systemClock } from '../src/util/runtime.js';
 import { bearer, json, login, post, startTestServer, type TestServer } from './helpers.js';
 
 /** A fetch that counts the requests to each path. */
@@ -176,7 +176,8 @@ describe('verifier SDK', () => {
 describe('verifier SDK in another process', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ systemClock: true });
+    // Real time: the other process verifies on its own clock.
+    t = await startTestServer({ services: { clock: systemClock } });
   });
   after(() => t.close());
 

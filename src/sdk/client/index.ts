@@ -61,7 +61,8 @@ export function createClient(options: ClientOptions): MeridianClient {
   const root = base.href.replace(/\/+$/, '');
   const origins = new Set([base.origin, ...(options.resourceOrigins ?? []).map((o) => new URL(o).origin)]);
   const store = options.store ?? memoryStore();
-  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  // Called as a plain function: a browser's fetch throws when called on another object.
+  const fetchImpl: typeof fetch = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
   const now = options.now ?? Date.now;
   const leewayMs = (options.refreshLeewaySeconds ?? 30) * 1000;
   const listeners = new Map<keyof ClientEvents, Set<(detail: unknown) => void>>();
