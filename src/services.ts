@@ -3,7 +3,9 @@ import { AccessTokenIssuer } from './auth/access-tokens.js';
 import { Accounts } from './auth/accounts.js';
 import { type CounterStore, MemoryCounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
+import { OAuthService } from './auth/oauth.js';
 import { PasswordHasher } from './auth/passwords.js';
+import { RevocationFeed } from './auth/revocation-feed.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
 import { SessionService } from './auth/sessions.js';
@@ -30,8 +32,12 @@ export interface Services {
   keys: KeyRing;
   verifier: AccessTokenVerifier;
   revocations: RevocationSet;
+  /** What verifiers elsewhere follow to learn of `revocations`. */
+  revocationFeed: RevocationFeed;
   accounts: Accounts;
   sessions: SessionService;
+  /** The OAuth 2.0 endpoints over `sessions` and `verifier`. */
+  oauth: OAuthService;
   audit: Audit;
   metrics: Metrics;
   /** State of each dependency, for /readyz. */
@@ -146,8 +152,10 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     keys,
     verifier,
     revocations,
+    revocationFeed: new RevocationFeed(revocations, clock, config.clockSkewSeconds * 1000),
     accounts,
     sessions,
+    oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId }, sessions, verifier),
     audit,
     metrics,
     async readiness() {
