@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authRoutes } from './http/routes/auth.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
+import { registerHttpMetrics } from './http/plugins/metrics.js';
+import { docsRoutes, registerOpenApi } from './http/plugins/openapi.js';
+import { oauthRoutes } from './http/routes/oauth.js';
+import { revocationRoutes } from './http/routes/revocations.js';
 import type { Services } from './services.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,6 +31,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // JSON only on /v1: text/plain is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  registerHttpMetrics(app, services.metrics);
   app.decorateRequest('claims', null);
   app.decorateRequest('ctx', null);
 
@@ -40,8 +46,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return payload;
   });
 
+  await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(dashboardRoutes, { services });
+  await app.register(oauthRoutes, { services });
+  await app.register(revocationRoutes, { services });
+  await app.register(docsRoutes);
   if (services.regions) await app.register(internalRoutes, { services, regions: services.regions });
   return app;
 }

@@ -3,7 +3,9 @@ import { AccessTokenIssuer } from './auth/access-tokens.js';
 import { Accounts } from './auth/accounts.js';
 import { type CounterStore, MemoryCounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
+import { OAuthService } from './auth/oauth.js';
 import { PasswordHasher } from './auth/passwords.js';
+import { RevocationFeed } from './auth/revocation-feed.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
 import { SessionService } from './auth/sessions.js';
@@ -11,6 +13,7 @@ import { Throttle } from './auth/throttle.js';
 import { AccessTokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Audit, createAudit } from './observability/audit.js';
+import { sampleServiceGauges } from './observability/gauges.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Db, QueryObserver } from './storage/postgres/db.js';
 import { openDatabase } from './storage/postgres/drivers.js';
@@ -20,6 +23,7 @@ import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repo
 import { createRegionServices, type RegionServices } from './regions/setup.js';
 import { loadTopologyFile, type Topology } from './regions/topology.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
+import { within } from './util/within.js';
 
 /** Everything a region's API process runs on, wired once from the config. */
 export interface Services {
@@ -30,8 +34,12 @@ export interface Services {
   keys: KeyRing;
   verifier: AccessTokenVerifier;
   revocations: RevocationSet;
+  /** What verifiers elsewhere follow to learn of `revocations`. */
+  revocationFeed: RevocationFeed;
   accounts: Accounts;
   sessions: SessionService;
+  /** The OAuth 2.0 endpoints over `sessions` and `verifier`. */
+  oauth: OAuthService;
   audit: Audit;
   metrics: Metrics;
   /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
@@ -42,19 +50,6 @@ export interface Services {
 }
 
 export type DependencyState = 'ok' | 'degraded' | 'down';
-
-/** Resolves to false when `p` rejects or takes longer than `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface ServiceOptions {
   logger: Logger;
@@ -110,6 +105,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   const sessionStore = new PgSessionStore(db);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
   for (const r of await sessionStore.revokedSince(clock.now() - tokenLifetimeSeconds * 1000)) revocations.add(r.id, r.revokedAt);
+  sampleServiceGauges(metrics, { db, revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
 
   const verifier = new AccessTokenVerifier({
     issuer: config.issuer,
@@ -168,8 +164,10 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     keys,
     verifier,
     revocations,
+    revocationFeed: new RevocationFeed(revocations, clock, config.clockSkewSeconds * 1000),
     accounts,
     sessions,
+    oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId }, sessions, verifier),
     audit,
     metrics,
     regions,

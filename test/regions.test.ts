@@ -156,7 +156,17 @@ describe('two regions', () => {
       assert.match(next.refresh_token, /^a\./);
       assert.equal(claimsOf(next.access_token).region, 'a');
       // The origin rotated it: the child refreshes there.
-      assert.equal((await post(a().app, '/v1/auth/refresh', { refresh_token: next.refresh_token })).statusCode, 200);
+      const child = await post(a().app, '/v1/auth/refresh', { refresh_token: next.refresh_token });
+      assert.equal(child.statusCode, 200);
+      // The OAuth token endpoint runs the same service: its grants are sent on the same way.
+      const oauth = await b().app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: json<Tokens>(child).refresh_token }).toString(),
+      });
+      assert.equal(oauth.statusCode, 200, oauth.body);
+      assert.equal(oauth.headers['x-meridian-region'], 'a');
     });
 
     it("origin unreachable: 503 with Retry-After, never invalid_grant; a token of an unknown region is invalid_grant", async () => {

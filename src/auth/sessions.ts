@@ -1,5 +1,5 @@
 import { AppError, unavailable } from '../errors.js';
-import type { Audit, RequestContext } from '../observability/audit.js';
+import type { Audit, RefreshFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
@@ -101,7 +101,7 @@ export class SessionService {
       if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
       const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
       if (decision.kind === 'grace') {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source ?? 'db' }, ctx);
         return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
       }
       const childExpiresAt = this.childExpiry(s, now);
@@ -114,7 +114,7 @@ export class SessionService {
         now,
       });
       if (rotated) {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, path: s.source }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: s.source ?? 'db' }, ctx);
         return this.respond(s, child, childExpiresAt);
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
@@ -148,7 +148,7 @@ export class SessionService {
     }
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
-    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, reason: opts.allSessions ? 'all_sessions' : undefined }, ctx);
+    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' }, ctx);
     return ended;
   }
 
@@ -164,7 +164,14 @@ export class SessionService {
   async revokeRefreshToken(token: string, ctx: RequestContext): Promise<void> {
     if (!refreshTokenRegion(token)) return;
     const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
-    if (!owner) return;
+    if (owner) await this.revokeSession(owner, ctx);
+  }
+
+  /**
+   * Ends one session (RFC 7009 revocation of either of its tokens): its refresh
+   * tokens die in the store, its access tokens through the revocation set.
+   */
+  async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<void> {
     const now = this.d.clock.now();
     if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
       this.d.revocations.add(owner.sessionId, now);
@@ -178,6 +185,18 @@ export class SessionService {
     return this.d.remote;
   }
 
+  /**
+   * The state of a refresh token that could be redeemed right now (RFC 7662):
+   * neither consumed, revoked nor expired, its user enabled. Null otherwise.
+   * A token inside its grace window is consumed, so it is not live.
+   */
+  async liveRefreshToken(token: string): Promise<RefreshState | null> {
+    if (!refreshTokenRegion(token)) return null;
+    const state = await this.d.sessions.findRefreshState(hashRefreshToken(token), { consistent: true });
+    const decision = decideRefresh(state, this.d.clock.now(), { graceMs: 0 });
+    return decision.kind === 'rotate' ? state : null;
+  }
+
   private childExpiry(s: RefreshState, rotatedAt: number): number {
     return Math.min(s.sessionExpiresAt, rotatedAt + this.d.settings.refreshIdleSeconds * 1000);
   }
@@ -187,11 +206,11 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.d.sessions.revoke(s.sessionId, s.userId, now, 'reuse');
     this.d.revocations.add(s.sessionId, now);
-    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, reason: 'outside_grace', path: s.source }, ctx);
+    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, cause: 'outside_grace', path: s.source ?? 'db' }, ctx);
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
-  private reject(reason: string, ctx: RequestContext, s?: RefreshState | null): never {
+  private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
     this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s?.source }, ctx);
     throw new AppError('invalid_grant', { reason });
   }

@@ -21,6 +21,7 @@ export const SQL = {
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
+  countActiveSessions: load('count-active-sessions'),
   upsertForeignSigningKey: load('upsert-foreign-signing-key'),
   claimUsername: load('claim-username'),
   findUsernameClaim: load('find-username-claim'),
