@@ -42,6 +42,7 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly adminToken: string | undefined;
   readonly introspectionToken: string | undefined;
+  readonly corsOrigins: readonly string[];
 }
 
 type Kind =
@@ -49,7 +50,8 @@ type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
-  | { type: 'url' };
+  | { type: 'url' }
+  | { type: 'origins' };
 
 interface Field {
   env: string;
@@ -91,5 +93,6 @@ export const FIELDS = {
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
   redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
   adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
+  corsOrigins: { env: 'MERIDIAN_CORS_ORIGINS', kind: { type: 'origins' }, default: [], doc: 'comma-separated browser origins allowed to call the API (CORS); unset = none' },
   introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
 } satisfies Record<keyof Config, Field>;
