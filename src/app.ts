@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authRoutes } from './http/routes/auth.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
@@ -46,6 +47,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return payload;
   });
 
+  // Browsers on the listed origins may call the API directly; none by default.
+  if (config.corsOrigins.length) {
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+  }
   await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });

@@ -24,6 +24,13 @@ function parse(env: string, raw: string, kind: (typeof FIELDS)[keyof typeof FIEL
       if (!(kind.values as readonly string[]).includes(raw)) throw new ConfigError(`${env} must be one of ${kind.values.join(', ')}, got "${raw}"`);
       return raw;
     }
+    case 'origins': {
+      const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+      for (const o of origins) {
+        if (!URL.canParse(o) || new URL(o).origin !== o) throw new ConfigError(`${env} must list origins like https://app.example.com, got "${o}"`);
+      }
+      return Object.freeze(origins);
+    }
     case 'url': {
       if (!URL.canParse(raw)) throw new ConfigError(`${env} must be a URL`);
       return raw;

@@ -42,6 +42,7 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly adminToken: string | undefined;
   readonly introspectionToken: string | undefined;
+  readonly corsOrigins: readonly string[];
   readonly regionsFile: string | undefined;
   readonly regionSecret: string | undefined;
   readonly regionTimeoutMs: number;
@@ -52,7 +53,8 @@ type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
-  | { type: 'url' };
+  | { type: 'url' }
+  | { type: 'origins' };
 
 interface Field {
   env: string;
@@ -94,6 +96,7 @@ export const FIELDS = {
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
   redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
   adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
+  corsOrigins: { env: 'MERIDIAN_CORS_ORIGINS', kind: { type: 'origins' }, default: [], doc: 'comma-separated browser origins allowed to call the API (CORS); unset = none' },
   introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
   regionsFile: { env: 'MERIDIAN_REGIONS_FILE', kind: { type: 'string' }, doc: 'JSON file listing every region (docs/multi-region.md); unset = one region on its own' },
   regionSecret: { env: 'MERIDIAN_REGION_SECRET', kind: { type: 'string', pattern: /^[\x21-\x7e]{32,256}$/, hint: '32 to 256 printable characters' }, doc: 'shared secret regions present to each other on /internal/v1; required with MERIDIAN_REGIONS_FILE' },
