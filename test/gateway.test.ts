@@ -61,6 +61,13 @@ describe('gateway', () => {
     assert.equal(res.headers.get('x-meridian-region'), 'singapore');
     assert.equal(((await res.json()) as { home_region: string }).home_region, 'singapore');
     assert.equal(res.headers.get('via'), '1.1 gateway');
+    // Streamed, not buffered: the first event of a stream that never ends comes through.
+    const abort = new AbortController();
+    const stream = await fetch(`${gateway.url}/v1/revocations/stream`, { headers: { 'x-client-geo': NEW_YORK }, signal: abort.signal });
+    assert.equal(stream.headers.get('x-meridian-region'), 'virginia');
+    const first = await stream.body!.getReader().read();
+    assert.match(Buffer.from(first.value!).toString(), /event: heartbeat/);
+    abort.abort();
   });
 
   it('without a location hint uses the IP prefix map, else the order of the topology', async () => {

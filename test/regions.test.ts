@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { isAppError } from '../src/errors.js';
+import { PeerClient } from '../src/regions/peer-client.js';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
@@ -130,6 +132,11 @@ describe('two regions', () => {
       assert.equal((await b().app.inject({ url: '/internal/v1/keys' })).statusCode, 401);
       assert.equal((await b().app.inject({ url: '/internal/v1/keys', headers: bearer('wrong') })).statusCode, 401);
       assert.equal((await b().app.inject({ url: '/internal/v1/keys', headers: bearer(set.secret) })).statusCode, 200);
+      // A region with the wrong secret gets no answer it could pass on to a client: 503, not 401.
+      const stranger = new PeerClient({ topology: b().services.regions!.topology, self: 'a', secret: 'w'.repeat(32), timeoutMs: 1000 });
+      const refused = await stranger.request('b', '/internal/v1/keys', { operation: 'keys', internal: true });
+      assert.equal(refused.status, 401);
+      assert.ok(isAppError(stranger.answerError('b', refused), 'temporarily_unavailable'));
       // Only the directory region answers for usernames.
       const find = (t: typeof a) => post(t().app, '/internal/v1/usernames/find', { username_normalized: 'traveller' }, bearer(set.secret));
       assert.equal(json<{ holder: { home_region: string } }>(await find(a)).holder.home_region, 'b');

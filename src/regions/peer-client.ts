@@ -77,12 +77,12 @@ export class PeerClient {
       });
       const text = await res.text();
       const body = text === '' ? null : (JSON.parse(text) as T);
-      this.opts.onCall?.(region, req.operation, res.ok ? 'ok' : 'refused');
+      // A crash there is no answer to pass on (a 503 is: it says why and when to retry).
       if (res.status >= 500 && res.status !== 503) throw new Error(`${req.operation} answered ${res.status}`);
+      this.opts.onCall?.(region, req.operation, res.ok ? 'ok' : 'refused');
       const retryAfter = Number(res.headers.get('retry-after')) || undefined;
       return { status: res.status, body: body as T, retryAfter };
     } catch (err) {
-      if (err instanceof AppError) throw err;
       this.opts.onCall?.(region, req.operation, 'unreachable');
       throw unavailable(`region ${region}`, err, this.opts.retryAfterSeconds ?? 5);
     }
