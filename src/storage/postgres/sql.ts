@@ -21,4 +21,11 @@ export const SQL = {
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
+  findFamily: load('find-family'),
+  claimOutbox: load('claim-outbox'),
+  markOutboxSent: load('mark-outbox-sent'),
+  countOutboxBacklog: load('count-outbox-backlog'),
+  deleteExpiredTokens: load('delete-expired-tokens'),
+  deleteExpiredSessions: load('delete-expired-sessions'),
+  deleteSentOutbox: load('delete-sent-outbox'),
 } as const;
