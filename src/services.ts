@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { AccessTokenIssuer } from './auth/access-tokens.js';
 import { Accounts } from './auth/accounts.js';
-import { type CounterStore, MemoryCounterStore } from './auth/counters.js';
+import type { CounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
 import { PasswordHasher } from './auth/passwords.js';
+import { RevocationFeed } from './auth/revocation-feed.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
 import { SessionService } from './auth/sessions.js';
@@ -17,6 +18,8 @@ import { openDatabase } from './storage/postgres/drivers.js';
 import { migrate } from './storage/postgres/migrate.js';
 import { SQL } from './storage/postgres/sql.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
+import { CachedSessionStore } from './storage/cache/cached-session-store.js';
+import { openSharedState, type SharedState } from './storage/shared.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
 
 /** Everything a region's API process runs on, wired once from the config. */
@@ -32,6 +35,8 @@ export interface Services {
   sessions: SessionService;
   audit: Audit;
   metrics: Metrics;
+  /** Cache, counters and revocation channel shared by the region's processes (Redis, or in-process). */
+  shared: SharedState;
   /** State of each dependency, for /readyz. */
   readiness(): Promise<Record<string, DependencyState>>;
   close(): Promise<void>;
@@ -99,9 +104,24 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   await keys.init();
   keys.startAutoReload(config.keyReloadInterval, (err) => logger.error({ err }, 'signing key reload failed'));
 
-  const sessionStore = new PgSessionStore(db);
+  const shared = await openSharedState(config, { logger, clock, metrics });
+  // Every committed change is written through to the cache by the process that made it.
+  const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
+  const sessionStore = new CachedSessionStore(pgSessions, shared.cache, metrics);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
-  for (const r of await sessionStore.revokedSince(clock.now() - tokenLifetimeSeconds * 1000)) revocations.add(r.id, r.revokedAt);
+  const revocationFeed = new RevocationFeed({
+    set: revocations,
+    bus: shared.bus,
+    store: pgSessions,
+    clock,
+    retentionMs: tokenLifetimeSeconds * 1000,
+    // PGlite serves one process; a shared PostgreSQL may have other servers revoking.
+    pollWhileDisconnected: db.kind === 'postgres',
+    overlapMs: config.clockSkewSeconds * 1000,
+    logger,
+    metrics,
+  });
+  await revocationFeed.start();
 
   const verifier = new AccessTokenVerifier({
     issuer: config.issuer,
@@ -118,7 +138,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   const accounts = new Accounts({
     users: new PgUserStore(db),
     hasher: opts.hasher ?? new PasswordHasher(),
-    throttle: new Throttle(opts.counters ?? new MemoryCounterStore(clock), config, clock),
+    throttle: new Throttle(opts.counters ?? shared.counters, config, clock),
     policy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     region: config.region,
     clock,
@@ -142,7 +162,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     sessions: sessionStore,
     accounts,
     access,
-    revocations,
+    revocations: revocationFeed,
     clock,
     random,
     audit,
@@ -160,13 +180,16 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     sessions,
     audit,
     metrics,
+    shared,
     async readiness() {
-      const database = (await within(db.query(SQL.ping), 2000)) ? 'ok' : 'down';
-      // The embedded cache and counters live in this process: reachable while it runs.
-      return { database, cache: 'ok' };
+      const [database, cache] = await Promise.all([within(db.query(SQL.ping), 2000), shared.state()]);
+      // Without Redis every request is served from PostgreSQL: slower, not down.
+      return { database: database ? 'ok' : 'down', cache };
     },
     async close() {
       keys.stop();
+      revocationFeed.stop();
+      await shared.close();
       if (!opts.db) await db.close();
     },
   };

@@ -86,6 +86,42 @@ export function createMetrics(region: string) {
       labelNames: ['operation'] as const,
       registers: r,
     }),
+    cacheWrites: new Counter({
+      name: 'meridian_cache_writes_total',
+      help: 'Cache writes by operation (fill, write_through, sync) and result (stored, stale = a newer entry was kept, error).',
+      labelNames: ['operation', 'result'] as const,
+      registers: r,
+    }),
+    revocationsReceived: new Counter({
+      name: 'meridian_revocations_received_total',
+      help: 'Revoked sessions added to the in-memory set from elsewhere, by source (channel, resync, poll).',
+      labelNames: ['source'] as const,
+      registers: r,
+    }),
+    queueDepth: new Gauge({
+      name: 'meridian_queue_jobs',
+      help: 'Jobs in each queue by state (waiting, active, delayed, failed); sampled at scrape time.',
+      labelNames: ['queue', 'state'] as const,
+      registers: r,
+    }),
+    jobSeconds: new Histogram({
+      name: 'meridian_job_duration_seconds',
+      help: 'Job run time by queue, job name and result (ok, error).',
+      labelNames: ['queue', 'job', 'result'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: r,
+    }),
+    jobFailures: new Counter({
+      name: 'meridian_job_failures_total',
+      help: 'Job attempts that failed, by queue and job name (retried with backoff until attempts run out, then kept as failed).',
+      labelNames: ['queue', 'job'] as const,
+      registers: r,
+    }),
+    outboxBacklog: new Gauge({
+      name: 'meridian_outbox_backlog',
+      help: 'Outbox rows committed but not yet moved to the job queue; sampled at scrape time.',
+      registers: r,
+    }),
     httpRequestSeconds: new Histogram({
       name: 'meridian_http_request_duration_seconds',
       help: 'HTTP request latency by route and status code.',
