@@ -105,6 +105,9 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   keys.startAutoReload(config.keyReloadInterval, (err) => logger.error({ err }, 'signing key reload failed'));
 
   const shared = await openSharedState(config, { logger, clock, metrics });
+  if (shared.kind === 'memory' && db.kind === 'postgres') {
+    logger.warn('REDIS_URL is not set: cache, throttling and revocations are per process, so run one server per region or set REDIS_URL');
+  }
   // Every committed change is written through to the cache by the process that made it.
   const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
   const sessionStore = new CachedSessionStore(pgSessions, shared.cache, metrics);
@@ -115,8 +118,8 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     store: pgSessions,
     clock,
     retentionMs: tokenLifetimeSeconds * 1000,
-    // PGlite serves one process; a shared PostgreSQL may have other servers revoking.
-    pollWhileDisconnected: db.kind === 'postgres',
+    // Without Redis this is the region's only server (see the warning below): nobody else revokes.
+    pollWhileDisconnected: shared.bus !== undefined && db.kind === 'postgres',
     overlapMs: config.clockSkewSeconds * 1000,
     logger,
     metrics,
