@@ -116,6 +116,13 @@ export class RedisLink {
     return sub;
   }
 
+  /** A connection for BullMQ producers: fails fast like this one, without the command timeout its longer scripts could exceed. */
+  producer(): Redis {
+    const conn = this.redis.duplicate({ commandTimeout: undefined });
+    conn.on('error', () => {});
+    return conn;
+  }
+
   /** A connection for BullMQ workers, whose blocking commands must wait and retry rather than fail fast. */
   blocking(): Redis {
     const conn = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
