@@ -1,0 +1,116 @@
+/**
+ * `meridian worker` killed with SIGKILL in the middle of a job: another
+ * worker runs the job again once its lock lapses, and the end state is that
+ * of one clean run. The job is held mid-run deterministically: the test
+ * locks the refresh_tokens table, so the worker's cleanup waits inside its
+ * first DELETE until the test lets go.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { QUEUES } from '../src/storage/redis/keys.js';
+import { ManualClock } from '../src/util/runtime.js';
+import { createTestApp, login, type TestApp } from './helpers.js';
+import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+
+const DAY = 86_400_000;
+
+function startWorker(env: Record<string, string>): { child: ChildProcess; output: string[] } {
+  const output: string[] = [];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (b: Buffer) => output.push(b.toString()));
+  child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
+  return { child, output };
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+
+describe('a worker killed mid-job', () => {
+  let server: RedisServer;
+  let t: TestApp;
+  let env: Record<string, string>;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    server = await startRedisServer();
+    // Sessions made 40 days ago have expired by the real clock the worker runs on.
+    t = await createTestApp({ clock: new ManualClock(Date.now() - 40 * DAY) });
+    env = {
+      DATABASE_URL: t.config.databaseUrl!,
+      REDIS_URL: server.url,
+      MERIDIAN_REDIS_PREFIX: testPrefix('crash'),
+      MERIDIAN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64url'),
+      MERIDIAN_JOB_LOCK_SECONDS: '1',
+      MERIDIAN_CLEANUP_INTERVAL: '86400',
+      MERIDIAN_WORKER_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+    };
+  });
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await t.close();
+    await server.close();
+  });
+
+  it('loses nothing: the job runs again elsewhere and ends as one clean run would', async () => {
+    await login(t.app, 'expired-1');
+    await login(t.app, 'expired-2');
+    t.clock.set(Date.now());
+    await login(t.app, 'live-1');
+
+    const locker = new pg.Client({ connectionString: t.config.databaseUrl });
+    await locker.connect();
+    await locker.query('BEGIN');
+    // Blocks DELETE on the table (not reads): the worker's cleanup will wait inside its first statement.
+    await locker.query('LOCK TABLE refresh_tokens IN SHARE ROW EXCLUSIVE MODE');
+
+    const first = startWorker(env);
+    children.push(first.child);
+    await eventually(() => first.output.join('').includes('worker started'), 20_000, 'first worker started');
+    const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: server.port }, prefix: `${env.MERIDIAN_REDIS_PREFIX}:bull` });
+    try {
+      // The schedule's first cleanup starts at once; this one queues behind it.
+      await queue.add('cleanup', {}, { jobId: 'cleanup-extra', attempts: 3 });
+      await eventually(
+        async () =>
+          (await locker.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%delete-expired-tokens%'`)).rows.length > 0,
+        10_000,
+        'cleanup waiting inside its DELETE',
+      ).catch(async (e) => {
+        console.log(first.output.join(''));
+        console.log((await locker.query('SELECT state, wait_event_type, left(query, 80) q FROM pg_stat_activity')).rows);
+        throw e;
+      });
+      const [inFlight] = await queue.getActive();
+      assert.ok(inFlight?.id, 'a cleanup job is in flight');
+
+      first.child.kill('SIGKILL');
+      assert.equal(await exited(first.child), null);
+      await locker.query('ROLLBACK');
+      await locker.end();
+
+      const second = startWorker(env);
+      children.push(second.child);
+      for (const id of [inFlight.id, 'cleanup-extra']) {
+        await eventually(async () => (await (await queue.getJob(id))?.getState()) === 'completed', 30_000, `${id} completed by the second worker`);
+      }
+      assert.equal(await queue.getFailedCount(), 0);
+      const remaining = await t.db.query<{ username: string }>('SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1');
+      assert.deepEqual(remaining.rows.map((r) => r.username), ['live-1']);
+      const tokens = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM refresh_tokens');
+      assert.equal(Number(tokens.rows[0]!.n), 1);
+
+      // Graceful stop: SIGTERM lets the worker finish and exit cleanly.
+      second.child.kill('SIGTERM');
+      assert.equal(await exited(second.child), 0);
+    } finally {
+      await queue.close();
+    }
+  });
+});
