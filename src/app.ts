@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { adminRoutes } from './http/routes/admin.js';
 import { authRoutes } from './http/routes/auth.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
@@ -37,5 +38,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(adminRoutes, { services });
   return app;
 }
