@@ -58,6 +58,20 @@ describe('Redis down', () => {
     assert.equal(t.queries.get('select') ?? 0, 0);
   });
 
+  it('a Redis that hangs (connected, silent) does not hang requests: they are served from PostgreSQL', async () => {
+    const tokens = await login(t.app, 'hung-redis');
+    server.pause();
+    try {
+      const rotated = await refresh(t.app, tokens.refresh_token);
+      assert.equal(rotated.statusCode, 200);
+      assert.equal((await refresh(t.app, json<Tokens>(rotated).refresh_token)).statusCode, 200);
+      assert.equal((await readyChecks(t)).cache, 'degraded');
+    } finally {
+      server.resume();
+    }
+    await eventually(async () => (await readyChecks(t)).cache === 'ok', 10_000, 'cache ok');
+  });
+
   it('starts with Redis down, degraded, and uses Redis once it is there', async () => {
     await server.stop();
     const late = await createTestApp({ databaseUrl: t.config.databaseUrl, env: { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('late') } });

@@ -16,6 +16,9 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again, empty, on the same port. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -67,6 +70,8 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
     client,
     stop,
     start: launch,
+    pause: () => proc?.kill('SIGSTOP'),
+    resume: () => proc?.kill('SIGCONT'),
     async close() {
       client.disconnect();
       await stop();

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { QUEUES } from '../src/storage/redis/keys.js';
+import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
 import { ManualClock } from '../src/util/runtime.js';
 import { createTestApp, login, type TestApp } from './helpers.js';
 import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
@@ -73,7 +73,7 @@ describe('a worker killed mid-job', () => {
     const first = startWorker(env);
     children.push(first.child);
     await eventually(() => first.output.join('').includes('worker started'), 20_000, 'first worker started');
-    const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: server.port }, prefix: `${env.MERIDIAN_REDIS_PREFIX}:bull` });
+    const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: server.port }, prefix: redisKeys(env.MERIDIAN_REDIS_PREFIX!).bullPrefix });
     try {
       // The schedule's first cleanup starts at once; this one queues behind it.
       await queue.add('cleanup', {}, { jobId: 'cleanup-extra', attempts: 3 });
@@ -105,6 +105,12 @@ describe('a worker killed mid-job', () => {
       assert.deepEqual(remaining.rows.map((r) => r.username), ['live-1']);
       const tokens = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM refresh_tokens');
       assert.equal(Number(tokens.rows[0]!.n), 1);
+
+      // The worker's own /metrics counts the job it ran.
+      const started = second.output.join('').split('\n').find((l) => l.includes('worker started'));
+      const metricsPort = (JSON.parse(started!) as { metricsPort: number }).metricsPort;
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(metrics, /meridian_job_duration_seconds_count\{[^}]*queue="maintenance"[^}]*job="cleanup"[^}]*result="ok"[^}]*\} [1-9]/);
 
       // Graceful stop: SIGTERM lets the worker finish and exit cleanly.
       second.child.kill('SIGTERM');
