@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { adminRoutes } from './http/routes/admin.js';
 import { authRoutes } from './http/routes/auth.js';
+import { dashboardRoutes } from './http/routes/dashboard.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
+import { registerHttpMetrics } from './http/plugins/metrics.js';
 import type { Services } from './services.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,6 +28,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // JSON only on /v1: text/plain is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  registerHttpMetrics(app, services.metrics);
   app.decorateRequest('claims', null);
 
   app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
@@ -38,6 +41,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(dashboardRoutes, { services });
   await app.register(adminRoutes, { services });
   return app;
 }

@@ -12,6 +12,7 @@ import { Throttle } from './auth/throttle.js';
 import { AccessTokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Audit, createAudit } from './observability/audit.js';
+import { sampleServiceGauges } from './observability/gauges.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Db, QueryObserver } from './storage/postgres/db.js';
 import { openDatabase } from './storage/postgres/drivers.js';
@@ -21,6 +22,7 @@ import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repo
 import { CachedSessionStore } from './storage/cache/cached-session-store.js';
 import { openSharedState, type SharedState } from './storage/shared.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
+import { within } from './util/within.js';
 
 /** Everything a region's API process runs on, wired once from the config. */
 export interface Services {
@@ -43,19 +45,6 @@ export interface Services {
 }
 
 export type DependencyState = 'ok' | 'degraded' | 'down';
-
-/** Resolves to false when `p` rejects or takes longer than `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface ServiceOptions {
   logger: Logger;
@@ -104,13 +93,14 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   await keys.init();
   keys.startAutoReload(config.keyReloadInterval, (err) => logger.error({ err }, 'signing key reload failed'));
 
-  const shared = await openSharedState(config, { logger, clock, metrics });
+  const audit = createAudit(logger, config.region, metrics);
+  const shared = await openSharedState(config, { logger, clock, metrics, audit });
   if (shared.kind === 'memory' && db.kind === 'postgres') {
     logger.warn('REDIS_URL is not set: cache, throttling and revocations are per process, so run one server per region or set REDIS_URL');
   }
   // Every committed change is written through to the cache by the process that made it.
   const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
-  const sessionStore = new CachedSessionStore(pgSessions, shared.cache, metrics);
+  const sessionStore = new CachedSessionStore(pgSessions, shared.cache, audit);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
   const revocationFeed = new RevocationFeed({
     set: revocations,
@@ -118,13 +108,14 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     store: pgSessions,
     clock,
     retentionMs: tokenLifetimeSeconds * 1000,
-    // Without Redis this is the region's only server (see the warning below): nobody else revokes.
+    // Without Redis this is the region's only server (see the warning above): nobody else revokes.
     pollWhileDisconnected: shared.bus !== undefined && db.kind === 'postgres',
     overlapMs: config.clockSkewSeconds * 1000,
     logger,
     metrics,
   });
   await revocationFeed.start();
+  sampleServiceGauges(metrics, { db, revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
 
   const verifier = new AccessTokenVerifier({
     issuer: config.issuer,
@@ -137,7 +128,6 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     isRevoked: (sid) => revocations.has(sid),
   });
 
-  const audit = createAudit(logger, config.region, metrics);
   const accounts = new Accounts({
     users: new PgUserStore(db),
     hasher: opts.hasher ?? new PasswordHasher(),

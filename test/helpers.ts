@@ -105,7 +105,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     poolSize: config.dbPoolSize,
     observer: (e) => queries.set(e.statement, (queries.get(e.statement) ?? 0) + 1),
   });
-  const services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, db, ...opts.services });
+  let services: Services;
+  try {
+    services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, db, ...opts.services });
+  } catch (err) {
+    await db.close();
+    await dropDb?.();
+    throw err;
+  }
   const app = await buildApp(services);
   await app.ready();
   return {

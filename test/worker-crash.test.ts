@@ -77,16 +77,15 @@ describe('a worker killed mid-job', () => {
     try {
       // The schedule's first cleanup starts at once; this one queues behind it.
       await queue.add('cleanup', {}, { jobId: 'cleanup-extra', attempts: 3 });
+      // Only the cleanup writes to refresh_tokens here, so a waiter for that lock is the cleanup, inside its DELETE
+      // (pg_locks rather than the query text: a statement still being parsed on a new connection shows no text yet).
       await eventually(
         async () =>
-          (await locker.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%delete-expired-tokens%'`)).rows.length > 0,
+          (await locker.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'refresh_tokens' AND NOT l.granted`)).rows
+            .length > 0,
         10_000,
         'cleanup waiting inside its DELETE',
-      ).catch(async (e) => {
-        console.log(first.output.join(''));
-        console.log((await locker.query('SELECT state, wait_event_type, left(query, 80) q FROM pg_stat_activity')).rows);
-        throw e;
-      });
+      );
       const [inFlight] = await queue.getActive();
       assert.ok(inFlight?.id, 'a cleanup job is in flight');
 
@@ -110,7 +109,7 @@ describe('a worker killed mid-job', () => {
       const started = second.output.join('').split('\n').find((l) => l.includes('worker started'));
       const metricsPort = (JSON.parse(started!) as { metricsPort: number }).metricsPort;
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      assert.match(metrics, /meridian_job_duration_seconds_count\{[^}]*queue="maintenance"[^}]*job="cleanup"[^}]*result="ok"[^}]*\} [1-9]/);
+      assert.match(metrics, /meridian_queue_job_duration_seconds_count\{[^}]*queue="maintenance"[^}]*result="completed"[^}]*\} [1-9]/);
 
       // Graceful stop: SIGTERM lets the worker finish and exit cleanly.
       second.child.kill('SIGTERM');

@@ -1,5 +1,5 @@
 import { AppError, isAppError } from '../errors.js';
-import type { Audit, RequestContext } from '../observability/audit.js';
+import type { Audit, RegisterFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random } from '../util/runtime.js';
 import { checkPassword, checkUsername, normalizePassword, normalizeUsername, type PasswordPolicy } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
@@ -17,6 +17,9 @@ export interface AccountsDeps {
   audit: Audit;
 }
 
+/** The refusals of a registration that the audit trail names; others (a 500) are logged as errors. */
+const REGISTER_FAILURES: ReadonlySet<string> = new Set<RegisterFailure>(['invalid_request', 'weak_password', 'username_taken', 'rate_limited', 'temporarily_unavailable']);
+
 /** Registration and password authentication. */
 export class Accounts {
   constructor(private readonly d: AccountsDeps) {}
@@ -27,7 +30,7 @@ export class Accounts {
       this.d.audit('user.registered', { userId: created.id }, ctx);
       return created;
     } catch (err) {
-      if (isAppError(err)) this.d.audit('user.register_failed', { reason: err.reason ? `${err.code}: ${err.reason}` : err.code }, ctx);
+      if (isAppError(err) && REGISTER_FAILURES.has(err.code)) this.d.audit('user.register_failed', { reason: err.code as RegisterFailure, detail: err.reason }, ctx);
       throw err;
     }
   }
@@ -70,16 +73,17 @@ export class Accounts {
     try {
       await this.d.throttle.assertLoginAllowed(account, ip);
     } catch (err) {
-      if (isAppError(err, 'rate_limited')) this.d.audit('login.failed', { reason: `rate_limited: ${err.reason}` }, ctx);
+      // A lockout of the account is "locked"; one of the client address is "rate_limited".
+      if (isAppError(err, 'rate_limited')) this.d.audit('login.failed', { reason: err.reason === 'account_locked' ? 'locked' : 'rate_limited', detail: err.reason }, ctx);
       throw err;
     }
     const user = await this.d.users.findByUsername(account);
     const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : await this.d.hasher.verifyDummy(normalizedPassword);
     if (!user || !ok || user.disabled) {
       await this.d.throttle.recordLoginFailure(account, ip);
-      const reason = !user ? 'unknown user' : !ok ? 'bad password' : 'disabled';
-      this.d.audit('login.failed', { userId: user?.id, reason }, ctx);
-      throw new AppError('invalid_grant', { reason, description: 'Invalid username or password.' });
+      const detail = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';
+      this.d.audit('login.failed', { userId: user?.id, reason: detail === 'disabled' ? 'disabled' : 'bad_credentials', detail }, ctx);
+      throw new AppError('invalid_grant', { reason: detail, description: 'Invalid username or password.' });
     }
     await this.d.throttle.recordLoginSuccess(account);
     return user;

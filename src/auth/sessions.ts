@@ -1,5 +1,5 @@
 import { AppError, unavailable } from '../errors.js';
-import type { Audit, RequestContext } from '../observability/audit.js';
+import type { Audit, RefreshFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
@@ -87,7 +87,7 @@ export class SessionService {
       if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
       const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
       if (decision.kind === 'grace') {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source ?? 'db' }, ctx);
         return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
       }
       const childExpiresAt = this.childExpiry(s, now);
@@ -100,7 +100,7 @@ export class SessionService {
         now,
       });
       if (rotated) {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, path: s.source }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: s.source ?? 'db' }, ctx);
         return this.respond(s, child, childExpiresAt);
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
@@ -127,7 +127,7 @@ export class SessionService {
     }
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
-    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, reason: opts.allSessions ? 'all_sessions' : undefined }, ctx);
+    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' }, ctx);
   }
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
@@ -151,11 +151,11 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.d.sessions.revoke(s.sessionId, s.userId, now, 'reuse');
     this.d.revocations.add(s.sessionId, now);
-    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, reason: 'outside_grace', path: s.source }, ctx);
+    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, cause: 'outside_grace', path: s.source ?? 'db' }, ctx);
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
-  private reject(reason: string, ctx: RequestContext, s?: RefreshState | null): never {
+  private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
     this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s?.source }, ctx);
     throw new AppError('invalid_grant', { reason });
   }

@@ -26,8 +26,8 @@ export class Throttle {
 
   async assertLoginAllowed(account: string, ip: string): Promise<void> {
     const [acct, addr] = await Promise.all([this.store.get(`login:acct:${account}`), this.store.get(`login:ip:${ip}`)]);
-    if (acct && acct.count >= this.limits.loginMaxFailuresPerAccount) this.refuse(acct.resetAt, 'account locked');
-    if (addr && addr.count >= this.limits.loginMaxFailuresPerIp) this.refuse(addr.resetAt, 'client locked');
+    if (acct && acct.count >= this.limits.loginMaxFailuresPerAccount) this.refuse(acct.resetAt, 'account_locked');
+    if (addr && addr.count >= this.limits.loginMaxFailuresPerIp) this.refuse(addr.resetAt, 'client_locked');
   }
 
   async recordLoginFailure(account: string, ip: string): Promise<void> {
@@ -42,7 +42,7 @@ export class Throttle {
 
   async assertRegisterAllowed(ip: string): Promise<void> {
     const w = await this.store.increment(`register:ip:${ip}`, this.limits.registerWindowSeconds * 1000);
-    if (w.count > this.limits.registerMaxPerIp) this.refuse(w.resetAt, 'registration rate');
+    if (w.count > this.limits.registerMaxPerIp) this.refuse(w.resetAt, 'register_rate');
   }
 
   private refuse(resetAt: number, reason: string): never {

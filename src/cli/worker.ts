@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { startWorkerTier } from '../jobs/worker-tier.js';
-import { createMetrics } from '../observability/metrics.js';
+import { createAudit } from '../observability/audit.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openDatabase } from '../storage/postgres/drivers.js';
 import { migrate } from '../storage/postgres/migrate.js';
 import { openSharedState } from '../storage/shared.js';
@@ -26,9 +27,9 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
     metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
   });
   await migrate(db);
-  const shared = await openSharedState(config, { logger, clock: systemClock, metrics });
+  const shared = await openSharedState(config, { logger, clock: systemClock, metrics, audit: createAudit(logger, config.region, metrics) });
   const tier = await startWorkerTier({ config, db, shared, clock: systemClock, logger, metrics });
-  const server = await serveMetrics(config, metrics.registry);
+  const server = await serveMetrics(config, metrics);
   const address = server.address();
   logger.info({ metricsPort: typeof address === 'object' && address ? address.port : undefined }, 'worker started');
 
@@ -48,11 +49,11 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
   return -1;
 }
 
-async function serveMetrics(config: Config, registry: ReturnType<typeof createMetrics>['registry']): Promise<Server> {
+async function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      metrics.exposition().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );
     } else if (req.url === '/healthz') {

@@ -66,7 +66,7 @@ export class BullQueue implements WorkQueue {
 
   process(handler: JobHandler, concurrency: number): void {
     const run = instrumented(this.name, handler, this.o.metrics);
-    this.worker = new Worker(this.name, (job) => run({ name: job.name, id: job.id ?? '', data: job.data, attempt: job.attemptsMade + 1 }), {
+    this.worker = new Worker(this.name, (job) => run({ name: job.name, id: job.id ?? '', data: job.data, attempt: job.attemptsMade + 1, enqueuedAt: job.timestamp }), {
       connection: this.connect(this.link.blocking()),
       prefix: this.o.keys.bullPrefix,
       concurrency,

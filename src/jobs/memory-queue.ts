@@ -8,6 +8,7 @@ const KEEP_FAILED = 1000;
 
 interface Entry extends Job {
   attempt: number;
+  enqueuedAt: number;
   error?: string;
 }
 
@@ -40,7 +41,7 @@ export class MemoryQueue implements WorkQueue {
     for (const job of jobs) {
       if (this.closed || this.known.has(job.id)) continue;
       this.known.add(job.id);
-      this.waiting.push({ ...job, attempt: 0 });
+      this.waiting.push({ ...job, attempt: 0, enqueuedAt: Date.now() });
     }
     this.pump();
   }

@@ -14,7 +14,7 @@ export interface Job {
   data: unknown;
 }
 
-export type JobHandler = (job: Job & { attempt: number }) => Promise<unknown>;
+export type JobHandler = (job: Job & { attempt: number; /** epoch ms */ enqueuedAt: number }) => Promise<unknown>;
 
 export type JobCounts = Record<'waiting' | 'active' | 'delayed' | 'failed', number>;
 
@@ -46,17 +46,18 @@ export const RETRY: RetryPolicy = { attempts: 8, backoffMs: 1000 };
 
 export const backoffDelay = (policy: RetryPolicy, attemptsMade: number): number => policy.backoffMs * 2 ** (attemptsMade - 1);
 
-/** Wraps a handler with the job metrics (durations, failures); both queue kinds use it. */
+/** Wraps a handler with the job metrics (wait, duration, failures); both queue kinds use it. */
 export function instrumented(queue: QueueName, handler: JobHandler, metrics: Metrics): JobHandler {
   return async (job) => {
+    // The wait of a first attempt is queueing; later attempts also wait out their backoff.
+    if (job.attempt === 1) metrics.queueJobWaitSeconds.observe({ queue }, Math.max(0, Date.now() - job.enqueuedAt) / 1000);
     const started = performance.now();
     try {
       const result = await handler(job);
-      metrics.jobSeconds.observe({ queue, job: job.name, result: 'ok' }, (performance.now() - started) / 1000);
+      metrics.queueJobSeconds.observe({ queue, result: 'completed' }, (performance.now() - started) / 1000);
       return result;
     } catch (err) {
-      metrics.jobSeconds.observe({ queue, job: job.name, result: 'error' }, (performance.now() - started) / 1000);
-      metrics.jobFailures.inc({ queue, job: job.name });
+      metrics.queueJobSeconds.observe({ queue, result: 'failed' }, (performance.now() - started) / 1000);
       throw err;
     }
   };

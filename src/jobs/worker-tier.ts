@@ -17,7 +17,6 @@ import type { QueueBackend, RetryPolicy, WorkQueue } from './queue.js';
 export const CLEANUP_JOB = 'cleanup';
 /** Cache-sync jobs are small and independent (ordering comes from versions): run several at once. */
 const SYNC_CONCURRENCY = 8;
-const SAMPLE_MS = 5000;
 
 export interface WorkerTierDeps {
   config: Config;
@@ -67,23 +66,21 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   const relay = new OutboxRelay(db, sync, clock, logger);
   relay.start();
 
-  const sample = async () => {
-    for (const q of [sync, maintenance]) {
-      const counts = await q.counts();
-      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: q.name, state }, n);
-    }
+  for (const q of [sync, maintenance]) {
+    metrics.onScrape(async () => {
+      for (const [state, n] of Object.entries(await q.counts())) metrics.queueJobs.set({ queue: q.name, state }, n);
+    });
+  }
+  metrics.onScrape(async () => {
     const { rows } = await db.query<{ backlog: number }>(SQL.countOutboxBacklog);
-    metrics.outboxBacklog.set(rows[0]?.backlog ?? 0);
-  };
-  const sampler = setInterval(() => sample().catch(() => {}), SAMPLE_MS);
-  sampler.unref();
+    metrics.outboxPending.set(rows[0]?.backlog ?? 0);
+  });
 
   return {
     relay,
     sync,
     maintenance,
     async close() {
-      clearInterval(sampler);
       await relay.stop();
       await backend.close();
     },

@@ -1,22 +1,49 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { within } from '../util/within.js';
+
+/** Refreshes gauges whose value lives elsewhere (database, pool, queues); run before each scrape. */
+export type Sampler = () => void | Promise<void>;
+
+// A slow sampler (a database under load) must not hold up the whole scrape.
+const SAMPLER_TIMEOUT_MS = 1000;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+// Replication and revocation spread: from milliseconds on loopback to minutes behind a partition.
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
  * Every Prometheus metric the service exports, declared in one place with
  * Prometheus naming (`meridian_*_total`, `_seconds`). Each process owns a
  * registry (tests build several apps in one process); `/metrics` serves it.
+ * Counters are fed by audit events (audit.ts), the DB observer and the HTTP
+ * plugin; gauges read from elsewhere are refreshed by samplers (`onScrape`).
  * docs/observability.md describes each one with a suggested alert.
  */
 export function createMetrics(region: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ region });
-  collectDefaultMetrics({ register: registry, prefix: 'meridian_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'meridian_' });
   const r = [registry];
+  const samplers: Sampler[] = [];
 
   return {
     registry,
+    /** Adds a sampler, run before every scrape (`/metrics`, the dashboard). */
+    onScrape(sampler: Sampler): void {
+      samplers.push(sampler);
+    },
+    /** Runs every sampler; one that fails or times out leaves its gauges at their last value. */
+    async sample(): Promise<void> {
+      await Promise.all(samplers.map((s) => within(Promise.resolve().then(s), SAMPLER_TIMEOUT_MS)));
+    },
+    /** The Prometheus text exposition, after sampling. */
+    async exposition(): Promise<string> {
+      await this.sample();
+      return registry.metrics();
+    },
     loginAttempts: new Counter({
       name: 'meridian_login_attempts_total',
-      help: 'Login attempts by outcome (success, bad_credentials, rate_limited, invalid_request).',
+      help: 'Login attempts by outcome (success, bad_credentials, locked, rate_limited, disabled, invalid_request).',
       labelNames: ['outcome'] as const,
       registers: r,
     }),
@@ -28,7 +55,7 @@ export function createMetrics(region: string) {
     }),
     refreshes: new Counter({
       name: 'meridian_refreshes_total',
-      help: 'Refresh attempts by outcome (rotated, grace, rejected, reuse) and path (db, cache, replica, proxy).',
+      help: 'Refresh attempts by outcome (rotated, grace, rejected, reuse) and path (where the token state came from: db, cache, replica, proxy).',
       labelNames: ['outcome', 'path'] as const,
       registers: r,
     }),
@@ -52,13 +79,18 @@ export function createMetrics(region: string) {
     }),
     tokenVerifications: new Counter({
       name: 'meridian_access_token_verifications_total',
-      help: 'Access-token verifications on protected routes by outcome (valid, invalid, revoked).',
+      help: 'Access-token verifications on protected routes by outcome (valid, missing, expired, revoked, invalid).',
       labelNames: ['outcome'] as const,
       registers: r,
     }),
     revokedSessions: new Gauge({
       name: 'meridian_revoked_sessions',
       help: 'Sessions in the in-memory revocation set (revoked, access tokens possibly unexpired).',
+      registers: r,
+    }),
+    activeSessions: new Gauge({
+      name: 'meridian_active_sessions',
+      help: 'Sessions whose refresh token can still be used (read from the database, at most every 5 s).',
       registers: r,
     }),
     dbQueries: new Counter({
@@ -71,7 +103,22 @@ export function createMetrics(region: string) {
       name: 'meridian_db_query_duration_seconds',
       help: 'Database statement latency.',
       labelNames: ['statement'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: [0.0005, ...LATENCY_BUCKETS],
+      registers: r,
+    }),
+    dbPoolMax: new Gauge({
+      name: 'meridian_db_pool_max_connections',
+      help: 'Most database connections this process may open (1 for the embedded database).',
+      registers: r,
+    }),
+    dbPoolInUse: new Gauge({
+      name: 'meridian_db_pool_connections_in_use',
+      help: 'Database connections checked out by a statement or transaction.',
+      registers: r,
+    }),
+    dbPoolWaiting: new Gauge({
+      name: 'meridian_db_pool_waiting_requests',
+      help: 'Statements and transactions queued for a database connection.',
       registers: r,
     }),
     cacheLookups: new Counter({
@@ -98,35 +145,56 @@ export function createMetrics(region: string) {
       labelNames: ['source'] as const,
       registers: r,
     }),
-    queueDepth: new Gauge({
+    httpRequestSeconds: new Histogram({
+      name: 'meridian_http_request_duration_seconds',
+      help: 'HTTP request latency by route (the route pattern; "unmatched" for 404s), method and status code.',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    queueJobs: new Gauge({
       name: 'meridian_queue_jobs',
-      help: 'Jobs in each queue by state (waiting, active, delayed, failed); sampled at scrape time.',
+      help: 'Jobs in each background queue by state (waiting, delayed, active, failed).',
       labelNames: ['queue', 'state'] as const,
       registers: r,
     }),
-    jobSeconds: new Histogram({
-      name: 'meridian_job_duration_seconds',
-      help: 'Job run time by queue, job name and result (ok, error).',
-      labelNames: ['queue', 'job', 'result'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+    queueJobWaitSeconds: new Histogram({
+      name: 'meridian_queue_job_wait_seconds',
+      help: 'Time from enqueue to the start of processing, by queue.',
+      labelNames: ['queue'] as const,
+      buckets: LAG_BUCKETS,
       registers: r,
     }),
-    jobFailures: new Counter({
-      name: 'meridian_job_failures_total',
-      help: 'Job attempts that failed, by queue and job name (retried with backoff until attempts run out, then kept as failed).',
-      labelNames: ['queue', 'job'] as const,
+    queueJobSeconds: new Histogram({
+      name: 'meridian_queue_job_duration_seconds',
+      help: 'Job processing time by queue and result (completed, failed).',
+      labelNames: ['queue', 'result'] as const,
+      buckets: LATENCY_BUCKETS,
       registers: r,
     }),
-    outboxBacklog: new Gauge({
-      name: 'meridian_outbox_backlog',
-      help: 'Outbox rows committed but not yet moved to the job queue; sampled at scrape time.',
+    outboxPending: new Gauge({
+      name: 'meridian_outbox_pending_events',
+      help: 'Token-change events committed to the outbox and not yet handed to the queue.',
       registers: r,
     }),
-    httpRequestSeconds: new Histogram({
-      name: 'meridian_http_request_duration_seconds',
-      help: 'HTTP request latency by route and status code.',
-      labelNames: ['route', 'method', 'status'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    replicationApplied: new Counter({
+      name: 'meridian_replication_events_applied_total',
+      help: 'Replicated changes applied in this region, by peer (origin) region and kind.',
+      labelNames: ['peer', 'kind'] as const,
+      registers: r,
+    }),
+    replicationLagSeconds: new Histogram({
+      name: 'meridian_replication_lag_seconds',
+      help: 'Age of a replicated change when it was applied here, by peer (origin) region.',
+      labelNames: ['peer'] as const,
+      buckets: LAG_BUCKETS,
+      registers: r,
+    }),
+    revocationPropagationSeconds: new Histogram({
+      name: 'meridian_revocation_propagation_seconds',
+      help: 'Time from a revocation in a peer region to its enforcement here, by peer (origin) region.',
+      labelNames: ['peer'] as const,
+      buckets: LAG_BUCKETS,
       registers: r,
     }),
   };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type CounterStore, MemoryCounterStore } from '../auth/counters.js';
 import type { RevocationBus } from '../auth/revocation-feed.js';
 import type { Config } from '../config/schema.js';
+import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Clock } from '../util/runtime.js';
 import { RefreshCache } from './cache/refresh-cache.js';
@@ -41,6 +42,7 @@ export interface SharedDeps {
   logger: Logger;
   clock: Clock;
   metrics: Metrics;
+  audit: Audit;
 }
 
 export async function openSharedState(config: Config, d: SharedDeps): Promise<SharedState> {
@@ -66,7 +68,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
     kind: 'redis',
     keys,
     cache: new RefreshCache(new RedisVersionedStore(link), keys, d.clock, d.metrics),
-    counters: new FallbackCounterStore(new RedisCounterStore(link, keys, d.clock), new MemoryCounterStore(d.clock), d.metrics),
+    counters: new FallbackCounterStore(new RedisCounterStore(link, keys, d.clock), new MemoryCounterStore(d.clock), d.audit),
     bus,
     link,
     memory: undefined,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AccessClaims, AccessTokenVerifier } from '../../auth/verifier.js';
-import { AppError } from '../../errors.js';
+import { AppError, isAppError } from '../../errors.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,15 +11,33 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
 
+/** The metric label of a failed verification, from the verifier's reason. */
+function failureOutcome(err: unknown): string {
+  const reason = isAppError(err) ? err.reason : undefined;
+  if (reason === 'expired' || reason === 'too old') return 'expired';
+  if (reason === 'session revoked') return 'revoked';
+  return 'invalid';
+}
+
 /**
  * A preHandler for protected routes: verifies the bearer access token locally
- * (no database, no network) and puts its claims on the request.
+ * (no database, no network) and puts its claims on the request. Each outcome
+ * is counted in `verifications` when given.
  */
-export function authenticate(verifier: AccessTokenVerifier) {
+export function authenticate(verifier: AccessTokenVerifier, verifications?: Metrics['tokenVerifications']) {
   return async function requireAccessToken(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
-    if (!m) throw new AppError('invalid_token', { reason: 'missing bearer token' });
-    request.claims = verifier.verify(m[1] as string);
+    if (!m) {
+      verifications?.inc({ outcome: 'missing' });
+      throw new AppError('invalid_token', { reason: 'missing bearer token' });
+    }
+    try {
+      request.claims = verifier.verify(m[1] as string);
+    } catch (err) {
+      verifications?.inc({ outcome: failureOutcome(err) });
+      throw err;
+    }
+    verifications?.inc({ outcome: 'valid' });
   };
 }

@@ -9,7 +9,7 @@ export const context = (request: FastifyRequest): RequestContext => ({ requestId
 /** `/v1/auth/*`: thin handlers over the account and session services. */
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { accounts, sessions, verifier } = services;
-  const requireToken = authenticate(verifier);
+  const requireToken = authenticate(verifier, services.metrics.tokenVerifications);
 
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/register',

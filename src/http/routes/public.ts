@@ -15,8 +15,7 @@ export async function publicRoutes(app: FastifyInstance, { services }: { service
   }));
 
   app.get('/metrics', async (_request, reply) => {
-    services.metrics.revokedSessions.set(services.revocations.size);
-    return reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
+    return reply.type(services.metrics.registry.contentType).send(await services.metrics.exposition());
   });
 
   app.get('/readyz', async (_request, reply) => {

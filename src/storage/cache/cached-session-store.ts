@@ -1,5 +1,5 @@
 import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore } from '../../auth/stores.js';
-import type { Metrics } from '../../observability/metrics.js';
+import type { Audit } from '../../observability/audit.js';
 import type { PgSessionStore } from '../postgres/repositories.js';
 import { familyOf, tokenOf } from '../session-state.js';
 import type { RefreshCache } from './refresh-cache.js';
@@ -19,7 +19,7 @@ export class CachedSessionStore implements SessionStore {
   constructor(
     private readonly db: PgSessionStore,
     private readonly cache: RefreshCache,
-    private readonly metrics: Metrics,
+    private readonly audit: Audit,
   ) {}
 
   async findRefreshState(tokenHash: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
@@ -35,11 +35,11 @@ export class CachedSessionStore implements SessionStore {
   private async fromCache(tokenHash: string): Promise<RefreshState | null> {
     try {
       const state = await this.cache.lookup(tokenHash);
-      this.metrics.cacheLookups.inc({ operation: 'refresh_state', result: state ? 'hit' : 'miss' });
+      this.audit('cache.lookup', { operation: 'refresh_state', result: state ? 'hit' : 'miss', sessionId: state?.sessionId, userId: state?.userId });
       return state;
     } catch {
-      this.metrics.cacheLookups.inc({ operation: 'refresh_state', result: 'error' });
-      this.metrics.cacheFallbacks.inc({ operation: 'refresh_state' });
+      // Counted as a fallback too (audit.ts): the database answers instead.
+      this.audit('cache.lookup', { operation: 'refresh_state', result: 'error' });
       return null;
     }
   }

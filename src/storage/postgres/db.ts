@@ -25,7 +25,19 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Adds a statement observer (metrics, query counting in tests). */
   observe(observer: QueryObserver): void;
+  /** Connection pool occupancy, read without I/O (for the pool gauges). */
+  poolStats(): PoolStats;
   close(): Promise<void>;
+}
+
+/** How busy the connection pool is right now. */
+export interface PoolStats {
+  /** Most connections the pool may open. */
+  max: number;
+  /** Connections checked out by a statement or transaction. */
+  inUse: number;
+  /** Callers queued for a connection because all `max` are in use. */
+  waiting: number;
 }
 
 /** Called after each statement; feeds the DB-load metrics and query counting in tests. */

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { unavailable } from '../../errors.js';
 import {
   type Db,
+  type PoolStats,
   type Queryable,
   type QueryObserver,
   type QueryResult,
@@ -69,7 +70,7 @@ class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(url: string, max: number, private readonly observers: QueryObserver[]) {
+  constructor(url: string, private readonly max: number, private readonly observers: QueryObserver[]) {
     this.pool = new pg.Pool({
       connectionString: url,
       max,
@@ -138,6 +139,10 @@ class PostgresDb implements Db {
     this.observers.push(observer);
   }
 
+  poolStats(): PoolStats {
+    return { max: this.max, inUse: this.pool.totalCount - this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -168,6 +173,8 @@ function pgliteQueryable(target: PGliteLike, observers: QueryObserver[]): Querya
 class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: Queryable;
+  // PGlite runs one call at a time and queues the rest: calls in flight beyond the first are waiting.
+  private inFlight = 0;
 
   private constructor(
     private readonly db: PGliteLike & {
@@ -188,19 +195,32 @@ class PgliteDb implements Db {
   }
 
   query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    return this.q.query<R>(text, params);
+    return this.track(() => this.q.query<R>(text, params));
   }
 
   exec(text: string): Promise<void> {
-    return this.q.exec(text);
+    return this.track(() => this.q.exec(text));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return withRetries(() => this.db.transaction((tx) => fn(pgliteQueryable(tx, this.observers))));
+    return this.track(() => withRetries(() => this.db.transaction((tx) => fn(pgliteQueryable(tx, this.observers)))));
   }
 
   observe(observer: QueryObserver): void {
     this.observers.push(observer);
+  }
+
+  poolStats(): PoolStats {
+    return { max: 1, inUse: Math.min(1, this.inFlight), waiting: Math.max(0, this.inFlight - 1) };
+  }
+
+  private async track<T>(run: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await run();
+    } finally {
+      this.inFlight--;
+    }
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,7 @@ export const SQL = {
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
+  countActiveSessions: load('count-active-sessions'),
   findFamily: load('find-family'),
   claimOutbox: load('claim-outbox'),
   markOutboxSent: load('mark-outbox-sent'),

@@ -1,5 +1,5 @@
 import type { CounterStore, WindowCount } from '../../auth/counters.js';
-import type { Metrics } from '../../observability/metrics.js';
+import type { Audit } from '../../observability/audit.js';
 import type { Clock } from '../../util/runtime.js';
 import type { RedisLink } from './connection.js';
 import type { RedisKeys } from './keys.js';
@@ -41,7 +41,7 @@ export class FallbackCounterStore implements CounterStore {
   constructor(
     private readonly shared: CounterStore,
     private readonly local: CounterStore,
-    private readonly metrics: Metrics,
+    private readonly audit: Audit,
   ) {}
 
   increment(key: string, windowMs: number): Promise<WindowCount> {
@@ -60,8 +60,7 @@ export class FallbackCounterStore implements CounterStore {
     try {
       return await op(this.shared);
     } catch {
-      this.metrics.cacheLookups.inc({ operation: 'counter', result: 'error' });
-      this.metrics.cacheFallbacks.inc({ operation: 'counter' });
+      this.audit('cache.lookup', { operation: 'counter', result: 'error' });
       return op(this.local);
     }
   }

@@ -1,0 +1,94 @@
+/**
+ * The load generator, run as its own process so that it does not share an
+ * event loop with the server it measures. Closed loop: `concurrency` workers
+ * each send a request, wait for the answer, and send the next, for
+ * `seconds`. Prints one JSON line of results.
+ *
+ * Modes: get (GET `path` with optional bearer), login (POST credentials),
+ * refresh-meridian and refresh-oidc (each worker first obtains its own
+ * refresh token, then rotates it on every request, as a real client does).
+ */
+import http from 'node:http';
+
+interface Options {
+  port: number;
+  mode: 'get' | 'login' | 'refresh-meridian' | 'refresh-oidc';
+  concurrency: number;
+  seconds: number;
+  path?: string;
+  bearer?: string;
+  username?: string;
+  password?: string;
+}
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
+const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+
+function request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: opts.port, method, path, agent, headers: body ? { 'content-length': Buffer.byteLength(body), ...headers } : headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** Returns a function that performs one request for worker `i`, after any per-worker setup. */
+async function setup(i: number): Promise<() => Promise<number>> {
+  switch (opts.mode) {
+    case 'get': {
+      const headers: Record<string, string> = opts.bearer ? { authorization: `Bearer ${opts.bearer}` } : {};
+      return async () => (await request('GET', opts.path ?? '/', undefined, headers)).status;
+    }
+    case 'login': {
+      const body = JSON.stringify({ username: opts.username, password: opts.password });
+      return async () => (await request('POST', '/v1/auth/login', body, JSON_TYPE)).status;
+    }
+    case 'refresh-meridian': {
+      const credentials = JSON.stringify({ username: `${opts.username}-${i}`, password: opts.password });
+      await request('POST', '/v1/auth/register', credentials, JSON_TYPE);
+      let token = JSON.parse((await request('POST', '/v1/auth/login', credentials, JSON_TYPE)).body).refresh_token as string;
+      return async () => {
+        const res = await request('POST', '/v1/auth/refresh', JSON.stringify({ refresh_token: token }), JSON_TYPE);
+        if (res.status === 200) token = JSON.parse(res.body).refresh_token;
+        return res.status;
+      };
+    }
+    case 'refresh-oidc': {
+      let token = JSON.parse((await request('POST', '/bench/mint')).body).refresh_token as string;
+      return async () => {
+        const res = await request('POST', '/token', `grant_type=refresh_token&client_id=bench&refresh_token=${token}`, FORM_TYPE);
+        if (res.status === 200) token = JSON.parse(res.body).refresh_token;
+        return res.status;
+      };
+    }
+  }
+}
+
+const workers = await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => setup(i)));
+const latencies: number[] = [];
+const statuses: Record<number, number> = {};
+const started = performance.now();
+const deadline = started + opts.seconds * 1000;
+await Promise.all(
+  workers.map(async (send) => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const status = await send();
+      latencies.push(performance.now() - t0);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  }),
+);
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const ok = Object.entries(statuses).filter(([s]) => Number(s) < 400).reduce((n, [, c]) => n + c, 0);
+process.stdout.write(JSON.stringify({ requests: latencies.length, ok, rps: ok / elapsed, p50: pct(50), p99: pct(99), statuses }) + '\n');
+agent.destroy();

@@ -1,0 +1,39 @@
+import type { Db } from '../storage/postgres/db.js';
+import { countActiveSessions } from '../storage/postgres/stats.js';
+import type { Clock } from '../util/runtime.js';
+import type { Metrics } from './metrics.js';
+
+/** Counting sessions is a query: scrapes (and the dashboard) within this window reuse the last count. */
+export const ACTIVE_SESSIONS_EVERY_MS = 5_000;
+
+export interface GaugeSources {
+  db: Db;
+  revocations: { readonly size: number };
+  clock: Clock;
+  refreshIdleSeconds: number;
+}
+
+/**
+ * Registers the samplers of the gauges an API process reads rather than
+ * counts: the in-memory revocation set, the connection pool and the number
+ * of active sessions.
+ */
+export function sampleServiceGauges(metrics: Metrics, s: GaugeSources): void {
+  metrics.onScrape(() => {
+    metrics.revokedSessions.set(s.revocations.size);
+  });
+  metrics.onScrape(() => {
+    const pool = s.db.poolStats();
+    metrics.dbPoolMax.set(pool.max);
+    metrics.dbPoolInUse.set(pool.inUse);
+    metrics.dbPoolWaiting.set(pool.waiting);
+  });
+  let countedAt = Number.NEGATIVE_INFINITY;
+  metrics.onScrape(async () => {
+    const now = s.clock.now();
+    if (now - countedAt < ACTIVE_SESSIONS_EVERY_MS) return;
+    // Set before the query, so a failing database is asked again only after the window.
+    countedAt = now;
+    metrics.activeSessions.set(await countActiveSessions(s.db, now, s.refreshIdleSeconds));
+  });
+}

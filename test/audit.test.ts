@@ -1,0 +1,316 @@
+/**
+ * Audit events: each one is written with its fields (region, user, session,
+ * request id and its own), counted in the metrics by exactly one, and no
+ * password, token or hash ever reaches the log.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
+import { AUDIT_EVENTS } from '../src/observability/audit.js';
+import { assertAbsent, createTestApp, json, PASSWORD, type TestApp, type Tokens } from './helpers.js';
+import { type AuditLine, auditLines, deltas } from './metric-helpers.js';
+
+const REGION = 'eu-west';
+
+/** The claims of an access token, read without verifying (the tests issued it). */
+function claimsOf(accessToken: string): { sub: string; sid: string } {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1] as string, 'base64url').toString('utf8')) as { sub: string; sid: string };
+}
+
+describe('audit events', () => {
+  let t: TestApp;
+  const issued: string[] = [];
+  const passwords = [PASSWORD, 'not the right password at all', 'Sh0rt!pw'];
+
+  before(async () => {
+    t = await createTestApp({ env: { MERIDIAN_REGION: REGION, MERIDIAN_LOGIN_MAX_FAILURES: '2', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3' } });
+  });
+  after(() => t.close());
+
+  /** A request from a given client address (failure counters are kept per address), with a request id. */
+  function send(url: string, body: unknown, opts: { ip?: string; requestId?: string; headers?: Record<string, string> } = {}) {
+    return t.app.inject({
+      method: 'POST',
+      url,
+      remoteAddress: opts.ip ?? '127.0.0.1',
+      headers: { 'content-type': 'application/json', ...(opts.requestId ? { 'x-request-id': opts.requestId } : {}), ...opts.headers },
+      payload: JSON.stringify(body),
+    });
+  }
+
+  async function loginAs(username: string, ip = '127.0.0.1'): Promise<Tokens> {
+    await send('/v1/auth/register', { username, password: PASSWORD }, { ip });
+    const res = await send('/v1/auth/login', { username, password: PASSWORD }, { ip });
+    assert.equal(res.statusCode, 200, res.body);
+    const tokens = json<Tokens>(res);
+    issued.push(tokens.access_token, tokens.refresh_token);
+    return tokens;
+  }
+
+  const last = (event: string): AuditLine => {
+    const line = auditLines(t.logs, event).at(-1);
+    assert.ok(line, `no ${event} audit line`);
+    return line;
+  };
+
+  it('register: user.registered and user.register_failed with the reason', async () => {
+    const m = await deltas(t.services.metrics, { ok: ['meridian_registrations_total', { outcome: 'success' }] }, async () => {
+      const res = await send('/v1/auth/register', { username: 'alice', password: PASSWORD }, { requestId: 'req-register-1' });
+      assert.equal(res.statusCode, 201);
+      const line = last('user.registered');
+      assert.equal(line.user_id, json(res).id);
+      assert.equal(line.session_id, null);
+      assert.equal(line.request_id, 'req-register-1');
+      assert.equal(line.region, REGION);
+      assert.equal(line.outcome, 'success');
+      assert.equal(line.level, 30);
+    });
+    assert.deepEqual(m, { ok: 1 });
+
+    const taken = await deltas(t.services.metrics, { n: ['meridian_registrations_total', { outcome: 'username_taken' }] }, async () => {
+      assert.equal((await send('/v1/auth/register', { username: 'ALICE', password: PASSWORD }, { requestId: 'req-register-2' })).statusCode, 409);
+    });
+    assert.deepEqual(taken, { n: 1 });
+    assert.deepEqual(
+      { reason: last('user.register_failed').reason, outcome: last('user.register_failed').outcome, request_id: last('user.register_failed').request_id },
+      { reason: 'username_taken', outcome: 'failure', request_id: 'req-register-2' },
+    );
+
+    const weak = await deltas(t.services.metrics, { n: ['meridian_registrations_total', { outcome: 'weak_password' }] }, async () => {
+      assert.equal((await send('/v1/auth/register', { username: 'weakling', password: 'Sh0rt!pw' })).statusCode, 400);
+    });
+    assert.deepEqual(weak, { n: 1 });
+    assert.equal(last('user.register_failed').reason, 'weak_password');
+    assert.equal(last('user.register_failed').detail, 'too short');
+  });
+
+  it('login: login.succeeded with user and session, counted with the tokens issued', async () => {
+    const m = t.services.metrics;
+    let tokens: Tokens | undefined;
+    const moved = await deltas(
+      m,
+      {
+        success: ['meridian_login_attempts_total', { outcome: 'success' }],
+        access: ['meridian_tokens_issued_total', { kind: 'access' }],
+        refresh: ['meridian_tokens_issued_total', { kind: 'refresh' }],
+      },
+      async () => {
+        const res = await send('/v1/auth/login', { username: 'alice', password: PASSWORD }, { requestId: 'req-login-1' });
+        assert.equal(res.statusCode, 200);
+        tokens = json<Tokens>(res);
+        issued.push(tokens.access_token, tokens.refresh_token);
+      },
+    );
+    assert.deepEqual(moved, { success: 1, access: 1, refresh: 1 });
+    const claims = claimsOf(tokens!.access_token);
+    const line = last('login.succeeded');
+    assert.deepEqual(
+      { user_id: line.user_id, session_id: line.session_id, request_id: line.request_id, region: line.region, outcome: line.outcome },
+      { user_id: claims.sub, session_id: claims.sid, request_id: 'req-login-1', region: REGION, outcome: 'success' },
+    );
+  });
+
+  it('login: login.failed says bad_credentials, locked, rate_limited or invalid_request', async () => {
+    const m = t.services.metrics;
+    const failure = (outcome: string): [string, Record<string, string>] => ['meridian_login_attempts_total', { outcome }];
+    const alice = last('user.registered').user_id;
+
+    const bad = await deltas(m, { n: failure('bad_credentials') }, async () => {
+      assert.equal((await send('/v1/auth/login', { username: 'nobody', password: PASSWORD }, { ip: '192.0.2.1' })).statusCode, 400);
+      assert.deepEqual([last('login.failed').reason, last('login.failed').detail, last('login.failed').user_id], ['bad_credentials', 'unknown_user', null]);
+      assert.equal((await send('/v1/auth/login', { username: 'alice', password: passwords[1] }, { ip: '192.0.2.1' })).statusCode, 400);
+      assert.deepEqual([last('login.failed').reason, last('login.failed').detail, last('login.failed').user_id], ['bad_credentials', 'bad_password', alice]);
+    });
+    assert.deepEqual(bad, { n: 2 });
+
+    // Two failures lock the account (MERIDIAN_LOGIN_MAX_FAILURES=2): even the right password is refused.
+    await send('/v1/auth/register', { username: 'bob', password: PASSWORD });
+    for (let i = 0; i < 2; i++) await send('/v1/auth/login', { username: 'bob', password: passwords[1] }, { ip: '192.0.2.10' });
+    const locked = await deltas(m, { n: failure('locked') }, async () => {
+      assert.equal((await send('/v1/auth/login', { username: 'bob', password: PASSWORD }, { ip: '192.0.2.10', requestId: 'req-locked' })).statusCode, 429);
+    });
+    assert.deepEqual(locked, { n: 1 });
+    assert.deepEqual([last('login.failed').reason, last('login.failed').request_id], ['locked', 'req-locked']);
+
+    // Three failures from one address (any usernames) throttle that address.
+    for (const u of ['ghost1', 'ghost2', 'ghost3']) await send('/v1/auth/login', { username: u, password: PASSWORD }, { ip: '192.0.2.20' });
+    const limited = await deltas(m, { n: failure('rate_limited') }, async () => {
+      assert.equal((await send('/v1/auth/login', { username: 'alice', password: PASSWORD }, { ip: '192.0.2.20' })).statusCode, 429);
+    });
+    assert.deepEqual(limited, { n: 1 });
+    assert.equal(last('login.failed').reason, 'rate_limited');
+    assert.equal(last('login.failed').client_ip, '192.0.2.20');
+
+    const invalid = await deltas(m, { n: failure('invalid_request') }, async () => {
+      assert.equal((await send('/v1/auth/login', { username: 'a', password: PASSWORD })).statusCode, 400);
+    });
+    assert.deepEqual(invalid, { n: 1 });
+    assert.equal(last('login.failed').reason, 'invalid_request');
+  });
+
+  it('refresh: token.refreshed (rotated, grace) with its path, token.refresh_failed, token.reuse_detected', async () => {
+    const m = t.services.metrics;
+    const tokens = await loginAs('carol');
+    const { sub, sid } = claimsOf(tokens.access_token);
+    const refresh = (token: string, requestId?: string) => send('/v1/auth/refresh', { refresh_token: token }, { requestId });
+
+    const rotated = await deltas(
+      m,
+      // Login wrote the new family into the (in-process) cache: the refresh is decided on a cache hit.
+      { rotated: ['meridian_refreshes_total', { outcome: 'rotated', path: 'cache' }], refresh: ['meridian_tokens_issued_total', { kind: 'refresh' }] },
+      async () => {
+        const res = await refresh(tokens.refresh_token, 'req-refresh-1');
+        assert.equal(res.statusCode, 200);
+        issued.push(json<Tokens>(res).refresh_token, json<Tokens>(res).access_token);
+      },
+    );
+    assert.deepEqual(rotated, { rotated: 1, refresh: 1 });
+    const line = last('token.refreshed');
+    assert.deepEqual(
+      [line.user_id, line.session_id, line.request_id, line.reason, line.path, line.region],
+      [sub, sid, 'req-refresh-1', 'rotated', 'cache', REGION],
+    );
+
+    // A retry inside the grace window gets the same child: an access token is issued, no refresh token.
+    // A cached grace decision is confirmed from the database, so its path is db.
+    const grace = await deltas(
+      m,
+      {
+        grace: ['meridian_refreshes_total', { outcome: 'grace', path: 'db' }],
+        access: ['meridian_tokens_issued_total', { kind: 'access' }],
+        refresh: ['meridian_tokens_issued_total', { kind: 'refresh' }],
+      },
+      async () => {
+        const res = await refresh(tokens.refresh_token);
+        assert.equal(res.statusCode, 200);
+        issued.push(json<Tokens>(res).access_token);
+      },
+    );
+    assert.deepEqual(grace, { grace: 1, access: 1, refresh: 0 });
+    assert.equal(last('token.refreshed').reason, 'grace');
+
+    t.clock.advance(11_000);
+    const reuse = await deltas(
+      m,
+      { reuse: ['meridian_refresh_reuse_detected_total', { cause: 'outside_grace' }], refreshes: ['meridian_refreshes_total', { outcome: 'reuse', path: 'db' }] },
+      async () => assert.equal((await refresh(tokens.refresh_token, 'req-reuse')).statusCode, 400),
+    );
+    assert.deepEqual(reuse, { reuse: 1, refreshes: 1 });
+    const r = last('token.reuse_detected');
+    assert.deepEqual(
+      [r.user_id, r.session_id, r.request_id, r.cause, r.path, r.outcome, r.level],
+      [sub, sid, 'req-reuse', 'outside_grace', 'db', 'failure', 40],
+    );
+
+    const rejected = await deltas(m, { n: ['meridian_refreshes_total', { outcome: 'rejected' }] }, async () => {
+      assert.equal((await refresh(`${REGION}.${'A'.repeat(43)}`)).statusCode, 400);
+      assert.deepEqual([last('token.refresh_failed').reason, last('token.refresh_failed').user_id], ['unknown', null]);
+      assert.equal((await refresh('not-a-token')).statusCode, 400);
+      assert.equal(last('token.refresh_failed').reason, 'malformed');
+      // The family was revoked on reuse: its live child is refused too, and the line names the session.
+      assert.equal((await refresh(issued.at(-3) as string)).statusCode, 400);
+      assert.deepEqual([last('token.refresh_failed').reason, last('token.refresh_failed').session_id], ['revoked', sid]);
+    });
+    assert.deepEqual(rejected, { n: 3 });
+  });
+
+  it('logout and revocation: session.logged_out with its scope, session.revoked', async () => {
+    const m = t.services.metrics;
+    const first = await loginAs('dave');
+    const { sub, sid } = claimsOf(first.access_token);
+    const one = await deltas(m, { n: ['meridian_logouts_total', { kind: 'session' }] }, async () => {
+      const res = await send('/v1/auth/logout', {}, { requestId: 'req-logout', headers: { authorization: `Bearer ${first.access_token}` } });
+      assert.equal(res.statusCode, 204);
+    });
+    assert.deepEqual(one, { n: 1 });
+    const line = last('session.logged_out');
+    assert.deepEqual([line.user_id, line.session_id, line.request_id, line.scope, line.count], [sub, sid, 'req-logout', 'session', 1]);
+
+    const a = await loginAs('dave');
+    await loginAs('dave');
+    const all = await deltas(m, { n: ['meridian_logouts_total', { kind: 'all_sessions' }] }, async () => {
+      const res = await send('/v1/auth/logout', { all_sessions: true }, { headers: { authorization: `Bearer ${a.access_token}` } });
+      assert.equal(res.statusCode, 204);
+    });
+    assert.deepEqual(all, { n: 1 });
+    assert.deepEqual([last('session.logged_out').scope, last('session.logged_out').count], ['all_sessions', 2]);
+
+    const erin = await loginAs('erin');
+    const revoked = await deltas(m, { n: ['meridian_logouts_total', { kind: 'revoke' }] }, () =>
+      t.services.sessions.revokeRefreshToken(erin.refresh_token, { requestId: 'req-revoke' }),
+    );
+    assert.deepEqual(revoked, { n: 1 });
+    const r = last('session.revoked');
+    assert.deepEqual([r.user_id, r.session_id, r.request_id], [claimsOf(erin.access_token).sub, claimsOf(erin.access_token).sid, 'req-revoke']);
+  });
+
+  it('cache.lookup (debug) and replication.applied, as the cache and replication report them', async () => {
+    const m = t.services.metrics;
+    const ctx = { requestId: 'req-cache' };
+    const cache = await deltas(
+      m,
+      {
+        hit: ['meridian_cache_lookups_total', { operation: 'refresh_state', result: 'hit' }],
+        miss: ['meridian_cache_lookups_total', { operation: 'refresh_state', result: 'miss' }],
+        error: ['meridian_cache_lookups_total', { operation: 'refresh_state', result: 'error' }],
+        fallback: ['meridian_cache_fallbacks_total', { operation: 'refresh_state' }],
+      },
+      async () => {
+        t.services.audit('cache.lookup', { operation: 'refresh_state', result: 'miss', sessionId: 's1', userId: 'u1' }, ctx);
+        t.services.audit('cache.lookup', { operation: 'refresh_state', result: 'hit', sessionId: 's1', userId: 'u1' }, ctx);
+      },
+    );
+    assert.deepEqual(cache, { hit: 1, miss: 1, error: 0, fallback: 0 });
+    const down = await deltas(m, { fallback: ['meridian_cache_fallbacks_total', { operation: 'refresh_state' }] }, async () =>
+      t.services.audit('cache.lookup', { operation: 'refresh_state', result: 'error' }, ctx),
+    );
+    assert.deepEqual(down, { fallback: 1 });
+    // The refreshes above made real lookups too; these are the ones reported here.
+    const lines = auditLines(t.logs, 'cache.lookup').filter((l) => l.request_id === 'req-cache');
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.result, l.operation, l.outcome, l.request_id, l.session_id]),
+      [
+        [20, 'miss', 'refresh_state', 'success', 'req-cache', 's1'],
+        [20, 'hit', 'refresh_state', 'success', 'req-cache', 's1'],
+        [20, 'error', 'refresh_state', 'failure', 'req-cache', null],
+      ],
+    );
+
+    const applied = await deltas(
+      m,
+      {
+        applied: ['meridian_replication_events_applied_total', { peer: 'us-east', kind: 'revocation' }],
+        lagCount: ['meridian_replication_lag_seconds_count', { peer: 'us-east' }],
+        lagSum: ['meridian_replication_lag_seconds_sum', { peer: 'us-east' }],
+        propagation: ['meridian_revocation_propagation_seconds_count', { peer: 'us-east' }],
+      },
+      async () => {
+        t.services.audit('replication.applied', { peer: 'us-east', kind: 'revocation', lagSeconds: 0.25, userId: 'u1', sessionId: 's1' });
+        t.services.audit('replication.applied', { peer: 'us-east', kind: 'rotation', lagSeconds: 0.5, userId: 'u1', sessionId: 's1' });
+      },
+    );
+    assert.deepEqual(applied, { applied: 1, lagCount: 2, lagSum: 0.75, propagation: 1 });
+    const rep = last('replication.applied');
+    assert.deepEqual([rep.level, rep.peer, rep.kind, rep.lag_seconds, rep.region, rep.session_id], [30, 'us-east', 'rotation', 0.5, REGION, 's1']);
+  });
+
+  it('every audit line has the common fields and no secret is logged', async () => {
+    const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
+    assert.deepEqual(new Set(lines.map((l) => l.event)), new Set(AUDIT_EVENTS));
+    for (const l of lines) {
+      for (const field of ['event', 'region', 'outcome', 'user_id', 'session_id', 'request_id']) assert.ok(field in l, `${l.event} lacks ${field}`);
+      assert.equal(l.region, REGION);
+    }
+    const hashes = await t.db.query<{ password_hash: string }>('SELECT password_hash FROM users');
+    assert.ok(hashes.rows.length > 0);
+    const secrets = [
+      ...passwords,
+      ...issued,
+      ...issued.map(hashRefreshToken),
+      ...hashes.rows.map((r) => r.password_hash),
+      // The salt and digest alone, in case a hash were logged in parts.
+      ...hashes.rows.flatMap((r) => r.password_hash.split('$').slice(-2)),
+    ];
+    assertAbsent(t.logs.join('\n'), secrets);
+  });
+});

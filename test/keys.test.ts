@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { bearer, createDatabase, createTestApp, json, login, type TestApp } from './helpers.js';
+import { ManualClock } from '../src/util/runtime.js';
+
+const kidOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+
+describe('signing keys', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let a: TestApp;
+  let b: TestApp;
+  const clock = new ManualClock(Date.parse('2026-06-01T12:00:00Z'));
+
+  before(async () => {
+    db = await createDatabase();
+    // Two servers of one region on one database.
+    a = await createTestApp({ databaseUrl: db.url, clock });
+    b = await createTestApp({ databaseUrl: db.url, clock });
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+
+  const jwks = async (t: TestApp) => json<{ keys: { kid: string }[] }>(await t.app.inject({ url: '/.well-known/jwks.json' })).keys.map((k) => k.kid);
+
+  it('servers of a region share one key, and a token from one verifies on the other', async () => {
+    const tokens = await login(a.app, 'shared');
+    assert.deepEqual(await jwks(a), await jwks(b));
+    assert.equal((await b.app.inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
+  });
+
+  it('rotation publishes the new key first, signs with it after the delay, and keeps the old one until its tokens expire', async () => {
+    const before = await login(a.app, 'rotator');
+    const oldKid = kidOf(before.access_token);
+    const newKid = await a.services.keys.rotate();
+    await b.services.keys.reload();
+    for (const t of [a, b]) assert.deepEqual(new Set(await jwks(t)), new Set([oldKid, newKid]));
+    assert.equal(kidOf((await login(a.app, 'rotator')).access_token), oldKid, 'not yet active');
+
+    clock.advance(61_000);
+    assert.equal(kidOf((await login(b.app, 'rotator')).access_token), newKid);
+    assert.equal(kidOf((await login(a.app, 'rotator')).access_token), newKid);
+    // The old key's token, still unexpired, keeps verifying.
+    assert.equal((await a.app.inject({ url: '/v1/auth/me', headers: bearer(before.access_token) })).statusCode, 200);
+    // Once every token the old key signed has expired, it leaves the JWKS.
+    clock.advance((600 + 2 * 30 + 1) * 1000);
+    await a.services.keys.reload();
+    assert.deepEqual(await jwks(a), [newKid]);
+  });
+});
+
+describe('signing algorithms', () => {
+  for (const alg of ['EdDSA', 'RS256'] as const) {
+    it(`${alg} tokens verify against the JWKS with a standard library`, async () => {
+      const t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_SIGNING_ALG: alg } });
+      try {
+        const tokens = await login(t.app, `alg-${alg.toLowerCase()}`);
+        const header = JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString());
+        assert.equal(header.alg, alg);
+        const set = createLocalJWKSet(json(await t.app.inject({ url: '/.well-known/jwks.json' })) as never);
+        const { payload } = await jwtVerify(tokens.access_token, set, { issuer: 'https://auth.test', audience: 'meridian', typ: 'at+jwt', currentDate: new Date(t.clock.now()) });
+        assert.equal(payload.username, `alg-${alg.toLowerCase()}`);
+        assert.equal((await t.app.inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
+      } finally {
+        await t.close();
+      }
+    });
+  }
+});
+
+describe('master key', () => {
+  it('a server with another master key refuses to start, saying why', async () => {
+    const db = await createDatabase();
+    const first = await createTestApp({ databaseUrl: db.url });
+    await first.close();
+    await assert.rejects(
+      createTestApp({ databaseUrl: db.url, env: { MERIDIAN_MASTER_KEY: Buffer.alloc(32, 9).toString('base64url') } }),
+      /cannot be decrypted: MERIDIAN_MASTER_KEY differs/,
+    );
+    await db.drop();
+  });
+});
