@@ -4,7 +4,7 @@ import { Accounts } from './auth/accounts.js';
 import type { CounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
 import { PasswordHasher } from './auth/passwords.js';
-import { RevocationFeed } from './auth/revocation-feed.js';
+import { RevocationSync } from './auth/revocation-sync.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
 import { SessionService } from './auth/sessions.js';
@@ -102,7 +102,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
   const sessionStore = new CachedSessionStore(pgSessions, shared.cache, audit);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
-  const revocationFeed = new RevocationFeed({
+  const revocationSync = new RevocationSync({
     set: revocations,
     bus: shared.bus,
     store: pgSessions,
@@ -114,7 +114,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     logger,
     metrics,
   });
-  await revocationFeed.start();
+  await revocationSync.start();
   sampleServiceGauges(metrics, { db, revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
 
   const verifier = new AccessTokenVerifier({
@@ -155,7 +155,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     sessions: sessionStore,
     accounts,
     access,
-    revocations: revocationFeed,
+    revocations: revocationSync,
     clock,
     random,
     audit,
@@ -181,7 +181,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     },
     async close() {
       keys.stop();
-      revocationFeed.stop();
+      revocationSync.stop();
       await shared.close();
       if (!opts.db) await db.close();
     },

@@ -1,4 +1,4 @@
-import type { RevocationBus } from '../auth/revocation-feed.js';
+import type { RevocationBus } from '../auth/revocation-sync.js';
 import type { RefreshCache } from '../storage/cache/refresh-cache.js';
 import type { PgSessionStore } from '../storage/postgres/repositories.js';
 import { familyOf, type SessionChange, tokenOf } from '../storage/session-state.js';

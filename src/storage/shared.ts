@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type CounterStore, MemoryCounterStore } from '../auth/counters.js';
-import type { RevocationBus } from '../auth/revocation-feed.js';
+import type { RevocationBus } from '../auth/revocation-sync.js';
 import type { Config } from '../config/schema.js';
 import type { Audit } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';

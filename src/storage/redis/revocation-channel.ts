@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { BusHandlers, RevocationBus } from '../../auth/revocation-feed.js';
+import type { BusHandlers, RevocationBus } from '../../auth/revocation-sync.js';
 import type { RedisLink } from './connection.js';
 
 /** How long start-up waits for the first subscription before going on without it. */

@@ -21,7 +21,7 @@ export interface BusHandlers {
   resubscribed(): void;
 }
 
-export interface RevocationFeedDeps {
+export interface RevocationSyncDeps {
   set: RevocationSet;
   bus?: RevocationBus;
   /** PostgreSQL, the source of truth for revocations. */
@@ -48,11 +48,11 @@ export const REVOCATION_POLL_MS = 1000;
  * while the bus is down the database is polled every REVOCATION_POLL_MS, so
  * the bound holds with Redis down too.
  */
-export class RevocationFeed implements RevocationSink {
+export class RevocationSync implements RevocationSink {
   private timer: NodeJS.Timeout | undefined;
   private polledUpTo: number;
 
-  constructor(private readonly d: RevocationFeedDeps) {
+  constructor(private readonly d: RevocationSyncDeps) {
     this.polledUpTo = d.clock.now();
   }
 
