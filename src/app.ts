@@ -6,6 +6,9 @@ import { dashboardRoutes } from './http/routes/dashboard.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
+import { docsRoutes, registerOpenApi } from './http/plugins/openapi.js';
+import { oauthRoutes } from './http/routes/oauth.js';
+import { revocationRoutes } from './http/routes/revocations.js';
 import type { Services } from './services.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,9 +42,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return payload;
   });
 
+  await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
   await app.register(dashboardRoutes, { services });
+  await app.register(oauthRoutes, { services });
+  await app.register(revocationRoutes, { services });
+  await app.register(docsRoutes);
   await app.register(adminRoutes, { services });
   return app;
 }

@@ -9,6 +9,7 @@ export const ERRORS = {
   weak_password: { status: 400, message: 'The password does not meet the password policy.' },
   invalid_grant: { status: 400, message: 'The credentials or refresh token are invalid, expired or revoked.' },
   unsupported_grant_type: { status: 400, message: 'The grant type is not supported.' },
+  invalid_scope: { status: 400, message: 'Scopes are not supported; omit the scope parameter.' },
   invalid_client: { status: 401, message: 'Client authentication failed.' },
   invalid_token: { status: 401, message: 'The access token is missing, invalid, expired or revoked.' },
   not_found: { status: 404, message: 'Not found.' },

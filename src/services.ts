@@ -3,7 +3,9 @@ import { AccessTokenIssuer } from './auth/access-tokens.js';
 import { Accounts } from './auth/accounts.js';
 import type { CounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
+import { OAuthService } from './auth/oauth.js';
 import { PasswordHasher } from './auth/passwords.js';
+import { RevocationFeed } from './auth/revocation-feed.js';
 import { RevocationSync } from './auth/revocation-sync.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
@@ -33,8 +35,12 @@ export interface Services {
   keys: KeyRing;
   verifier: AccessTokenVerifier;
   revocations: RevocationSet;
+  /** What verifiers elsewhere follow to learn of `revocations`. */
+  revocationFeed: RevocationFeed;
   accounts: Accounts;
   sessions: SessionService;
+  /** The OAuth 2.0 endpoints over `sessions` and `verifier`. */
+  oauth: OAuthService;
   audit: Audit;
   metrics: Metrics;
   /** Cache, counters and revocation channel shared by the region's processes (Redis, or in-process). */
@@ -169,8 +175,10 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     keys,
     verifier,
     revocations,
+    revocationFeed: new RevocationFeed(revocations, clock, config.clockSkewSeconds * 1000),
     accounts,
     sessions,
+    oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId }, sessions, verifier),
     audit,
     metrics,
     shared,

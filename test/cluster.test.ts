@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createDatabase, PASSWORD } from './helpers.js';
+import { createDatabase, freePort, PASSWORD } from './helpers.js';
 import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 interface Reply {
@@ -29,15 +28,6 @@ function call(port: number, method: string, path: string, body?: unknown, header
     );
     req.on('error', reject);
     req.end(payload);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -189,4 +190,27 @@ export async function metricValue(
 ): Promise<number> {
   const { values } = await metric.get();
   return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A port nothing listens on right now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface TestServer extends TestApp {
+  /** `http://127.0.0.1:<port>`, which is also the issuer. */
+  url: string;
+}
+
+/** A TestApp on a real socket (for SDKs and outside clients, not inject()); its issuer is its own URL. */
+export async function startTestServer(opts: TestAppOptions = {}): Promise<TestServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t = await createTestApp({ ...opts, env: { MERIDIAN_ISSUER: url, ...opts.env } });
+  await t.app.listen({ port, host: '127.0.0.1' });
+  return { ...t, url };
 }

@@ -134,12 +134,31 @@ export class SessionService {
   async revokeRefreshToken(token: string, ctx: RequestContext): Promise<void> {
     if (!refreshTokenRegion(token)) return;
     const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
-    if (!owner) return;
+    if (owner) await this.revokeSession(owner, ctx);
+  }
+
+  /**
+   * Ends one session (RFC 7009 revocation of either of its tokens): its refresh
+   * tokens die in the store, its access tokens through the revocation set.
+   */
+  async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<void> {
     const now = this.d.clock.now();
     if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
       this.d.revocations.add(owner.sessionId, now);
       this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
     }
+  }
+
+  /**
+   * The state of a refresh token that could be redeemed right now (RFC 7662):
+   * neither consumed, revoked nor expired, its user enabled. Null otherwise.
+   * A token inside its grace window is consumed, so it is not live.
+   */
+  async liveRefreshToken(token: string): Promise<RefreshState | null> {
+    if (!refreshTokenRegion(token)) return null;
+    const state = await this.d.sessions.findRefreshState(hashRefreshToken(token), { consistent: true });
+    const decision = decideRefresh(state, this.d.clock.now(), { graceMs: 0 });
+    return decision.kind === 'rotate' ? state : null;
   }
 
   private childExpiry(s: RefreshState, rotatedAt: number): number {

@@ -71,3 +71,94 @@ export const meResponse = {
 export function errors(...statuses: number[]): Record<number, typeof errorBodySchema> {
   return Object.fromEntries(statuses.map((s) => [s, errorBodySchema]));
 }
+
+/** Bodies of the /oauth endpoints, as JSON or as a form (RFC 6749): both parse to these objects. */
+export const OAUTH_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'application/json'];
+
+// RFC 6749 §3.2: unrecognized parameters are ignored, so these bodies stay open.
+const clientId = { type: 'string', maxLength: 256 } as const;
+
+export const tokenRequestBody = {
+  type: 'object',
+  required: ['grant_type'],
+  properties: {
+    grant_type: { type: 'string', maxLength: 256 },
+    username: credentialsBody.properties.username,
+    password: credentialsBody.properties.password,
+    refresh_token: refreshBody.properties.refresh_token,
+    scope: { type: 'string', maxLength: 1024 },
+    client_id: clientId,
+  },
+} as const;
+
+export const tokenLookupBody = {
+  type: 'object',
+  required: ['token'],
+  properties: {
+    token: { type: 'string', maxLength: 8192 },
+    token_type_hint: { type: 'string', maxLength: 64 },
+    client_id: clientId,
+  },
+} as const;
+
+/** RFC 7662 §2.2; an inactive token gets `active` alone. */
+export const introspectionResponse = {
+  type: 'object',
+  required: ['active'],
+  properties: {
+    active: { type: 'boolean' },
+    token_type: { type: 'string', enum: ['Bearer', 'refresh_token'] },
+    client_id: { type: 'string' },
+    username: { type: 'string' },
+    sub: { type: 'string' },
+    iss: { type: 'string' },
+    aud: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    exp: { type: 'integer' },
+    iat: { type: 'integer' },
+    nbf: { type: 'integer' },
+    jti: { type: 'string' },
+    sid: { type: 'string' },
+    region: { type: 'string' },
+  },
+} as const;
+
+/** RFC 8414 §2. */
+export const serverMetadataResponse = {
+  type: 'object',
+  required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported', 'response_types_supported'],
+  properties: {
+    issuer: { type: 'string' },
+    token_endpoint: { type: 'string' },
+    revocation_endpoint: { type: 'string' },
+    introspection_endpoint: { type: 'string' },
+    jwks_uri: { type: 'string' },
+    grant_types_supported: { type: 'array', items: { type: 'string' } },
+    response_types_supported: { type: 'array', items: { type: 'string' } },
+    token_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    revocation_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
+    service_documentation: { type: 'string' },
+  },
+} as const;
+
+/** `?since=<epoch ms>`: strings, because the app's Ajv does not coerce. */
+export const sinceQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { since: { type: 'string', pattern: '^[0-9]{1,15}$' } },
+} as const;
+
+export const revocationPage = {
+  type: 'object',
+  required: ['revocations', 'next_since'],
+  properties: {
+    revocations: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['sid', 'revoked_at'],
+        properties: { sid: { type: 'string' }, revoked_at: { type: 'integer', description: 'epoch milliseconds' } },
+      },
+    },
+    next_since: { type: 'integer', description: 'pass back as `since` on the next call' },
+  },
+} as const;

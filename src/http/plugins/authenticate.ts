@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { parseBearer } from '../../auth/bearer.js';
 import type { AccessClaims, AccessTokenVerifier } from '../../auth/verifier.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -9,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+const bearerToken = (request: FastifyRequest): string | undefined => parseBearer(request.headers.authorization);
 
 /** The metric label of a failed verification, from the verifier's reason. */
 function failureOutcome(err: unknown): string {
@@ -26,14 +27,13 @@ function failureOutcome(err: unknown): string {
  */
 export function authenticate(verifier: AccessTokenVerifier, verifications?: Metrics['tokenVerifications']) {
   return async function requireAccessToken(request: FastifyRequest): Promise<void> {
-    const header = request.headers.authorization;
-    const m = typeof header === 'string' ? BEARER.exec(header) : null;
-    if (!m) {
+    const token = bearerToken(request);
+    if (!token) {
       verifications?.inc({ outcome: 'missing' });
       throw new AppError('invalid_token', { reason: 'missing bearer token' });
     }
     try {
-      request.claims = verifier.verify(m[1] as string);
+      request.claims = verifier.verify(token);
     } catch (err) {
       verifications?.inc({ outcome: failureOutcome(err) });
       throw err;

@@ -1,0 +1,174 @@
+import { AppError } from '../errors.js';
+import type { RequestContext } from '../observability/audit.js';
+import { refreshTokenRegion } from './refresh-tokens.js';
+import type { SessionService, TokenResponse } from './sessions.js';
+import type { AccessClaims, AccessTokenVerifier } from './verifier.js';
+
+/**
+ * The standard OAuth 2.0 face of the session service: the token endpoint
+ * (RFC 6749 §4.3 and §6), revocation (RFC 7009), introspection (RFC 7662)
+ * and server metadata (RFC 8414). Every operation is a short dispatch onto
+ * SessionService and AccessTokenVerifier; no token rule lives here.
+ */
+
+export interface OAuthSettings {
+  issuer: string;
+  /** The one public client: the `client_id` of every access token. */
+  clientId: string;
+}
+
+/** Token endpoint parameters, as decoded from a form or a JSON body. */
+export interface TokenRequest {
+  grant_type: string;
+  username?: string;
+  password?: string;
+  refresh_token?: string;
+  scope?: string;
+  client_id?: string;
+}
+
+/** Revocation and introspection parameters. */
+export interface TokenLookup {
+  token: string;
+  /** RFC 7009 §2.1: only a hint; the token's shape decides. */
+  token_type_hint?: string;
+  client_id?: string;
+}
+
+export type Introspection = { active: false } | ActiveToken;
+
+export interface ActiveToken {
+  active: true;
+  token_type: 'Bearer' | 'refresh_token';
+  client_id: string;
+  username: string | undefined;
+  sub: string;
+  iss: string;
+  aud?: string | string[];
+  exp: number;
+  iat?: number;
+  nbf?: number;
+  jti?: string;
+  sid: string;
+  region: string;
+}
+
+const INACTIVE: Introspection = Object.freeze({ active: false });
+
+export const GRANT_TYPES = ['password', 'refresh_token'] as const;
+
+function required(req: TokenRequest, name: 'username' | 'password' | 'refresh_token'): string {
+  const value = req[name];
+  if (value === undefined || value === '') {
+    throw new AppError('invalid_request', { description: `${name} is required for grant_type=${req.grant_type}`, reason: `missing ${name}` });
+  }
+  return value;
+}
+
+export class OAuthService {
+  constructor(
+    private readonly settings: OAuthSettings,
+    private readonly sessions: SessionService,
+    private readonly verifier: AccessTokenVerifier,
+  ) {}
+
+  /** RFC 6749 token endpoint: the password and refresh_token grants. */
+  async token(req: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
+    this.checkClient(req.client_id);
+    if (req.grant_type === 'password') {
+      this.checkScope(req.scope);
+      return this.sessions.login(required(req, 'username'), required(req, 'password'), ctx);
+    }
+    if (req.grant_type === 'refresh_token') {
+      this.checkScope(req.scope);
+      return this.sessions.refresh(required(req, 'refresh_token'), ctx);
+    }
+    throw new AppError('unsupported_grant_type', { description: `grant_type must be one of: ${GRANT_TYPES.join(', ')}`, reason: 'unsupported grant' });
+  }
+
+  /**
+   * RFC 7009: ends the session of either of its tokens. Unknown, invalid or
+   * already revoked tokens are not an error, so the caller learns nothing.
+   */
+  async revoke(req: TokenLookup, ctx: RequestContext): Promise<void> {
+    this.checkClient(req.client_id);
+    if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx);
+    const claims = this.verifyQuietly(req.token);
+    if (claims) await this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx);
+  }
+
+  /** RFC 7662: what a live token is; exactly `{active:false}` for anything else. */
+  async introspect(req: TokenLookup): Promise<Introspection> {
+    if (refreshTokenRegion(req.token)) {
+      const s = await this.sessions.liveRefreshToken(req.token);
+      if (!s) return INACTIVE;
+      return {
+        active: true,
+        token_type: 'refresh_token',
+        client_id: this.settings.clientId,
+        username: s.username,
+        sub: s.userId,
+        iss: this.settings.issuer,
+        exp: Math.floor(Math.min(s.tokenExpiresAt, s.sessionExpiresAt) / 1000),
+        sid: s.sessionId,
+        region: s.region,
+      };
+    }
+    const c = this.verifyQuietly(req.token);
+    if (!c) return INACTIVE;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      client_id: c.client_id ?? this.settings.clientId,
+      username: c.username,
+      sub: c.sub,
+      iss: c.iss,
+      aud: c.aud,
+      exp: c.exp,
+      iat: c.iat,
+      nbf: typeof c.nbf === 'number' ? c.nbf : undefined,
+      jti: c.jti,
+      sid: c.sid,
+      region: c.region,
+    };
+  }
+
+  /** A public client may name itself (RFC 6749 §3.2.1); naming another client is refused. */
+  private checkClient(clientId: string | undefined): void {
+    if (clientId !== undefined && clientId !== this.settings.clientId) {
+      throw new AppError('invalid_client', { description: 'Unknown client_id.', reason: 'unknown client' });
+    }
+  }
+
+  private checkScope(scope: string | undefined): void {
+    if (scope !== undefined && scope.trim() !== '') throw new AppError('invalid_scope', { reason: 'scope requested' });
+  }
+
+  /** The claims of a currently acceptable access token, or null. */
+  private verifyQuietly(token: string): AccessClaims | null {
+    try {
+      return this.verifier.verify(token);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invalid_token') return null;
+      throw err;
+    }
+  }
+}
+
+/** RFC 8414 authorization server metadata. */
+export function authorizationServerMetadata(settings: OAuthSettings): Record<string, unknown> {
+  const base = settings.issuer.replace(/\/+$/, '');
+  return {
+    issuer: settings.issuer,
+    token_endpoint: `${base}/oauth/token`,
+    revocation_endpoint: `${base}/oauth/revoke`,
+    introspection_endpoint: `${base}/oauth/introspect`,
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    grant_types_supported: [...GRANT_TYPES],
+    // No authorization endpoint: the password grant is the only way in.
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    service_documentation: `${base}/docs`,
+  };
+}

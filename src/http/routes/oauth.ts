@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { authorizationServerMetadata, type TokenLookup, type TokenRequest } from '../../auth/oauth.js';
+import type { Services } from '../../services.js';
+import { requireServiceToken } from '../plugins/admin.js';
+import { acceptFormBodies } from '../plugins/form.js';
+import {
+  errors,
+  introspectionResponse,
+  OAUTH_CONTENT_TYPES,
+  serverMetadataResponse,
+  tokenLookupBody,
+  tokenRequestBody,
+  tokenResponse,
+} from '../schemas.js';
+import { context } from './auth.js';
+
+/**
+ * The standard OAuth 2.0 endpoints (RFC 6749, 7009, 7662, 8414). Registered
+ * as their own plugin so that form bodies are accepted here and nowhere else.
+ */
+export async function oauthRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
+  const { oauth, config } = services;
+  acceptFormBodies(app);
+  const metadata = authorizationServerMetadata({ issuer: config.issuer, clientId: config.clientId });
+
+  app.post<{ Body: TokenRequest }>(
+    '/oauth/token',
+    { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenRequestBody, response: { 200: tokenResponse, ...errors(400, 401, 413, 415, 429, 503) } } },
+    async (request) => oauth.token(request.body, context(request)),
+  );
+
+  app.post<{ Body: TokenLookup }>(
+    '/oauth/revoke',
+    { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenLookupBody, response: { 200: { type: 'null' }, ...errors(400, 401, 413, 415, 503) } } },
+    async (request, reply) => {
+      await oauth.revoke(request.body, context(request));
+      return reply.code(200).send();
+    },
+  );
+
+  app.post<{ Body: TokenLookup }>(
+    '/oauth/introspect',
+    {
+      schema: {
+        consumes: OAUTH_CONTENT_TYPES,
+        body: tokenLookupBody,
+        security: [{ serviceToken: [] }],
+        response: { 200: introspectionResponse, ...errors(400, 401, 413, 415, 503) },
+      },
+      // Before the body is read: an unauthenticated caller learns nothing, not even a 400.
+      onRequest: requireServiceToken([config.introspectionToken, config.adminToken], 'Introspection needs the introspection or admin token.'),
+    },
+    async (request) => oauth.introspect(request.body),
+  );
+
+  app.get('/.well-known/oauth-authorization-server', { schema: { response: { 200: serverMetadataResponse } } }, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').send(metadata),
+  );
+}

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseBearer } from '../../auth/bearer.js';
+import type { AccessClaims } from '../../auth/verifier.js';
+import { AppError } from '../../errors.js';
+import type { Verifier } from './index.js';
+
+/** A request that passed the middleware: the verified claims are on `auth`. */
+export interface AuthenticatedRequest {
+  auth: AccessClaims;
+}
+
+interface Refusal {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the caller is told; the same shapes and headers as the Meridian API (RFC 6750). */
+function refusal(err: unknown): Refusal {
+  const e = err instanceof AppError ? err : new AppError('temporarily_unavailable', { cause: err, retryAfter: 5 });
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+  if (e.code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"';
+  if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
+  return { status: e.status, headers, body: JSON.stringify({ error: e.code, error_description: e.description }) };
+}
+
+async function authorize(verifier: Verifier, authorization: unknown): Promise<AccessClaims> {
+  const token = parseBearer(authorization);
+  if (!token) throw new AppError('invalid_token', { reason: 'missing bearer token' });
+  return verifier.verify(token);
+}
+
+interface FastifyLikeRequest {
+  headers: Record<string, string | string[] | undefined>;
+}
+interface FastifyLikeReply {
+  code(status: number): this;
+  headers(values: Record<string, string>): this;
+  send(body: string): unknown;
+}
+
+/**
+ * A Fastify `onRequest`/`preHandler` hook: refuses requests without a valid
+ * access token, and puts the claims of the others on `request.auth`.
+ */
+export function fastifyAuth(verifier: Verifier) {
+  return async function meridianAuth(request: FastifyLikeRequest, reply: FastifyLikeReply): Promise<unknown> {
+    try {
+      (request as FastifyLikeRequest & AuthenticatedRequest).auth = await authorize(verifier, request.headers.authorization);
+      return undefined;
+    } catch (err) {
+      const r = refusal(err);
+      reply.code(r.status).headers(r.headers).send(r.body);
+      // Fastify's rule for an async hook that has answered: return the reply.
+      return reply;
+    }
+  };
+}
+
+/** The same for Express and Connect: `app.use(expressAuth(verifier))`. */
+export function expressAuth(verifier: Verifier) {
+  return function meridianAuth(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    authorize(verifier, req.headers.authorization).then(
+      (claims) => {
+        (req as IncomingMessage & AuthenticatedRequest).auth = claims;
+        next();
+      },
+      (err: unknown) => {
+        const r = refusal(err);
+        res.writeHead(r.status, r.headers).end(r.body);
+      },
+    );
+  };
+}
