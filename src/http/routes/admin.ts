@@ -1,23 +1,15 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors.js';
+import { isAppError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { QUEUES } from '../../storage/redis/keys.js';
+import { requireAdmin } from '../plugins/admin.js';
 import { sendError } from '../plugins/errors.js';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Compares in constant time (over digests, so lengths do not leak either). */
-function isAdminToken(header: string | undefined, token: string): boolean {
-  const m = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
-  return !!m && timingSafeEqual(digest(m[1] as string), digest(token));
-}
 
 /**
  * The queue dashboard (bull-board) at /admin/queues: off unless
@@ -39,9 +31,16 @@ export async function adminRoutes(app: FastifyInstance, { services }: { services
   board.setBasePath(ADMIN_QUEUES_PATH);
   createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
+  const gate = requireAdmin(token);
   await app.register(async (scope) => {
+    // Answered here: errors inside bull-board's routes go to its own error handler, not the service's.
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!isAdminToken(request.headers.authorization, token)) return sendError(reply, new AppError('invalid_token', { reason: 'admin token required' }));
+      try {
+        await gate(request);
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        return sendError(reply, err);
+      }
     });
     await scope.register(board.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });
   });
