@@ -5,11 +5,15 @@ import { createLogger } from '../observability/logger.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
+import { workerCommand } from './worker.js';
 
 const USAGE = `Usage: meridian <command> [options]
 
 Commands:
-  start                 run this region's API server
+  start [--workers N]   run this region's API server (N processes on one port; default: one per core
+                        when DATABASE_URL and REDIS_URL are set, else 1)
+  worker                run the background jobs (outbox relay, cache sync, cleanup) on REDIS_URL,
+                        with /metrics on MERIDIAN_WORKER_METRICS_PORT
   migrate               apply pending database migrations and exit
   keys rotate [--now]   add a signing key (published first, signs after MERIDIAN_KEY_PUBLISH_DELAY)
   keys list             list the signing keys in the key set
@@ -21,7 +25,11 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { now: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      now: { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   const [command, sub] = positionals;
   if (values.help || !command) {
@@ -36,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   switch (command) {
     case 'start':
-      return startCommand(config, logger);
+      return startCommand(config, logger, { workers: values.workers === undefined ? undefined : Number(values.workers) });
+    case 'worker':
+      return workerCommand(config, logger);
     case 'migrate':
       return migrateCommand(config, logger);
     case 'keys':

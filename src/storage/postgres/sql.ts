@@ -22,4 +22,11 @@ export const SQL = {
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
   countActiveSessions: load('count-active-sessions'),
+  findFamily: load('find-family'),
+  claimOutbox: load('claim-outbox'),
+  markOutboxSent: load('mark-outbox-sent'),
+  countOutboxBacklog: load('count-outbox-backlog'),
+  deleteExpiredTokens: load('delete-expired-tokens'),
+  deleteExpiredSessions: load('delete-expired-sessions'),
+  deleteSentOutbox: load('delete-sent-outbox'),
 } as const;
