@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { adminRoutes } from './http/routes/admin.js';
 import { authRoutes } from './http/routes/auth.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
 import { internalRoutes } from './http/routes/internal.js';
@@ -58,6 +59,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { services });
   await app.register(revocationRoutes, { services });
   await app.register(docsRoutes);
+  await app.register(adminRoutes, { services });
   if (services.regions) await app.register(internalRoutes, { services, regions: services.regions });
   return app;
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { AccessTokenIssuer } from './auth/access-tokens.js';
 import { Accounts } from './auth/accounts.js';
-import { type CounterStore, MemoryCounterStore } from './auth/counters.js';
+import type { CounterStore } from './auth/counters.js';
 import { KeyRing } from './auth/keys.js';
 import { OAuthService } from './auth/oauth.js';
 import { PasswordHasher } from './auth/passwords.js';
 import { RevocationFeed } from './auth/revocation-feed.js';
+import { RevocationSync } from './auth/revocation-sync.js';
 import { RevocationSet } from './auth/revocations.js';
 import { deriveKey, resolveMasterKey } from './auth/secrets.js';
 import { SessionService } from './auth/sessions.js';
@@ -20,6 +21,8 @@ import { openDatabase } from './storage/postgres/drivers.js';
 import { migrate } from './storage/postgres/migrate.js';
 import { SQL } from './storage/postgres/sql.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
+import { CachedSessionStore } from './storage/cache/cached-session-store.js';
+import { openSharedState, type SharedState } from './storage/shared.js';
 import { createRegionServices, type RegionServices } from './regions/setup.js';
 import { loadTopologyFile, type Topology } from './regions/topology.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
@@ -42,6 +45,8 @@ export interface Services {
   oauth: OAuthService;
   audit: Audit;
   metrics: Metrics;
+  /** Cache, counters and revocation channel shared by the region's processes (Redis, or in-process). */
+  shared: SharedState;
   /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
   regions: RegionServices | undefined;
   /** State of each dependency, for /readyz. */
@@ -102,9 +107,28 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   await keys.init();
   keys.startAutoReload(config.keyReloadInterval, (err) => logger.error({ err }, 'signing key reload failed'));
 
-  const sessionStore = new PgSessionStore(db);
+  const audit = createAudit(logger, config.region, metrics);
+  const shared = await openSharedState(config, { logger, clock, metrics, audit });
+  if (shared.kind === 'memory' && db.kind === 'postgres') {
+    logger.warn('REDIS_URL is not set: cache, throttling and revocations are per process, so run one server per region or set REDIS_URL');
+  }
+  // Every committed change is written through to the cache by the process that made it.
+  const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
+  const sessionStore = new CachedSessionStore(pgSessions, shared.cache, audit);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
-  for (const r of await sessionStore.revokedSince(clock.now() - tokenLifetimeSeconds * 1000)) revocations.add(r.id, r.revokedAt);
+  const revocationSync = new RevocationSync({
+    set: revocations,
+    bus: shared.bus,
+    store: pgSessions,
+    clock,
+    retentionMs: tokenLifetimeSeconds * 1000,
+    // Without Redis this is the region's only server (see the warning above): nobody else revokes.
+    pollWhileDisconnected: shared.bus !== undefined && db.kind === 'postgres',
+    overlapMs: config.clockSkewSeconds * 1000,
+    logger,
+    metrics,
+  });
+  await revocationSync.start();
   sampleServiceGauges(metrics, { db, revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
 
   const verifier = new AccessTokenVerifier({
@@ -118,14 +142,13 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     isRevoked: (sid) => revocations.has(sid),
   });
 
-  const audit = createAudit(logger, config.region, metrics);
   const users = new PgUserStore(db);
   const regions = topology && createRegionServices(config, topology, { db, users, keys, logger, metrics });
   const accounts = new Accounts({
     users,
     directory: regions?.directory,
     hasher: opts.hasher ?? new PasswordHasher(),
-    throttle: new Throttle(opts.counters ?? new MemoryCounterStore(clock), config, clock),
+    throttle: new Throttle(opts.counters ?? shared.counters, config, clock),
     policy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
     region: config.region,
     clock,
@@ -149,7 +172,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     sessions: sessionStore,
     accounts,
     access,
-    revocations,
+    revocations: revocationSync,
     clock,
     random,
     audit,
@@ -170,14 +193,17 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId }, sessions, verifier),
     audit,
     metrics,
+    shared,
     regions,
     async readiness() {
-      const database = (await within(db.query(SQL.ping), 2000)) ? 'ok' : 'down';
-      // The embedded cache and counters live in this process: reachable while it runs.
-      return { database, cache: 'ok' };
+      const [database, cache] = await Promise.all([within(db.query(SQL.ping), 2000), shared.state()]);
+      // Without Redis every request is served from PostgreSQL: slower, not down.
+      return { database: database ? 'ok' : 'down', cache };
     },
     async close() {
       keys.stop();
+      revocationSync.stop();
+      await shared.close();
       regions?.close();
       if (!opts.db) await db.close();
     },

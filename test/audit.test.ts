@@ -156,7 +156,8 @@ describe('audit events', () => {
 
     const rotated = await deltas(
       m,
-      { rotated: ['meridian_refreshes_total', { outcome: 'rotated', path: 'db' }], refresh: ['meridian_tokens_issued_total', { kind: 'refresh' }] },
+      // Login wrote the new family into the (in-process) cache: the refresh is decided on a cache hit.
+      { rotated: ['meridian_refreshes_total', { outcome: 'rotated', path: 'cache' }], refresh: ['meridian_tokens_issued_total', { kind: 'refresh' }] },
       async () => {
         const res = await refresh(tokens.refresh_token, 'req-refresh-1');
         assert.equal(res.statusCode, 200);
@@ -167,10 +168,11 @@ describe('audit events', () => {
     const line = last('token.refreshed');
     assert.deepEqual(
       [line.user_id, line.session_id, line.request_id, line.reason, line.path, line.region],
-      [sub, sid, 'req-refresh-1', 'rotated', 'db', REGION],
+      [sub, sid, 'req-refresh-1', 'rotated', 'cache', REGION],
     );
 
     // A retry inside the grace window gets the same child: an access token is issued, no refresh token.
+    // A cached grace decision is confirmed from the database, so its path is db.
     const grace = await deltas(
       m,
       {
@@ -263,7 +265,8 @@ describe('audit events', () => {
       t.services.audit('cache.lookup', { operation: 'refresh_state', result: 'error' }, ctx),
     );
     assert.deepEqual(down, { fallback: 1 });
-    const lines = auditLines(t.logs, 'cache.lookup');
+    // The refreshes above made real lookups too; these are the ones reported here.
+    const lines = auditLines(t.logs, 'cache.lookup').filter((l) => l.request_id === 'req-cache');
     assert.deepEqual(
       lines.map((l) => [l.level, l.result, l.operation, l.outcome, l.request_id, l.session_id]),
       [

@@ -175,6 +175,23 @@ export function assertAbsent(haystack: string, needles: string[]): void {
   for (const n of needles) if (haystack.includes(n)) throw new Error(`secret found in plain text: ${n.slice(0, 12)}…`);
 }
 
+export async function refresh(app: FastifyInstance, refreshToken: string) {
+  return post(app, '/v1/auth/refresh', { refresh_token: refreshToken });
+}
+
+export async function logout(app: FastifyInstance, accessToken: string, body: Record<string, unknown> = {}) {
+  return post(app, '/v1/auth/logout', body, bearer(accessToken));
+}
+
+/** The value of one labelled series of a counter or gauge (0 when absent). */
+export async function metricValue(
+  metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> | { values: { labels: Record<string, unknown>; value: number }[] } },
+  labels: Record<string, string>,
+): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
 /** A port nothing listens on right now, on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();

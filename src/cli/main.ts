@@ -3,23 +3,28 @@ import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadConfigFromEnv } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { loadTopologyFile, withRegionDefaults } from '../regions/topology.js';
-import { clusterCommand } from './cluster.js';
+import { clusterCommand } from './local-cluster.js';
 import { gatewayCommand } from './gateway.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
+import { workerCommand } from './worker.js';
 
 const USAGE = `Usage: meridian <command> [options]
 
 Commands:
-  start                 run this region's API server
+  start [--workers N]   run this region's API server (N processes on one port; default: one per core
+                        when DATABASE_URL and REDIS_URL are set, else 1)
+  worker                run the background jobs (outbox relay, cache sync, cleanup) on REDIS_URL,
+                        with /metrics on MERIDIAN_WORKER_METRICS_PORT
   migrate               apply pending database migrations and exit
   keys rotate [--now]   add a signing key (published first, signs after MERIDIAN_KEY_PUBLISH_DELAY)
   keys list             list the signing keys in the key set
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
-  cluster [--db-prefix meridian]
-                        run three regions and a gateway on this machine (PORT: gateway, 8080;
-                        DATABASE_URL: the PostgreSQL server, default postgres://postgres@127.0.0.1:5432/postgres)
+  cluster [--db-prefix meridian] [--workers N]
+                        run three regions (each: Redis, N API processes, default 1, and a worker) and a
+                        gateway on this machine (PORT: gateway, 8080; DATABASE_URL: the PostgreSQL server,
+                        default postgres://postgres@127.0.0.1:5432/postgres)
   config                list every setting with its default
 
 Configuration comes from environment variables; see the README.`;
@@ -30,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       now: { type: 'boolean', default: false },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       'db-prefix': { type: 'string', default: 'meridian' },
     },
@@ -50,7 +56,9 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   switch (command) {
     case 'start':
-      return startCommand(config, logger);
+      return startCommand(config, logger, { workers: values.workers === undefined ? undefined : Number(values.workers) });
+    case 'worker':
+      return workerCommand(config, logger);
     case 'migrate':
       return migrateCommand(config, logger);
     case 'keys':
@@ -59,7 +67,11 @@ async function main(argv: string[]): Promise<number> {
       return gatewayCommand(config, topology, logger);
     case 'cluster':
       // Children run `meridian` the way this process was run (node, loader flags, script).
-      return clusterCommand(config, logger, { dbPrefix: values['db-prefix'] ?? 'meridian', meridian: [process.execPath, ...process.execArgv, process.argv[1] as string] });
+      return clusterCommand(config, logger, {
+        dbPrefix: values['db-prefix'] ?? 'meridian',
+        apiProcesses: values.workers === undefined ? 1 : Number(values.workers),
+        meridian: [process.execPath, ...process.execArgv, process.argv[1] as string],
+      });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 1;

@@ -43,6 +43,10 @@ export interface Config {
   readonly adminToken: string | undefined;
   readonly introspectionToken: string | undefined;
   readonly corsOrigins: readonly string[];
+  readonly redisPrefix: string;
+  readonly cleanupInterval: number;
+  readonly jobLockSeconds: number;
+  readonly workerMetricsPort: number;
   readonly regionsFile: string | undefined;
   readonly regionSecret: string | undefined;
   readonly regionTimeoutMs: number;
@@ -98,6 +102,10 @@ export const FIELDS = {
   adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
   corsOrigins: { env: 'MERIDIAN_CORS_ORIGINS', kind: { type: 'origins' }, default: [], doc: 'comma-separated browser origins allowed to call the API (CORS); unset = none' },
   introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
+  redisPrefix: { env: 'MERIDIAN_REDIS_PREFIX', kind: { type: 'string', pattern: /^[A-Za-z0-9_.-]{1,64}$/, hint: '1 to 64 letters, digits, _, . or -' }, default: 'meridian', doc: 'start of every Redis key, so deployments can share a Redis' },
+  cleanupInterval: { env: 'MERIDIAN_CLEANUP_INTERVAL', kind: { type: 'int', min: 1, max: DAY }, default: 300, doc: 'seconds between cleanups of expired tokens, families and sent outbox rows' },
+  jobLockSeconds: { env: 'MERIDIAN_JOB_LOCK_SECONDS', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'a job whose worker stops renewing its lock this long is run again by another worker' },
+  workerMetricsPort: { env: 'MERIDIAN_WORKER_METRICS_PORT', kind: { type: 'int', min: 0, max: 65_535 }, default: 9464, doc: '`meridian worker` serves /metrics on this port (0 = any free port)' },
   regionsFile: { env: 'MERIDIAN_REGIONS_FILE', kind: { type: 'string' }, doc: 'JSON file listing every region (docs/multi-region.md); unset = one region on its own' },
   regionSecret: { env: 'MERIDIAN_REGION_SECRET', kind: { type: 'string', pattern: /^[\x21-\x7e]{32,256}$/, hint: '32 to 256 printable characters' }, doc: 'shared secret regions present to each other on /internal/v1; required with MERIDIAN_REGIONS_FILE' },
   regionTimeoutMs: { env: 'MERIDIAN_REGION_TIMEOUT_MS', kind: { type: 'int', min: 100, max: 30_000 }, default: 2000, doc: 'a call to another region that takes longer counts as unreachable, ms' },

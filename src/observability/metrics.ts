@@ -133,6 +133,18 @@ export function createMetrics(region: string) {
       labelNames: ['operation'] as const,
       registers: r,
     }),
+    cacheWrites: new Counter({
+      name: 'meridian_cache_writes_total',
+      help: 'Cache writes by operation (fill, write_through, sync) and result (stored, stale = a newer entry was kept, error).',
+      labelNames: ['operation', 'result'] as const,
+      registers: r,
+    }),
+    revocationsReceived: new Counter({
+      name: 'meridian_revocations_received_total',
+      help: 'Revoked sessions added to the in-memory set from elsewhere, by source (channel, resync, poll).',
+      labelNames: ['source'] as const,
+      registers: r,
+    }),
     regionCalls: new Counter({
       name: 'meridian_region_calls_total',
       help: 'Calls to other regions by target region, operation (refresh, login, logout, claim, lookup, keys) and outcome (ok, refused, unreachable).',

@@ -4,14 +4,15 @@ import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
 import { distanceKm, type GeoPoint } from './geo.js';
 import { freePort } from './ports.js';
 import { type ProcessSpec, Supervisor, tail } from './processes.js';
 
 /**
  * `meridian cluster`: three regions on this machine. Each region gets a
- * database on the local PostgreSQL server, its own redis-server, and its
- * `meridian` processes; a gateway listens in front of them. The endpoints go
+ * database on the local PostgreSQL server, its own redis-server, its API
+ * processes and a `meridian worker`; a gateway listens in front of them. The endpoints go
  * to <data dir>/cluster.json once every region is ready; logs go to
  * <data dir>/cluster/logs/.
  */
@@ -39,6 +40,8 @@ export interface ClusterOptions {
   /** The environment for a child, from overrides of this process's. */
   env: (overrides: Record<string, string>) => NodeJS.ProcessEnv;
   logLevel: string;
+  /** API processes per region (`meridian start --workers`). */
+  apiProcesses: number;
   logger: Logger;
   regions?: readonly ClusterRegionSpec[];
   readyTimeoutMs?: number;
@@ -81,7 +84,8 @@ export class LocalCluster {
   private readonly supervisor: Supervisor;
 
   constructor(private readonly o: ClusterOptions) {
-    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(o.dbPrefix)) throw new Error(`database prefix "${o.dbPrefix}" must be lower-case letters, digits and _`);
+    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(o.dbPrefix)) throw new ConfigError(`--db-prefix "${o.dbPrefix}" must be lower-case letters, digits and _`);
+    if (!Number.isInteger(o.apiProcesses) || o.apiProcesses < 1 || o.apiProcesses > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
     this.dir = join(o.dataDir, 'cluster');
     this.infoFile = join(o.dataDir, 'cluster.json');
     this.supervisor = new Supervisor(join(this.dir, 'logs'), o.logger);
@@ -113,9 +117,10 @@ export class LocalCluster {
 
     const secret = randomBytes(32).toString('base64url');
     const shared = { MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, HOST: o.host, LOG_LEVEL: o.logLevel };
-    const regionEnv = (r: PlannedRegion) =>
+    const regionEnv = (r: PlannedRegion, extra: Record<string, string> = {}) =>
       o.env({
         ...shared,
+        ...extra,
         MERIDIAN_REGION: r.id,
         PORT: String(r.port),
         DATABASE_URL: r.databaseUrl,
@@ -129,8 +134,12 @@ export class LocalCluster {
         MERIDIAN_TRUST_PROXY: 'true',
       });
     const meridian = (name: string, args: string[], env: NodeJS.ProcessEnv): ProcessSpec => ({ name, command: o.meridian[0] as string, args: [...o.meridian.slice(1), ...args], env });
-    // The processes of one region, after its Redis is up. A worker per region is one more line here.
-    const regionProcesses = (r: PlannedRegion): ProcessSpec[] => [meridian(`${r.id}/api`, ['start'], regionEnv(r))];
+    // The processes of one region, started once its Redis is up.
+    const regionProcesses = (r: PlannedRegion): ProcessSpec[] => [
+      meridian(`${r.id}/api`, ['start', '--workers', String(o.apiProcesses)], regionEnv(r)),
+      // Its /metrics on any free port: three workers on one machine.
+      meridian(`${r.id}/worker`, ['worker'], regionEnv(r, { MERIDIAN_WORKER_METRICS_PORT: '0' })),
+    ];
 
     for (const r of regions) this.supervisor.start(redisProcess(r, join(this.dir, r.id), o.env({})));
     await this.waitFor('Redis', () => Promise.all(regions.map((r) => canConnect(o.host, r.redisPort))));

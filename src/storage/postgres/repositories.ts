@@ -11,6 +11,8 @@ import type {
   UserCredentials,
   UserStore,
 } from '../../auth/stores.js';
+import type { ChangeListener, FamilyState, SessionChange, TokenState } from '../session-state.js';
+import { familyOf, joinState, tokenOf } from '../session-state.js';
 import type { Db } from './db.js';
 import { SQL } from './sql.js';
 
@@ -43,13 +45,9 @@ export class PgUserStore implements UserStore {
   }
 }
 
-interface RefreshRow {
-  token_hash: string;
+interface FamilyRow {
   session_id: string;
   user_id: string;
-  token_generation: number;
-  consumed_at: Date | null;
-  token_expires_at: Date;
   session_generation: number;
   session_expires_at: Date;
   revoked_at: Date | null;
@@ -58,47 +56,91 @@ interface RefreshRow {
   disabled: boolean;
 }
 
+interface RefreshRow extends FamilyRow {
+  token_hash: string;
+  token_generation: number;
+  consumed_at: Date | null;
+  token_expires_at: Date;
+}
+
+function toFamily(row: FamilyRow): FamilyState {
+  return {
+    sessionId: row.session_id,
+    userId: row.user_id,
+    username: row.username,
+    disabled: row.disabled,
+    region: row.region,
+    generation: row.session_generation,
+    expiresAt: at(row.session_expires_at),
+    revokedAt: ms(row.revoked_at),
+  };
+}
+
+function toRefreshState(row: RefreshRow): RefreshState {
+  const token: TokenState = {
+    tokenHash: row.token_hash,
+    sessionId: row.session_id,
+    generation: row.token_generation,
+    consumedAt: ms(row.consumed_at),
+    expiresAt: at(row.token_expires_at),
+  };
+  return joinState(token, toFamily(row), 'db');
+}
+
+/** Rows in the columns of find-refresh-state: each a token and its family. */
+function tokenChange(rows: RefreshRow[]): SessionChange {
+  const states = rows.map(toRefreshState);
+  // Every row carries the family as the statement left it; one copy is enough.
+  return { tokens: states.map(tokenOf), families: states.slice(-1).map(familyOf) };
+}
+
+/**
+ * Sessions in PostgreSQL. Every write statement also writes its outbox row
+ * and returns the state it left, which is handed to `onChange` (the cache's
+ * write-through) once the statement has committed.
+ */
 export class PgSessionStore implements SessionStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onChange?: ChangeListener,
+  ) {}
 
   async create(s: NewSession): Promise<void> {
-    await this.db.query(SQL.createSession, [s.id, s.userId, s.region, date(s.now), date(s.expiresAt), s.tokenHash, date(s.tokenExpiresAt)]);
+    const r = await this.db.query<RefreshRow>(SQL.createSession, [s.id, s.userId, s.region, date(s.now), date(s.expiresAt), s.tokenHash, date(s.tokenExpiresAt)]);
+    await this.onChange?.(tokenChange(r.rows));
   }
 
   async findRefreshState(tokenHash: string, _opts?: { consistent?: boolean }): Promise<RefreshState | null> {
     const r = await this.db.query<RefreshRow>(SQL.findRefreshState, [tokenHash]);
     const row = r.rows[0];
-    if (!row) return null;
-    return {
-      tokenHash: row.token_hash,
-      sessionId: row.session_id,
-      userId: row.user_id,
-      username: row.username,
-      disabled: row.disabled,
-      region: row.region,
-      tokenGeneration: row.token_generation,
-      consumedAt: ms(row.consumed_at),
-      tokenExpiresAt: at(row.token_expires_at),
-      sessionGeneration: row.session_generation,
-      sessionExpiresAt: at(row.session_expires_at),
-      revokedAt: ms(row.revoked_at),
-      source: 'db',
-    };
+    return row ? toRefreshState(row) : null;
+  }
+
+  /** A family as it is now; null when it does not exist (any more). */
+  async findFamily(sessionId: string): Promise<FamilyState | null> {
+    const r = await this.db.query<FamilyRow>(SQL.findFamily, [sessionId]);
+    const row = r.rows[0];
+    return row ? toFamily(row) : null;
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query(SQL.rotateRefresh, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
-    return r.rows.length === 1;
+    const r = await this.db.query<RefreshRow>(SQL.rotateRefresh, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
+    if (r.rows.length === 0) return false;
+    await this.onChange?.(tokenChange(r.rows));
+    return true;
   }
 
   async revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
-    const r = await this.db.query(SQL.revokeSession, [sessionId, userId, date(now), reason]);
-    return r.rows.length === 1;
+    const r = await this.db.query<FamilyRow>(SQL.revokeSession, [sessionId, userId, date(now), reason]);
+    if (r.rows.length === 0) return false;
+    await this.onChange?.({ tokens: [], families: r.rows.map(toFamily) });
+    return true;
   }
 
   async revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]> {
-    const r = await this.db.query<{ id: string }>(SQL.revokeUserSessions, [userId, date(now), reason]);
-    return r.rows.map((row) => row.id);
+    const r = await this.db.query<FamilyRow>(SQL.revokeUserSessions, [userId, date(now), reason]);
+    if (r.rows.length) await this.onChange?.({ tokens: [], families: r.rows.map(toFamily) });
+    return r.rows.map((row) => row.session_id);
   }
 
   async findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {

@@ -1,12 +1,21 @@
--- create-session: starts a token family with its generation-0 refresh token.
+-- create-session: starts a token family with its generation-0 refresh token
+-- and records the change in the outbox, all in this one statement.
 -- Inputs: $1 session id, $2 user_id, $3 region, $4 now, $5 session expires_at,
 --         $6 token_hash, $7 token expires_at.
--- Returns: one row (id).
+-- Returns: one row, the new token with its family and user, in the columns of
+--          find-refresh-state (the cache is written from it).
 WITH s AS (
   INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at)
   VALUES ($1, $2, $3, 0, $4, $5, $4)
-  RETURNING id, user_id, region
+  RETURNING id AS session_id, user_id, region, generation AS session_generation,
+            expires_at AS session_expires_at, revoked_at
+), t AS (
+  INSERT INTO refresh_tokens (token_hash, session_id, user_id, region, generation, parent_hash, created_at, expires_at)
+  SELECT $6, s.session_id, s.user_id, s.region, 0, NULL, $4, $7 FROM s
+  RETURNING token_hash, generation AS token_generation, consumed_at, expires_at AS token_expires_at
+), o AS (
+  INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
+  SELECT 'created', s.session_id, s.session_generation, ARRAY[t.token_hash], $4 FROM s, t
 )
-INSERT INTO refresh_tokens (token_hash, session_id, user_id, region, generation, parent_hash, created_at, expires_at)
-SELECT $6, s.id, s.user_id, s.region, 0, NULL, $4, $7 FROM s
-RETURNING session_id AS id
+SELECT s.*, t.*, u.username, u.disabled
+FROM s JOIN users u ON u.id = s.user_id, t

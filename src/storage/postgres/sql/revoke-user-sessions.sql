@@ -1,7 +1,17 @@
--- revoke-user-sessions: ends every live session of a user (logout everywhere).
+-- revoke-user-sessions: ends every live session of a user (logout everywhere)
+-- and records one outbox row per session revoked, in this one statement.
 -- Inputs: $1 user_id, $2 now, $3 reason.
--- Returns: one row (id) per session revoked.
-UPDATE sessions
-SET revoked_at = $2, revoked_reason = $3
-WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-RETURNING id
+-- Returns: one row per session revoked: the family after the change, in the
+--          columns of find-family.
+WITH s AS (
+  UPDATE sessions
+  SET revoked_at = $2, revoked_reason = $3
+  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+  RETURNING id AS session_id, user_id, region, generation AS session_generation,
+            expires_at AS session_expires_at, revoked_at
+), o AS (
+  INSERT INTO outbox (kind, session_id, generation, created_at)
+  SELECT 'revoked', s.session_id, s.session_generation, $2 FROM s
+)
+SELECT s.*, u.username, u.disabled
+FROM s JOIN users u ON u.id = s.user_id

@@ -1,0 +1,44 @@
+import type { Db } from '../storage/postgres/db.js';
+import { SQL } from '../storage/postgres/sql.js';
+
+/** Rows per statement: each batch is its own short statement, so locks are held briefly. */
+const BATCH = 500;
+/** Batches per table per run; what is left waits for the next run rather than making this one long. */
+const MAX_BATCHES = 200;
+
+export interface CleanupResult {
+  tokens: number;
+  sessions: number;
+  outbox: number;
+}
+
+export interface CleanupInput {
+  now: number;
+  /** Revoked families are kept until then (now - longest access-token lifetime): starting servers load revocations from them. */
+  keepRevokedSince: number;
+}
+
+/**
+ * Deletes refresh tokens past their expiry, then families past theirs, then
+ * outbox rows already relayed, each in small batches (see the SQL files for
+ * the locking). Idempotent: a run cut short anywhere leaves only committed
+ * batches behind, and the next run deletes the rest.
+ */
+export async function cleanup(db: Db, input: CleanupInput): Promise<CleanupResult> {
+  const now = new Date(input.now);
+  return {
+    tokens: await drain(db, SQL.deleteExpiredTokens, [now]),
+    sessions: await drain(db, SQL.deleteExpiredSessions, [now, new Date(input.keepRevokedSince)]),
+    outbox: await drain(db, SQL.deleteSentOutbox, []),
+  };
+}
+
+async function drain(db: Db, sql: string, params: unknown[]): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const { rows } = await db.query(sql, [...params, BATCH]);
+    total += rows.length;
+    if (rows.length < BATCH) break;
+  }
+  return total;
+}

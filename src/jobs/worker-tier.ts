@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Db } from '../storage/postgres/db.js';
+import { PgSessionStore } from '../storage/postgres/repositories.js';
+import { SQL } from '../storage/postgres/sql.js';
+import { QUEUES } from '../storage/redis/keys.js';
+import type { SharedState } from '../storage/shared.js';
+import type { Clock } from '../util/runtime.js';
+import { BullQueueBackend } from './bullmq-queue.js';
+import { cacheSync, type SyncEvent } from './cache-sync.js';
+import { cleanup } from './cleanup.js';
+import { MemoryQueueBackend } from './memory-queue.js';
+import { OutboxRelay } from './outbox-relay.js';
+import type { QueueBackend, RetryPolicy, WorkQueue } from './queue.js';
+
+export const CLEANUP_JOB = 'cleanup';
+/** Cache-sync jobs are small and independent (ordering comes from versions): run several at once. */
+const SYNC_CONCURRENCY = 8;
+
+export interface WorkerTierDeps {
+  config: Config;
+  db: Db;
+  shared: SharedState;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Overrides the retry policy (tests). */
+  retry?: RetryPolicy;
+}
+
+export interface WorkerTier {
+  relay: OutboxRelay;
+  sync: WorkQueue;
+  maintenance: WorkQueue;
+  /** Finishes running jobs and the relay's batch in hand, then stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * The background work of a region: the outbox relay, cache sync and the
+ * scheduled cleanup. `meridian worker` runs it on BullMQ; the embedded
+ * default runs it inside `meridian start` on in-process queues.
+ */
+export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
+  const { config, db, shared, clock, logger, metrics } = d;
+  const backend: QueueBackend =
+    shared.kind === 'redis' && shared.link
+      ? new BullQueueBackend(shared.link, { keys: shared.keys, lockMs: config.jobLockSeconds * 1000, metrics, logger, retry: d.retry })
+      : new MemoryQueueBackend(metrics, logger, d.retry);
+  const sync = backend.open(QUEUES.sync);
+  const maintenance = backend.open(QUEUES.maintenance);
+
+  const applyEvent = cacheSync({ sessions: new PgSessionStore(db), cache: shared.cache, bus: shared.bus });
+  sync.process((job) => applyEvent(job.data as SyncEvent), SYNC_CONCURRENCY);
+  // Access tokens of a revoked session may be accepted until then; see delete-expired-sessions.sql.
+  const revocationRetentionMs = (config.accessTokenTtl + 2 * config.clockSkewSeconds) * 1000;
+  maintenance.process(async () => {
+    const now = clock.now();
+    const result = await cleanup(db, { now, keepRevokedSince: now - revocationRetentionMs });
+    logger.info({ deleted: result }, 'cleanup done');
+    return result;
+  }, 1);
+  await maintenance.schedule(CLEANUP_JOB, config.cleanupInterval * 1000);
+
+  const relay = new OutboxRelay(db, sync, clock, logger);
+  relay.start();
+
+  for (const q of [sync, maintenance]) {
+    metrics.onScrape(async () => {
+      for (const [state, n] of Object.entries(await q.counts())) metrics.queueJobs.set({ queue: q.name, state }, n);
+    });
+  }
+  metrics.onScrape(async () => {
+    const { rows } = await db.query<{ backlog: number }>(SQL.countOutboxBacklog);
+    metrics.outboxPending.set(rows[0]?.backlog ?? 0);
+  });
+
+  return {
+    relay,
+    sync,
+    maintenance,
+    async close() {
+      await relay.stop();
+      await backend.close();
+    },
+  };
+}

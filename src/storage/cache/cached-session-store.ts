@@ -1,0 +1,70 @@
+import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore } from '../../auth/stores.js';
+import type { Audit } from '../../observability/audit.js';
+import type { PgSessionStore } from '../postgres/repositories.js';
+import { familyOf, tokenOf } from '../session-state.js';
+import type { RefreshCache } from './refresh-cache.js';
+
+/**
+ * A SessionStore that answers refresh lookups from the cache and everything
+ * else from PostgreSQL. A lookup that may be answered from the cache (not
+ * `consistent`) tries it first; a miss, or any cache error, reads PostgreSQL
+ * and puts the answer into the cache. A cache error is never the caller's
+ * problem: it is counted as a fallback and the database answers.
+ *
+ * Writes go to PostgreSQL only; the cache learns of them through the
+ * store's change listener (write-through, wired in storage/shared.ts) and the
+ * worker's cache sync.
+ */
+export class CachedSessionStore implements SessionStore {
+  constructor(
+    private readonly db: PgSessionStore,
+    private readonly cache: RefreshCache,
+    private readonly audit: Audit,
+  ) {}
+
+  async findRefreshState(tokenHash: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
+    if (!opts?.consistent) {
+      const cached = await this.fromCache(tokenHash);
+      if (cached) return cached;
+    }
+    const state = await this.db.findRefreshState(tokenHash);
+    if (state) await this.cache.tryWrite({ tokens: [tokenOf(state)], families: [familyOf(state)] }, 'fill');
+    return state;
+  }
+
+  private async fromCache(tokenHash: string): Promise<RefreshState | null> {
+    try {
+      const state = await this.cache.lookup(tokenHash);
+      this.audit('cache.lookup', { operation: 'refresh_state', result: state ? 'hit' : 'miss', sessionId: state?.sessionId, userId: state?.userId });
+      return state;
+    } catch {
+      // Counted as a fallback too (audit.ts): the database answers instead.
+      this.audit('cache.lookup', { operation: 'refresh_state', result: 'error' });
+      return null;
+    }
+  }
+
+  create(session: NewSession): Promise<void> {
+    return this.db.create(session);
+  }
+
+  rotate(rotation: Rotation): Promise<boolean> {
+    return this.db.rotate(rotation);
+  }
+
+  revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
+    return this.db.revoke(sessionId, userId, now, reason);
+  }
+
+  revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]> {
+    return this.db.revokeAllForUser(userId, now, reason);
+  }
+
+  findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {
+    return this.db.findOwner(tokenHash);
+  }
+
+  revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
+    return this.db.revokedSince(since);
+  }
+}

@@ -1,0 +1,12 @@
+-- claim-outbox: the oldest unsent outbox rows, locked for the relay's
+-- transaction. SKIP LOCKED lets several relays run side by side, each taking
+-- rows the others have not; a relay that dies releases its rows unsent.
+-- Inputs: $1 batch size.
+-- Returns: up to $1 rows (id as text, kind, session_id, generation,
+--          token_hashes), oldest first.
+SELECT id::text AS id, kind, session_id, generation, token_hashes
+FROM outbox
+WHERE sent_at IS NULL
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED

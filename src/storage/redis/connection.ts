@@ -1,0 +1,145 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { defineScripts } from './scripts.js';
+
+/**
+ * Connections to the region's Redis. The cache, the counters and the
+ * revocation publisher must never make a request wait on a Redis that is
+ * down: commands fail at once while disconnected (no offline queue) and give
+ * up after `commandTimeout` on a Redis that hangs, and the caller falls back
+ * to PostgreSQL. ioredis keeps reconnecting in the background, forever.
+ */
+const FAIL_FAST: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 1000,
+  commandTimeout: 500,
+  retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+};
+
+/** After a command times out, Redis is skipped this long instead of costing every request a timeout. */
+const BYPASS_AFTER_TIMEOUT_MS = 1000;
+
+/** Thrown without a round trip when Redis is known to be unreachable. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+/** The policy BullMQ needs: with any other, Redis may evict queue keys and lose jobs. */
+export const REQUIRED_EVICTION_POLICY = 'noeviction';
+
+/** The server's maxmemory-policy, from CONFIG GET or, where CONFIG is disabled, INFO. */
+export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    if (policy) return policy;
+  } catch {
+    // Managed services often rename or disable CONFIG; INFO still says it.
+  }
+  const info = await redis.info('memory');
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+}
+
+async function reportEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+  const policy = await evictionPolicy(redis).catch(() => undefined);
+  if (policy === undefined) {
+    logger.warn('could not read the Redis maxmemory-policy; the job queues need "noeviction"');
+  } else if (policy !== REQUIRED_EVICTION_POLICY) {
+    logger.error(
+      { policy },
+      `Redis maxmemory-policy is "${policy}" but must be "noeviction": under memory pressure Redis would evict job queue keys and lose jobs. ` +
+        'Fix: redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf). Cache entries expire by TTL and need no eviction.',
+    );
+  }
+}
+
+/**
+ * One command connection with its health: commands run only while it is
+ * ready, fail fast otherwise, and a timeout makes it skipped for a moment.
+ */
+export class RedisLink {
+  readonly redis: Redis;
+  private bypassUntil = 0;
+  private down = false;
+
+  constructor(url: string, private readonly logger: Logger) {
+    this.redis = new Redis(url, { ...FAIL_FAST, lazyConnect: false });
+    defineScripts(this.redis);
+    this.redis.on('error', (err: Error) => {
+      // One line per outage, not one per reconnect attempt.
+      if (!this.down) logger.warn({ err: err.message }, 'Redis unreachable: serving from PostgreSQL until it is back');
+      this.down = true;
+    });
+    this.redis.on('ready', () => {
+      if (this.down) logger.info('Redis connection restored');
+      this.down = false;
+      void reportEvictionPolicy(this.redis, logger);
+    });
+  }
+
+  /** Waits up to `ms` for the first connection; false when Redis is not there (the service starts degraded). */
+  async ready(ms: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.redis.on('ready', onReady);
+    });
+  }
+
+  get usable(): boolean {
+    return this.redis.status === 'ready' && performance.now() >= this.bypassUntil;
+  }
+
+  /** Runs `op` on the connection, or throws RedisUnavailableError at once when Redis is known to be unreachable. */
+  async run<T>(op: (redis: Redis) => Promise<T>): Promise<T> {
+    if (!this.usable) throw new RedisUnavailableError('Redis is unreachable');
+    try {
+      return await op(this.redis);
+    } catch (err) {
+      if (err instanceof Error && /timed? ?out/i.test(err.message)) this.bypassUntil = performance.now() + BYPASS_AFTER_TIMEOUT_MS;
+      throw err;
+    }
+  }
+
+  /** A second connection for SUBSCRIBE: it may queue commands until connected; the caller subscribes again on every reconnect. */
+  subscriber(): Redis {
+    const sub = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: false });
+    sub.on('error', () => {
+      // Reported once by the command connection; this one reconnects on its own.
+    });
+    return sub;
+  }
+
+  /** A connection for BullMQ producers: fails fast like this one, without the command timeout its longer scripts could exceed. */
+  producer(): Redis {
+    const conn = this.redis.duplicate({ commandTimeout: undefined });
+    conn.on('error', () => {});
+    return conn;
+  }
+
+  /** A connection for BullMQ workers, whose blocking commands must wait and retry rather than fail fast. */
+  blocking(): Redis {
+    const conn = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+    conn.on('error', () => {});
+    return conn;
+  }
+
+  /** True when Redis answers now (bounded by the command timeout). */
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.run((r) => r.ping())) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

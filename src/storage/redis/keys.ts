@@ -1,0 +1,33 @@
+/**
+ * Every Redis key, channel and queue name Meridian uses is built here and
+ * nowhere else. All start with the configured prefix (MERIDIAN_REDIS_PREFIX),
+ * so deployments and test runs can share one Redis without touching each
+ * other's data. The in-process cache uses the same names for its entries.
+ */
+
+/** BullMQ queue names (BullMQ puts them after `bullPrefix` in its own keys). */
+export const QUEUES = {
+  /** Outbox events applied to the cache and the revocation channel. */
+  sync: 'cache-sync',
+  /** Scheduled cleanup. */
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export function redisKeys(prefix: string) {
+  return {
+    /** Hash {v: version, d: TokenState JSON}: one refresh token, by the hash of the token. */
+    refreshToken: (tokenHash: string) => `${prefix}:rt:${tokenHash}`,
+    /** Hash {v: version, d: FamilyState JSON}: a token family; once revoked, the negative cache. */
+    family: (sessionId: string) => `${prefix}:fam:${sessionId}`,
+    /** Hash {c: count, r: window end ms}: a fixed-window throttling counter. */
+    counter: (name: string) => `${prefix}:ctr:${name}`,
+    /** Pub/sub channel carrying revoked session ids to every API process of the region. */
+    revocationChannel: `${prefix}:revocations`,
+    /** What BullMQ puts before its own keys: `<prefix>:bull:<queue>:...`. */
+    bullPrefix: `${prefix}:bull`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

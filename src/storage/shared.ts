@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import { type CounterStore, MemoryCounterStore } from '../auth/counters.js';
+import type { RevocationBus } from '../auth/revocation-sync.js';
+import type { Config } from '../config/schema.js';
+import type { Audit } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Clock } from '../util/runtime.js';
+import { RefreshCache } from './cache/refresh-cache.js';
+import { MemoryVersionedStore } from './cache/versioned-store.js';
+import { RedisLink } from './redis/connection.js';
+import { FallbackCounterStore, RedisCounterStore } from './redis/counters.js';
+import { type RedisKeys, redisKeys } from './redis/keys.js';
+import { RedisRevocationChannel } from './redis/revocation-channel.js';
+import { RedisVersionedStore } from './redis/versioned-store.js';
+
+/** How long start-up waits for Redis before starting degraded (served from PostgreSQL). */
+const FIRST_CONNECT_WAIT_MS = 2000;
+
+/**
+ * What the processes of a region share besides PostgreSQL: the refresh
+ * cache, the throttling counters and the revocation channel. With REDIS_URL
+ * they live in Redis; without it (the embedded default, one process) the
+ * cache and counters live in this process behind the same interfaces, and
+ * there is no channel because there is nobody to tell.
+ */
+export interface SharedState {
+  readonly kind: 'redis' | 'memory';
+  readonly keys: RedisKeys;
+  readonly cache: RefreshCache;
+  readonly counters: CounterStore;
+  readonly bus: RevocationBus | undefined;
+  /** The Redis command connection (Redis only). */
+  readonly link: RedisLink | undefined;
+  /** The in-process cache entries (embedded default only). */
+  readonly memory: MemoryVersionedStore | undefined;
+  /** 'degraded' while Redis cannot be reached: everything is then served from PostgreSQL. */
+  state(): Promise<'ok' | 'degraded'>;
+  close(): Promise<void>;
+}
+
+export interface SharedDeps {
+  logger: Logger;
+  clock: Clock;
+  metrics: Metrics;
+  audit: Audit;
+}
+
+export async function openSharedState(config: Config, d: SharedDeps): Promise<SharedState> {
+  const keys = redisKeys(config.redisPrefix);
+  if (!config.redisUrl) {
+    const memory = new MemoryVersionedStore(d.clock);
+    return {
+      kind: 'memory',
+      keys,
+      cache: new RefreshCache(memory, keys, d.clock, d.metrics),
+      counters: new MemoryCounterStore(d.clock),
+      bus: undefined,
+      link: undefined,
+      memory,
+      state: async () => 'ok',
+      close: async () => {},
+    };
+  }
+  const link = new RedisLink(config.redisUrl, d.logger);
+  await link.ready(FIRST_CONNECT_WAIT_MS);
+  const bus = new RedisRevocationChannel(link, keys.revocationChannel);
+  return {
+    kind: 'redis',
+    keys,
+    cache: new RefreshCache(new RedisVersionedStore(link), keys, d.clock, d.metrics),
+    counters: new FallbackCounterStore(new RedisCounterStore(link, keys, d.clock), new MemoryCounterStore(d.clock), d.audit),
+    bus,
+    link,
+    memory: undefined,
+    state: async () => ((await link.ping()) ? 'ok' : 'degraded'),
+    close: async () => {
+      await bus.close();
+      await link.close();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The transactional outbox and the worker tier's cache sync, on BullMQ and
+ * on the in-process queue: the same tests for both.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
+import type { SyncEvent } from '../src/jobs/cache-sync.js';
+import { OutboxRelay } from '../src/jobs/outbox-relay.js';
+import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
+import { PgSessionStore } from '../src/storage/postgres/repositories.js';
+import { createTestApp, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
+import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+
+const KINDS = ['bullmq', 'memory'] as const;
+
+interface OutboxRow {
+  id: string;
+  kind: string;
+  session_id: string;
+  generation: number;
+  token_hashes: string[];
+  sent_at: Date | null;
+}
+
+let server: RedisServer;
+before(async () => {
+  server = await startRedisServer();
+});
+after(() => server.close());
+
+for (const kind of KINDS) {
+  describe(`outbox and cache sync (${kind})`, () => {
+    let t: TestApp;
+    /** Another server sharing the database but not the cache: only the worker tier tells the cache of its changes. */
+    let other: TestApp;
+    let tier: WorkerTier;
+
+    const outbox = async (sessionId?: string) =>
+      (
+        await t.db.query<OutboxRow>(
+          `SELECT id::text AS id, kind, session_id, generation, token_hashes, sent_at FROM outbox ${sessionId ? 'WHERE session_id = $1' : ''} ORDER BY id`,
+          sessionId ? [sessionId] : [],
+        )
+      ).rows;
+    const sessionOf = async (refreshToken: string) => (await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(refreshToken)))!.sessionId;
+    const idle = () =>
+      eventually(async () => {
+        const c = await tier.sync.counts();
+        return c.waiting + c.active + c.delayed === 0;
+      }, 10_000, 'sync queue drained');
+
+    before(async () => {
+      const env: Record<string, string> = kind === 'bullmq' ? { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('outbox') } : {};
+      t = await createTestApp({ env });
+      other = await createTestApp({ databaseUrl: t.config.databaseUrl, clock: t.clock });
+      tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    });
+    after(async () => {
+      await tier.close();
+      await other.close();
+      await t.close();
+    });
+
+    it('writes exactly one outbox row with every change, in the same statement; a lost rotation writes none', async () => {
+      const tokens = await login(other.app, `events-${kind}`);
+      const sid = await sessionOf(tokens.refresh_token);
+      const parallel = await Promise.all([1, 2, 3].map(() => refresh(other.app, tokens.refresh_token)));
+      assert.ok(parallel.every((r) => r.statusCode === 200));
+      const rotated = json<Tokens>(parallel[0]!);
+      assert.equal((await logout(other.app, rotated.access_token)).statusCode, 204);
+      const rows = await outbox(sid);
+      assert.deepEqual(
+        rows.map((r) => [r.kind, r.generation, r.token_hashes.length]),
+        [
+          ['created', 0, 1],
+          ['rotated', 1, 2],
+          ['revoked', 1, 0],
+        ],
+      );
+      assert.deepEqual(rows[1]!.token_hashes, [hashRefreshToken(tokens.refresh_token), hashRefreshToken(rotated.refresh_token)]);
+    });
+
+    it('relays every row to the queue, marks it sent, and the sync job brings a stale cache up to date', async () => {
+      const tokens = await login(t.app, `sync-${kind}`);
+      const cache = t.services.shared.cache;
+      const hash = hashRefreshToken(tokens.refresh_token);
+      assert.equal((await cache.lookup(hash))?.consumedAt, null);
+      const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
+      assert.ok(rotated.refresh_token);
+      const child = hashRefreshToken(rotated.refresh_token);
+      await eventually(async () => (await cache.lookup(hash))?.consumedAt != null && (await cache.lookup(child))?.tokenGeneration === 1, 10_000, 'rotation synced');
+
+      assert.equal((await logout(other.app, rotated.access_token)).statusCode, 204);
+      await eventually(async () => (await cache.lookup(hash))?.revokedAt != null, 10_000, 'revocation synced');
+      await eventually(async () => (await outbox()).every((r) => r.sent_at !== null), 10_000, 'all rows sent');
+    });
+
+    it('duplicate and out-of-order delivery leave the cache as delivery once in order would', async () => {
+      const tokens = await login(other.app, `replay-${kind}`);
+      let current = tokens;
+      const issued = [tokens.refresh_token];
+      for (let i = 0; i < 3; i++) {
+        current = json<Tokens>(await refresh(other.app, current.refresh_token));
+        issued.push(current.refresh_token);
+      }
+      const sid = await sessionOf(tokens.refresh_token);
+      await idle();
+      const rows = await outbox(sid);
+      const events = rows.map(
+        (r): SyncEvent => ({ outboxId: r.id, kind: r.kind as SyncEvent['kind'], sessionId: r.session_id, generation: r.generation, tokenHashes: r.token_hashes }),
+      );
+      // Forget what the in-order delivery wrote, then deliver newest first, every event twice.
+      for (const token of issued) {
+        if (kind === 'bullmq') await server.client.del(t.services.shared.keys.refreshToken(hashRefreshToken(token)));
+        else t.services.shared.memory!.evict(t.services.shared.keys.refreshToken(hashRefreshToken(token)));
+      }
+      const replay = [...events].reverse().flatMap((e) => [1, 2].map((n) => ({ name: 'cache-sync', id: `replay-${e.outboxId}-${n}`, data: e })));
+      await tier.sync.add(replay);
+      await idle();
+      const db = new PgSessionStore(t.db);
+      for (const token of issued) {
+        const hash = hashRefreshToken(token);
+        const cached = await t.services.shared.cache.lookup(hash);
+        assert.deepEqual({ ...cached, source: 'db' }, await db.findRefreshState(hash));
+      }
+    });
+
+    it('the same outbox row relayed twice is harmless', async () => {
+      const tokens = await login(other.app, `twice-${kind}`);
+      await eventually(async () => (await outbox(await sessionOf(tokens.refresh_token))).every((r) => r.sent_at !== null), 10_000, 'sent');
+      await t.db.query('UPDATE outbox SET sent_at = NULL WHERE session_id = $1', [await sessionOf(tokens.refresh_token)]);
+      const relay = new OutboxRelay(t.db, tier.sync, t.clock, t.services.logger);
+      await eventually(async () => (await relay.runOnce()) === 0 && (await outbox()).every((r) => r.sent_at !== null), 10_000, 'relayed again');
+      await idle();
+      assert.equal((await tier.sync.counts()).failed, 0);
+      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200);
+    });
+  });
+}
+
+describe('outbox relay with Redis down', () => {
+  it('keeps rows unsent while it cannot enqueue, and relays them all once Redis is back', async () => {
+    const own = await startRedisServer();
+    const t = await createTestApp({ env: { REDIS_URL: own.url, MERIDIAN_REDIS_PREFIX: testPrefix('relay-down') } });
+    const tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    try {
+      await own.stop();
+      const tokens = await login(t.app, 'relay-down');
+      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200);
+      const unsent = async () => Number((await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')).rows[0]!.n);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await unsent(), 2);
+      await own.start();
+      await eventually(async () => (await unsent()) === 0, 15_000, 'relayed after Redis came back');
+      const ids = (await t.db.query<{ id: string }>('SELECT id::text AS id FROM outbox ORDER BY id')).rows.map((r) => `outbox-${r.id}`);
+      const queued = await Promise.all(ids.map(async (id) => (await own.client.exists(`${t.services.shared.keys.bullPrefix}:cache-sync:${id}`)) === 1));
+      assert.deepEqual(queued, [true, true]);
+    } finally {
+      await tier.close();
+      await t.close();
+      await own.close();
+    }
+  });
+});
+
+describe('outbox rows are written with the change or not at all', () => {
+  it('a refresh refused before any write leaves no row', async () => {
+    const t = await createTestApp();
+    try {
+      const tokens = await login(t.app, 'atomic');
+      await post(t.app, '/v1/auth/logout', {}, { authorization: `Bearer ${tokens.access_token}` });
+      const before = (await t.db.query('SELECT id FROM outbox')).rows.length;
+      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 400);
+      assert.equal((await t.db.query('SELECT id FROM outbox')).rows.length, before);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * A private redis-server on a free loopback port, for tests that flush,
+ * restart, stop or fill Redis: the shared Redis on 6379 is never touched.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { freePort } from './helpers.js';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** A client for the test's own commands (FLUSHALL, DEL, TTL...). */
+  client: Redis;
+  /** Stops the server (SIGKILL: nothing is saved) and waits until it is gone. */
+  stop(): Promise<void>;
+  /** Starts it again, empty, on the same port. */
+  start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  let proc: ChildProcess | undefined;
+  const launch = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    for (let i = 0; i < 200; i++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    throw new Error(`redis-server did not start on port ${port}`);
+  };
+  await launch();
+  const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  const stop = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    client,
+    stop,
+    start: launch,
+    pause: () => proc?.kill('SIGSTOP'),
+    resume: () => proc?.kill('SIGCONT'),
+    async close() {
+      client.disconnect();
+      await stop();
+    },
+  };
+}
+
+/** A key prefix unique to one test run, for tests on the shared Redis. */
+export function testPrefix(name: string): string {
+  return `test-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Waits until `check` holds, polling; fails after `ms` (a liveness bound, not a timing assertion). */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
