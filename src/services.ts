@@ -197,7 +197,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     regions,
     async readiness() {
       const [database, cache] = await Promise.all([within(db.query(SQL.ping), 2000), shared.state()]);
-      // Without Redis every request is served from PostgreSQL: slower, not down.
+      // Without Redis every request is served from PostgreSQL: slower, not down ("degraded").
       return { database: database ? 'ok' : 'down', cache };
     },
     async close() {

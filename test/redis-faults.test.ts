@@ -28,7 +28,9 @@ describe('Redis down', () => {
     await server.stop();
 
     const ready = await t.app.inject({ url: '/readyz' });
-    assert.equal(ready.statusCode, 200);
+    assert.equal(ready.statusCode, 503, 'API.md: not ready while the cache is unreachable');
+    assert.ok(ready.headers['retry-after']);
+    assert.match(json<{ error_description: string }>(ready).error_description, /cache unreachable/);
     assert.deepEqual(json(ready).checks, { database: 'ok', cache: 'degraded' });
 
     const during = await login(t.app, 'during-outage');

@@ -18,11 +18,14 @@ export async function publicRoutes(app: FastifyInstance, { services }: { service
     return reply.type(services.metrics.registry.contentType).send(await services.metrics.exposition());
   });
 
+  // API.md: 200 only when database and cache are both reachable. A region whose Redis is down still
+  // serves every request from PostgreSQL, but says so, so a balancer can prefer a healthier peer.
   app.get('/readyz', async (_request, reply) => {
     const checks = await services.readiness();
-    const down = Object.entries(checks).filter(([, state]) => state === 'down');
-    if (down.length === 0) return reply.send({ status: 'ready', checks });
-    const err = new AppError('temporarily_unavailable', { description: `unreachable: ${down.map(([n]) => n).join(', ')}`, retryAfter: 5 });
+    const failing = Object.entries(checks).filter(([, state]) => state !== 'ok');
+    if (failing.length === 0) return reply.send({ status: 'ready', checks });
+    const what = failing.map(([name, state]) => (state === 'degraded' ? `${name} unreachable (served from the database)` : `${name} unreachable`));
+    const err = new AppError('temporarily_unavailable', { description: what.join('; '), retryAfter: 5 });
     reply.header('retry-after', '5');
     return reply.code(503).send({ error: err.code, error_description: err.description, checks });
   });
