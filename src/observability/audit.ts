@@ -53,7 +53,7 @@ export interface RequestContext {
   ip?: string;
   /** The region that forwarded this request; a forwarded request is never forwarded again. */
   via?: string;
-  /** Set when another region produced the answer (a proxied login or refresh). */
+  /** Set when another region produced the answer (a proxied login, refresh or logout). */
   servedBy?: string;
 }
 
