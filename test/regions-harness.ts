@@ -6,7 +6,7 @@
  * database.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/regions/ports.js';
@@ -105,6 +105,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
         await p.dbProxy.close();
         await p.db.drop();
       }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
