@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { adminRoutes } from './http/routes/admin.js';
 import { authRoutes } from './http/routes/auth.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
+import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
@@ -34,10 +35,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerHttpMetrics(app, services.metrics);
   app.decorateRequest('claims', null);
+  app.decorateRequest('ctx', null);
 
   app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-meridian-region', config.region);
+    // The region that served the answer: another region's when this one proxied the request there (RFC 9110 Via names this one).
+    const servedBy = request.ctx?.servedBy;
+    reply.header('x-meridian-region', servedBy ?? config.region);
+    if (servedBy) reply.header('via', `1.1 ${config.region}`);
     // Token responses must never be cached; nothing else here benefits from caching except JWKS, which sets its own.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
@@ -55,5 +60,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(revocationRoutes, { services });
   await app.register(docsRoutes);
   await app.register(adminRoutes, { services });
+  if (services.regions) await app.register(internalRoutes, { services, regions: services.regions });
   return app;
 }

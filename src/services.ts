@@ -23,6 +23,8 @@ import { SQL } from './storage/postgres/sql.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './storage/postgres/repositories.js';
 import { CachedSessionStore } from './storage/cache/cached-session-store.js';
 import { openSharedState, type SharedState } from './storage/shared.js';
+import { createRegionServices, type RegionServices } from './regions/setup.js';
+import { loadTopologyFile, type Topology } from './regions/topology.js';
 import { type Clock, type Random, systemClock, systemRandom } from './util/runtime.js';
 import { within } from './util/within.js';
 
@@ -45,6 +47,8 @@ export interface Services {
   metrics: Metrics;
   /** Cache, counters and revocation channel shared by the region's processes (Redis, or in-process). */
   shared: SharedState;
+  /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
+  regions: RegionServices | undefined;
   /** State of each dependency, for /readyz. */
   readiness(): Promise<Record<string, DependencyState>>;
   close(): Promise<void>;
@@ -61,12 +65,16 @@ export interface ServiceOptions {
   counters?: CounterStore;
   hasher?: PasswordHasher;
   queryObserver?: QueryObserver;
+  /** The region topology; default: read from MERIDIAN_REGIONS_FILE when set. */
+  topology?: Topology;
 }
 
 export async function createServices(config: Config, opts: ServiceOptions): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const logger = opts.logger;
+  // Read first: a bad regions file stops start-up before anything else is touched.
+  const topology = opts.topology ?? (config.regionsFile ? loadTopologyFile(config.regionsFile) : undefined);
   const master = resolveMasterKey(config.masterKey, config.dataDir, random);
   if (master.origin === 'generated') logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data directory');
   if (master.origin !== 'config' && config.databaseUrl?.startsWith('postgres')) {
@@ -134,8 +142,11 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     isRevoked: (sid) => revocations.has(sid),
   });
 
+  const users = new PgUserStore(db);
+  const regions = topology && createRegionServices(config, topology, { db, users, keys, logger, metrics });
   const accounts = new Accounts({
-    users: new PgUserStore(db),
+    users,
+    directory: regions?.directory,
     hasher: opts.hasher ?? new PasswordHasher(),
     throttle: new Throttle(opts.counters ?? shared.counters, config, clock),
     policy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength },
@@ -165,6 +176,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     clock,
     random,
     audit,
+    remote: regions?.remote,
   });
 
   return {
@@ -182,6 +194,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     audit,
     metrics,
     shared,
+    regions,
     async readiness() {
       const [database, cache] = await Promise.all([within(db.query(SQL.ping), 2000), shared.state()]);
       // Without Redis every request is served from PostgreSQL: slower, not down ("degraded").
@@ -191,6 +204,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
       keys.stop();
       revocationSync.stop();
       await shared.close();
+      regions?.close();
       if (!opts.db) await db.close();
     },
   };

@@ -3,6 +3,7 @@ import type { Audit, RegisterFailure, RequestContext } from '../observability/au
 import { type Clock, newId, type Random } from '../util/runtime.js';
 import { checkPassword, checkUsername, normalizePassword, normalizeUsername, type PasswordPolicy } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
+import { localDirectory, type UsernameDirectory } from './regions.js';
 import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
 import type { Throttle } from './throttle.js';
 
@@ -15,6 +16,13 @@ export interface AccountsDeps {
   clock: Clock;
   random: Random;
   audit: Audit;
+  /** Keeps usernames unique across regions; default: this region alone. */
+  directory?: UsernameDirectory;
+}
+
+/** The user is not at home here: the login belongs to `homeRegion`. */
+export interface HomeElsewhere {
+  homeRegion: string;
 }
 
 /** The refusals of a registration that the audit trail names; others (a 500) are logged as errors. */
@@ -22,7 +30,11 @@ const REGISTER_FAILURES: ReadonlySet<string> = new Set<RegisterFailure>(['invali
 
 /** Registration and password authentication. */
 export class Accounts {
-  constructor(private readonly d: AccountsDeps) {}
+  private readonly directory: UsernameDirectory;
+
+  constructor(private readonly d: AccountsDeps) {
+    this.directory = d.directory ?? localDirectory;
+  }
 
   async register(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
     try {
@@ -39,14 +51,15 @@ export class Accounts {
     checkUsername(username);
     const normalizedPassword = checkPassword(password, this.d.policy, username);
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
-    const created = await this.d.users.insert({
-      id: newId(this.d.region, this.d.clock, this.d.random),
-      username,
-      usernameNormalized: normalizeUsername(username),
-      passwordHash: await this.d.hasher.hash(normalizedPassword),
-      homeRegion: this.d.region,
-      now: this.d.clock.now(),
-    });
+    const id = newId(this.d.region, this.d.clock, this.d.random);
+    const usernameNormalized = normalizeUsername(username);
+    // Hashed before the claim, so that a claim is only ever held by a registration about to be written.
+    const passwordHash = await this.d.hasher.hash(normalizedPassword);
+    const now = this.d.clock.now();
+    if (!(await this.directory.claim({ usernameNormalized, userId: id, homeRegion: this.d.region, now }))) {
+      throw new AppError('username_taken', { reason: 'claimed in the directory' });
+    }
+    const created = await this.d.users.insert({ id, username, usernameNormalized, passwordHash, homeRegion: this.d.region, now });
     if (!created) throw new AppError('username_taken');
     return created;
   }
@@ -54,9 +67,11 @@ export class Accounts {
   /**
    * Checks a username and password. Unknown user, wrong password and disabled
    * account all fail the same way, after the same argon2 work; a throttled
-   * account or client fails before any password is checked.
+   * account or client fails before any password is checked. A user unknown
+   * here whose name the directory places in another region is `HomeElsewhere`
+   * (the password is checked there).
    */
-  async authenticate(username: string, password: string, ctx: RequestContext): Promise<UserCredentials> {
+  async authenticate(username: string, password: string, ctx: RequestContext): Promise<UserCredentials | HomeElsewhere> {
     try {
       checkUsername(username);
     } catch (err) {
@@ -78,6 +93,10 @@ export class Accounts {
       throw err;
     }
     const user = await this.d.users.findByUsername(account);
+    if (!user && !ctx.via) {
+      const home = await this.directory.homeRegion(account);
+      if (home && home !== this.d.region) return { homeRegion: home };
+    }
     const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : await this.d.hasher.verifyDummy(normalizedPassword);
     if (!user || !ok || user.disabled) {
       await this.d.throttle.recordLoginFailure(account, ip);

@@ -32,6 +32,15 @@ interface Loaded {
   verification: VerificationKey;
 }
 
+/** A key as regions hand it to each other: the public half with its lifetime. Times are epoch ms. */
+export interface PublishedKey {
+  kid: string;
+  alg: string;
+  jwk: Record<string, unknown>;
+  activatesAt: number;
+  retiredAt: number | null;
+}
+
 function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
   const pair =
     alg === 'ES256'
@@ -40,6 +49,17 @@ function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
         ? generateKeyPairSync('ed25519')
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { publicJwk: pair.publicKey.export({ format: 'jwk' }) as JWK, privateJwk: pair.privateKey.export({ format: 'jwk' }) as JWK };
+}
+
+/** The canonical public JWK of a key another region sent, or null when it is not a sound key for its kid and alg. */
+async function publicHalf(k: PublishedKey): Promise<Record<string, unknown> | null> {
+  try {
+    if (!isSigningAlg(k.alg) || !Number.isFinite(k.activatesAt) || (k.retiredAt !== null && !Number.isFinite(k.retiredAt))) return null;
+    const jwk = publicKeyFromJwk(k.jwk, k.alg).export({ format: 'jwk' }) as JWK;
+    return (await calculateJwkThumbprint(jwk)) === k.kid ? (jwk as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -104,6 +124,40 @@ export class KeyRing {
     return this.signer;
   }
 
+  /** This region's keys that may have signed a live token or will sign, public halves only. */
+  ownKeys(): PublishedKey[] {
+    return [...this.keys.values()]
+      .filter(({ stored }) => stored.region === this.opts.region)
+      .map(({ stored: k }) => ({ kid: k.kid, alg: k.alg, jwk: k.publicJwk, activatesAt: k.activatesAt, retiredAt: k.retiredAt }));
+  }
+
+  /**
+   * Stores another region's public keys (for verification only) and reloads
+   * when any was new or changed.
+   * A key is taken only when its kid is the thumbprint of its JWK and the JWK
+   * fits its algorithm; only the public members are kept. Returns the kids
+   * refused.
+   */
+  async importForeign(region: string, keys: readonly PublishedKey[]): Promise<string[]> {
+    if (region === this.opts.region) throw new Error(`refusing to import keys for this region (${region})`);
+    const refused: string[] = [];
+    const now = this.opts.clock.now();
+    let changed = false;
+    for (const k of keys) {
+      const known = this.keys.get(k.kid)?.stored;
+      if (known && known.region === region && known.activatesAt === k.activatesAt && known.retiredAt === k.retiredAt) continue;
+      const publicJwk = await publicHalf(k);
+      if (!publicJwk) {
+        refused.push(String(k.kid));
+        continue;
+      }
+      await this.opts.store.putForeign({ kid: k.kid, region, alg: k.alg, publicJwk, privateJwkEnc: null, activatesAt: k.activatesAt, retiredAt: k.retiredAt }, now);
+      changed = true;
+    }
+    if (changed) await this.reload();
+    return refused;
+  }
+
   verificationKey(kid: string): VerificationKey | undefined {
     return this.keys.get(kid)?.verification;
   }
@@ -124,20 +178,20 @@ export class KeyRing {
   private pickSigner(now: number): SigningKey | undefined {
     // Rows come newest first.
     for (const { stored } of this.keys.values()) {
-      if (stored.region !== this.opts.region || !this.isActive(stored, now) || !isSigningAlg(stored.alg)) continue;
-      const key = this.decrypt(stored);
+      if (stored.region !== this.opts.region || stored.privateJwkEnc === null || !this.isActive(stored, now) || !isSigningAlg(stored.alg)) continue;
+      const key = this.decrypt(stored.kid, stored.privateJwkEnc);
       if (!keyFitsAlg(key, stored.alg)) continue;
       return { kid: stored.kid, alg: stored.alg, key };
     }
     return undefined;
   }
 
-  private decrypt(stored: StoredKey): KeyObject {
+  private decrypt(kid: string, sealed: string): KeyObject {
     let jwk: string;
     try {
-      jwk = open(this.opts.encryptionKey, stored.privateJwkEnc, stored.kid);
+      jwk = open(this.opts.encryptionKey, sealed, kid);
     } catch (cause) {
-      throw new Error(`signing key ${stored.kid} cannot be decrypted: MERIDIAN_MASTER_KEY differs from the one it was created under`, { cause });
+      throw new Error(`signing key ${kid} cannot be decrypted: MERIDIAN_MASTER_KEY differs from the one it was created under`, { cause });
     }
     return createPrivateKey({ key: JSON.parse(jwk), format: 'jwk' });
   }

@@ -1,10 +1,11 @@
 import { AppError, unavailable } from '../errors.js';
 import type { Audit, RefreshFailure, RequestContext } from '../observability/audit.js';
-import { type Clock, newId, type Random } from '../util/runtime.js';
+import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
 import { decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
+import type { RemoteRegions } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
 import type { AccessClaims } from './verifier.js';
 
@@ -26,6 +27,11 @@ export interface SessionSettings {
   rotationKey: Buffer;
 }
 
+export interface LogoutOptions {
+  refreshToken?: string;
+  allSessions?: boolean;
+}
+
 /** Where revoked session ids go so that their access tokens die at once. */
 export interface RevocationSink {
   add(sessionId: string, revokedAt?: number): void;
@@ -40,6 +46,8 @@ export interface SessionDeps {
   clock: Clock;
   random: Random;
   audit: Audit;
+  /** Other regions, for users and tokens whose state lives there; absent for a region on its own. */
+  remote?: RemoteRegions;
 }
 
 // A rotation that loses a race re-reads the state; more losses than this in a row mean contention, not a client error.
@@ -51,6 +59,7 @@ export class SessionService {
 
   async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
     const user = await this.d.accounts.authenticate(username, password, ctx);
+    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
@@ -68,7 +77,8 @@ export class SessionService {
    * losers of a parallel refresh into grace-window retries.
    */
   async refresh(token: string, ctx: RequestContext): Promise<TokenResponse> {
-    if (!refreshTokenRegion(token)) return this.reject('malformed', ctx);
+    const origin = refreshTokenRegion(token);
+    if (!origin) return this.reject('malformed', ctx);
     const hash = hashRefreshToken(token);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
@@ -81,6 +91,10 @@ export class SessionService {
       if (!confirmed && (decision.kind === 'grace' || decision.kind === 'reuse' || (decision.kind === 'reject' && decision.reason === 'unknown'))) {
         consistent = true;
         continue;
+      }
+      if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+        // No local state for another region's token: only its origin can decide (never a guessed invalid_grant).
+        return this.d.remote.refresh(origin, token, ctx);
       }
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       const s = state as RefreshState;
@@ -109,8 +123,15 @@ export class SessionService {
     throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
   }
 
-  /** Ends the caller's session, another of the caller's sessions named by refresh token, or all of them. */
-  async logout(claims: AccessClaims, opts: { refreshToken?: string; allSessions?: boolean }, ctx: RequestContext): Promise<void> {
+  /**
+   * Ends the caller's session, another of the caller's sessions named by
+   * refresh token, or all of them; returns the ids of the sessions ended. A
+   * session of another region is ended there (all sessions: in the user's
+   * home region).
+   */
+  async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+    const origin = regionOf(opts.allSessions ? claims.sub : claims.sid);
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) return this.logoutElsewhere(origin, claims, opts, ctx);
     const now = this.d.clock.now();
     const ended: string[] = [];
     if (opts.allSessions) {
@@ -128,6 +149,15 @@ export class SessionService {
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
     this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' }, ctx);
+    return ended;
+  }
+
+  private async logoutElsewhere(region: string, claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+    // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
+    const ended = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
+    const now = this.d.clock.now();
+    for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
+    return ended;
   }
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
@@ -147,6 +177,12 @@ export class SessionService {
       this.d.revocations.add(owner.sessionId, now);
       this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
     }
+  }
+
+  private remote(): RemoteRegions {
+    // Only a multi-region directory places a user elsewhere, and it comes with RemoteRegions.
+    if (!this.d.remote) throw new Error('a user lives in another region but no other region is configured');
+    return this.d.remote;
   }
 
   /**

@@ -95,7 +95,8 @@ export interface StoredKey {
   region: string;
   alg: string;
   publicJwk: Record<string, unknown>;
-  privateJwkEnc: string;
+  /** The encrypted private JWK; null for another region's key, kept for its public half. */
+  privateJwkEnc: string | null;
   activatesAt: number;
   retiredAt: number | null;
 }
@@ -105,4 +106,6 @@ export interface KeyStore {
   list(since: number): Promise<StoredKey[]>;
   /** Adds a key and retires the region's others as of its activation, in one transaction. */
   add(key: StoredKey, now: number): Promise<void>;
+  /** Stores another region's public key, or updates its activation and retirement; never changes a key of this region. */
+  putForeign(key: StoredKey, now: number): Promise<void>;
 }

@@ -2,6 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadConfigFromEnv } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { loadTopologyFile, withRegionDefaults } from '../regions/topology.js';
+import { clusterCommand } from './local-cluster.js';
+import { gatewayCommand } from './gateway.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { startCommand } from './start.js';
@@ -17,6 +20,11 @@ Commands:
   migrate               apply pending database migrations and exit
   keys rotate [--now]   add a signing key (published first, signs after MERIDIAN_KEY_PUBLISH_DELAY)
   keys list             list the signing keys in the key set
+  gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
+  cluster [--db-prefix meridian] [--workers N]
+                        run three regions (each: Redis, N API processes, default 1, and a worker) and a
+                        gateway on this machine (PORT: gateway, 8080; DATABASE_URL: the PostgreSQL server,
+                        default postgres://postgres@127.0.0.1:5432/postgres)
   config                list every setting with its default
 
 Configuration comes from environment variables; see the README.`;
@@ -29,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       now: { type: 'boolean', default: false },
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      'db-prefix': { type: 'string', default: 'meridian' },
     },
   });
   const [command, sub] = positionals;
@@ -40,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(`| variable | default | meaning |\n|---|---|---|\n${describeConfig()}`);
     return 0;
   }
-  const config = loadConfigFromEnv();
+  const base = loadConfigFromEnv();
+  const topology = base.regionsFile ? loadTopologyFile(base.regionsFile) : undefined;
+  // A region of a topology takes its database and Redis from it unless set here.
+  const config = command === 'gateway' || command === 'cluster' ? base : withRegionDefaults(base, topology);
   const logger = createLogger(config.logLevel);
   switch (command) {
     case 'start':
@@ -51,6 +63,15 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(config, logger);
     case 'keys':
       return keysCommand(config, logger, sub, { now: values.now ?? false });
+    case 'gateway':
+      return gatewayCommand(config, topology, logger);
+    case 'cluster':
+      // Children run `meridian` the way this process was run (node, loader flags, script).
+      return clusterCommand(config, logger, {
+        dbPrefix: values['db-prefix'] ?? 'meridian',
+        apiProcesses: values.workers === undefined ? 1 : Number(values.workers),
+        meridian: [process.execPath, ...process.execArgv, process.argv[1] as string],
+      });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 1;

@@ -72,6 +72,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
   if (config.refreshGraceSeconds >= config.refreshIdleTtl) {
     throw new ConfigError('MERIDIAN_REFRESH_GRACE_SECONDS must be shorter than MERIDIAN_REFRESH_IDLE_TTL');
   }
+  if (config.regionsFile && !config.regionSecret) {
+    throw new ConfigError('MERIDIAN_REGION_SECRET is required when MERIDIAN_REGIONS_FILE is set');
+  }
   return Object.freeze(config);
 }
 
@@ -88,4 +91,9 @@ export function describeConfig(): string {
 /** The process environment is read here and nowhere else. */
 export function loadConfigFromEnv(overrides: Partial<Config> = {}): Config {
   return loadConfig(process.env, overrides);
+}
+
+/** The environment for a child process (the local cluster's): this one's, with `overrides` on top; '' leaves a setting unset. */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }

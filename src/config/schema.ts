@@ -47,6 +47,9 @@ export interface Config {
   readonly cleanupInterval: number;
   readonly jobLockSeconds: number;
   readonly workerMetricsPort: number;
+  readonly regionsFile: string | undefined;
+  readonly regionSecret: string | undefined;
+  readonly regionTimeoutMs: number;
 }
 
 type Kind =
@@ -84,7 +87,7 @@ export const FIELDS = {
   signingAlg: { env: 'MERIDIAN_SIGNING_ALG', kind: { type: 'enum', values: SIGNING_ALGS }, default: 'ES256', doc: 'access token signature algorithm' },
   masterKey: { env: 'MERIDIAN_MASTER_KEY', kind: { type: 'string', pattern: /^[A-Za-z0-9+/_-]{43}=?$/, hint: '32 bytes, base64 or base64url' }, doc: 'encrypts signing keys at rest and keys refresh rotation; unset = generated in the data directory' },
   keyPublishDelay: { env: 'MERIDIAN_KEY_PUBLISH_DELAY', kind: { type: 'int', min: 0, max: DAY }, default: 60, doc: 'seconds a rotated-in key is published before it signs' },
-  keyReloadInterval: { env: 'MERIDIAN_KEY_RELOAD_INTERVAL', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'seconds between reloads of the key set from the database' },
+  keyReloadInterval: { env: 'MERIDIAN_KEY_RELOAD_INTERVAL', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'seconds between reloads of the key set from the database (and fetches of other regions\' keys)' },
   clockSkewSeconds: { env: 'MERIDIAN_CLOCK_SKEW', kind: { type: 'int', min: 0, max: 300 }, default: 30, doc: 'leeway for `iat`/`exp` between servers' },
   bodyLimit: { env: 'MERIDIAN_BODY_LIMIT', kind: { type: 'int', min: 1024, max: 1_048_576 }, default: 16_384, doc: 'largest request body, bytes' },
   loginMaxFailuresPerAccount: { env: 'MERIDIAN_LOGIN_MAX_FAILURES', kind: { type: 'int', min: 1, max: 100 }, default: 10, doc: 'failed logins per account before a lockout' },
@@ -103,4 +106,7 @@ export const FIELDS = {
   cleanupInterval: { env: 'MERIDIAN_CLEANUP_INTERVAL', kind: { type: 'int', min: 1, max: DAY }, default: 300, doc: 'seconds between cleanups of expired tokens, families and sent outbox rows' },
   jobLockSeconds: { env: 'MERIDIAN_JOB_LOCK_SECONDS', kind: { type: 'int', min: 1, max: 3600 }, default: 30, doc: 'a job whose worker stops renewing its lock this long is run again by another worker' },
   workerMetricsPort: { env: 'MERIDIAN_WORKER_METRICS_PORT', kind: { type: 'int', min: 0, max: 65_535 }, default: 9464, doc: '`meridian worker` serves /metrics on this port (0 = any free port)' },
+  regionsFile: { env: 'MERIDIAN_REGIONS_FILE', kind: { type: 'string' }, doc: 'JSON file listing every region (docs/multi-region.md); unset = one region on its own' },
+  regionSecret: { env: 'MERIDIAN_REGION_SECRET', kind: { type: 'string', pattern: /^[\x21-\x7e]{32,256}$/, hint: '32 to 256 printable characters' }, doc: 'shared secret regions present to each other on /internal/v1; required with MERIDIAN_REGIONS_FILE' },
+  regionTimeoutMs: { env: 'MERIDIAN_REGION_TIMEOUT_MS', kind: { type: 'int', min: 100, max: 30_000 }, default: 2000, doc: 'a call to another region that takes longer counts as unreachable, ms' },
 } satisfies Record<keyof Config, Field>;

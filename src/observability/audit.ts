@@ -51,6 +51,10 @@ export type AuditEvent = keyof AuditEvents;
 export interface RequestContext {
   requestId?: string;
   ip?: string;
+  /** The region that forwarded this request; a forwarded request is never forwarded again. */
+  via?: string;
+  /** Set when another region produced the answer (a proxied login, refresh or logout). */
+  servedBy?: string;
 }
 
 export type Audit = <E extends AuditEvent>(event: E, fields: AuditEvents[E], ctx?: RequestContext) => void;

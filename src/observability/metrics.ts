@@ -145,6 +145,12 @@ export function createMetrics(region: string) {
       labelNames: ['source'] as const,
       registers: r,
     }),
+    regionCalls: new Counter({
+      name: 'meridian_region_calls_total',
+      help: 'Calls to other regions by target region, operation (refresh, login, logout, claim, lookup, keys) and outcome (ok, refused, unreachable).',
+      labelNames: ['target', 'operation', 'outcome'] as const,
+      registers: r,
+    }),
     httpRequestSeconds: new Histogram({
       name: 'meridian_http_request_duration_seconds',
       help: 'HTTP request latency by route (the route pattern; "unmatched" for 404s), method and status code.',

@@ -4,7 +4,14 @@ import type { RequestContext } from '../../observability/audit.js';
 import { authenticate } from '../plugins/authenticate.js';
 import { credentialsBody, errors, logoutBody, meResponse, refreshBody, tokenResponse, userResponse } from '../schemas.js';
 
-export const context = (request: FastifyRequest): RequestContext => ({ requestId: request.id, ip: request.ip });
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext | null;
+  }
+}
+
+/** The request's context, made once per request: the domain may note on it which region served the answer. */
+export const context = (request: FastifyRequest): RequestContext => (request.ctx ??= { requestId: request.id, ip: request.ip });
 
 /** `/v1/auth/*`: thin handlers over the account and session services. */
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {

@@ -164,7 +164,7 @@ export class PgKeyStore implements KeyStore {
       region: string;
       alg: string;
       public_jwk: Record<string, unknown> | string;
-      private_jwk_enc: string;
+      private_jwk_enc: string | null;
       activates_at: Date;
       retired_at: Date | null;
     }>(SQL.listSigningKeys, [date(since)]);
@@ -184,5 +184,10 @@ export class PgKeyStore implements KeyStore {
       await tx.query(SQL.insertSigningKey, [k.kid, k.region, k.alg, JSON.stringify(k.publicJwk), k.privateJwkEnc, date(now), date(k.activatesAt)]);
       await tx.query(SQL.retireSigningKeys, [k.region, date(k.activatesAt), k.kid]);
     });
+  }
+
+  async putForeign(k: StoredKey, now: number): Promise<void> {
+    const retired = k.retiredAt === null ? null : date(k.retiredAt);
+    await this.db.query(SQL.upsertForeignSigningKey, [k.kid, k.region, k.alg, JSON.stringify(k.publicJwk), date(now), date(k.activatesAt), retired]);
   }
 }

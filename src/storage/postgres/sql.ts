@@ -29,4 +29,7 @@ export const SQL = {
   deleteExpiredTokens: load('delete-expired-tokens'),
   deleteExpiredSessions: load('delete-expired-sessions'),
   deleteSentOutbox: load('delete-sent-outbox'),
+  upsertForeignSigningKey: load('upsert-foreign-signing-key'),
+  claimUsername: load('claim-username'),
+  findUsernameClaim: load('find-username-claim'),
 } as const;

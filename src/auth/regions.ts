@@ -1,0 +1,53 @@
+import type { RequestContext } from '../observability/audit.js';
+import type { LogoutOptions, TokenResponse } from './sessions.js';
+
+/**
+ * What the domain needs from other regions, as two small contracts. A region
+ * on its own uses `localDirectory` and no `RemoteRegions` (the single-region
+ * behaviour); src/regions/ implements both over HTTP for a topology.
+ */
+
+export interface UsernameClaim {
+  usernameNormalized: string;
+  userId: string;
+  homeRegion: string;
+  now: number;
+}
+
+/** Where usernames are made unique across regions and where a user's home region is looked up. */
+export interface UsernameDirectory {
+  /**
+   * Reserves the name for this user in every region. True when the name is
+   * now this user's (claiming again with the same user id is true again);
+   * false when another user holds it. Throws a 503 AppError when the
+   * deciding region cannot be reached.
+   */
+  claim(claim: UsernameClaim): Promise<boolean>;
+  /** The home region of whoever holds the name; null when no region does. Throws 503 like `claim`. */
+  homeRegion(usernameNormalized: string): Promise<string | null>;
+}
+
+/** One region: the users table's unique index is the whole directory, and every user is at home here. */
+export const localDirectory: UsernameDirectory = {
+  claim: async () => true,
+  homeRegion: async () => null,
+};
+
+/**
+ * Requests served by the region that holds the state: the user's home region
+ * for a login, the token's origin region for a refresh, the session's origin
+ * for a logout. The answer (or error)
+ * is that region's; when it cannot be reached the call throws a 503 AppError.
+ * Implementations set `ctx.servedBy` to the region that answered.
+ */
+export interface RemoteRegions {
+  login(region: string, username: string, password: string, ctx: RequestContext): Promise<TokenResponse>;
+  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse>;
+  /** Ends sessions at their origin for a caller whose access token this region verified; resolves with the ids ended. */
+  logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<string[]>;
+}
+
+export interface RemoteLogout extends LogoutOptions {
+  userId: string;
+  sessionId: string;
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../../observability/audit.js';
+import { toKeysBody } from '../../regions/key-sync.js';
+import type { RegionServices } from '../../regions/setup.js';
+import type { Services } from '../../services.js';
+import { requireRegionSecret } from '../plugins/region-auth.js';
+import { errors, tokenResponse } from '../schemas.js';
+
+/**
+ * `/internal/v1/*`: what regions ask each other. Registered only when a
+ * topology is configured, and every route needs the region secret.
+ */
+
+const usernameNormalized = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const regionId = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' } as const;
+const holder = {
+  type: 'object',
+  required: ['user_id', 'home_region'],
+  properties: { user_id: { type: 'string' }, home_region: { type: 'string' } },
+} as const;
+
+const claimBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username_normalized', 'user_id', 'home_region'],
+  properties: { username_normalized: usernameNormalized, user_id: { type: 'string', maxLength: 128 }, home_region: regionId, take_over_from: { type: 'string', maxLength: 128 } },
+} as const;
+
+const findBody = { type: 'object', additionalProperties: false, required: ['username_normalized'], properties: { username_normalized: usernameNormalized } } as const;
+
+const loginBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username', 'password'],
+  properties: { username: { type: 'string', maxLength: 256 }, password: { type: 'string', maxLength: 8192 }, client_ip: { type: 'string', maxLength: 64 } },
+} as const;
+
+const logoutBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user_id', 'session_id'],
+  properties: { user_id: { type: 'string', maxLength: 128 }, session_id: { type: 'string', maxLength: 128 }, refresh_token: { type: 'string', maxLength: 1024 }, all_sessions: { type: 'boolean' } },
+} as const;
+
+const keysResponse = {
+  type: 'object',
+  required: ['region', 'issuer', 'keys'],
+  properties: {
+    region: { type: 'string' },
+    issuer: { type: 'string' },
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['kid', 'alg', 'jwk', 'activates_at', 'retired_at'],
+        properties: { kid: { type: 'string' }, alg: { type: 'string' }, jwk: { type: 'object', additionalProperties: true }, activates_at: { type: 'number' }, retired_at: { type: ['number', 'null'] } },
+      },
+    },
+  },
+} as const;
+
+/** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
+const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
+  const from = request.headers['x-meridian-from'];
+  return { requestId: request.id, ip: clientIp ?? request.ip, via: typeof from === 'string' && from ? from : 'unknown' };
+};
+
+export async function internalRoutes(app: FastifyInstance, { services, regions }: { services: Services; regions: RegionServices }): Promise<void> {
+  const { config, keys, sessions, clock } = services;
+  app.addHook('onRequest', requireRegionSecret(regions.secret));
+  const failures = errors(400, 401, 413, 415, 503);
+
+  app.get('/internal/v1/keys', { schema: { response: { 200: keysResponse, ...errors(401) } } }, async () => toKeysBody(config.region, config.issuer, keys.ownKeys()));
+
+  app.post<{ Body: { username: string; password: string; client_ip?: string } }>(
+    '/internal/v1/login',
+    { schema: { body: loginBody, response: { 200: tokenResponse, ...failures, ...errors(429) } } },
+    async (request) => sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip)),
+  );
+
+  app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
+    '/internal/v1/logout',
+    { schema: { body: logoutBody, response: { 200: { type: 'object', required: ['ended'], properties: { ended: { type: 'array', items: { type: 'string' } } } }, ...failures } } },
+    async (request) => {
+      const b = request.body;
+      const ended = await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined));
+      return { ended };
+    },
+  );
+
+  const claims = regions.localClaims;
+  if (!claims) return;
+  app.post<{ Body: { username_normalized: string; user_id: string; home_region: string; take_over_from?: string } }>(
+    '/internal/v1/usernames/claim',
+    { schema: { body: claimBody, response: { 200: holder, ...failures } } },
+    async (request) => {
+      const b = request.body;
+      const h = await claims.claim({ usernameNormalized: b.username_normalized, userId: b.user_id, homeRegion: b.home_region, now: clock.now(), takeOverFrom: b.take_over_from });
+      return { user_id: h.userId, home_region: h.homeRegion };
+    },
+  );
+
+  app.post<{ Body: { username_normalized: string } }>(
+    '/internal/v1/usernames/find',
+    { schema: { body: findBody, response: { 200: { type: 'object', required: ['holder'], properties: { holder: { anyOf: [holder, { type: 'null' }] } } }, ...failures } } },
+    async (request) => {
+      const h = await claims.find(request.body.username_normalized);
+      return { holder: h && { user_id: h.userId, home_region: h.homeRegion } };
+    },
+  );
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
+import { distanceKm, type GeoPoint } from './geo.js';
+import { freePort } from './ports.js';
+import { type ProcessSpec, Supervisor, tail } from './processes.js';
+
+/**
+ * `meridian cluster`: three regions on this machine. Each region gets a
+ * database on the local PostgreSQL server, its own redis-server, its API
+ * processes and a `meridian worker`; a gateway listens in front of them. The endpoints go
+ * to <data dir>/cluster.json once every region is ready; logs go to
+ * <data dir>/cluster/logs/.
+ */
+
+export interface ClusterRegionSpec {
+  id: string;
+  location: GeoPoint;
+}
+
+export const DEFAULT_CLUSTER_REGIONS: readonly ClusterRegionSpec[] = [
+  { id: 'us-east', location: { lat: 38.9, lon: -77.0 } },
+  { id: 'eu-west', location: { lat: 53.3, lon: -6.3 } },
+  { id: 'ap-southeast', location: { lat: 1.35, lon: 103.8 } },
+];
+
+export interface ClusterOptions {
+  /** The PostgreSQL server; each region gets database <dbPrefix>_<region> on it. */
+  postgresUrl: string;
+  dbPrefix: string;
+  dataDir: string;
+  host: string;
+  gatewayPort: number;
+  /** How to run the `meridian` command: executable and leading arguments. */
+  meridian: readonly string[];
+  /** The environment for a child, from overrides of this process's. */
+  env: (overrides: Record<string, string>) => NodeJS.ProcessEnv;
+  logLevel: string;
+  /** API processes per region (`meridian start --workers`). */
+  apiProcesses: number;
+  logger: Logger;
+  regions?: readonly ClusterRegionSpec[];
+  readyTimeoutMs?: number;
+}
+
+/** What cluster.json holds. */
+export interface ClusterInfo {
+  gateway: string;
+  regions: { id: string; url: string; location: GeoPoint; redisUrl: string; databaseUrl: string }[];
+  processes: { name: string; pid: number }[];
+}
+
+interface PlannedRegion extends ClusterRegionSpec {
+  port: number;
+  url: string;
+  redisPort: number;
+  redisUrl: string;
+  database: string;
+  databaseUrl: string;
+  peers: string[];
+}
+
+/**
+ * Each region's replication peers: its nearest other region, and every
+ * region whose nearest it is (so the relation is symmetric).
+ */
+export function nearestPeers(regions: readonly ClusterRegionSpec[]): Map<string, string[]> {
+  const nearest = new Map(
+    regions.map((r) => {
+      const others = regions.filter((o) => o.id !== r.id).sort((a, b) => distanceKm(r.location, a.location) - distanceKm(r.location, b.location));
+      return [r.id, others[0]?.id] as const;
+    }),
+  );
+  return new Map(regions.map((r) => [r.id, regions.filter((o) => o.id !== r.id && (nearest.get(r.id) === o.id || nearest.get(o.id) === r.id)).map((o) => o.id)]));
+}
+
+export class LocalCluster {
+  private readonly dir: string;
+  private readonly infoFile: string;
+  private readonly supervisor: Supervisor;
+
+  constructor(private readonly o: ClusterOptions) {
+    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(o.dbPrefix)) throw new ConfigError(`--db-prefix "${o.dbPrefix}" must be lower-case letters, digits and _`);
+    if (!Number.isInteger(o.apiProcesses) || o.apiProcesses < 1 || o.apiProcesses > 64) throw new ConfigError('--workers must be a whole number from 1 to 64');
+    this.dir = join(o.dataDir, 'cluster');
+    this.infoFile = join(o.dataDir, 'cluster.json');
+    this.supervisor = new Supervisor(join(this.dir, 'logs'), o.logger);
+  }
+
+  /** Starts everything and resolves once every region is ready; on failure stops what it started and throws. */
+  async start(): Promise<ClusterInfo> {
+    try {
+      return await this.startAll();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    rmSync(this.infoFile, { force: true });
+    await this.supervisor.stopAll();
+  }
+
+  private async startAll(): Promise<ClusterInfo> {
+    const { o } = this;
+    mkdirSync(this.dir, { recursive: true });
+    const regions = await this.plan();
+    const gateway = `http://${o.host}:${o.gatewayPort}`;
+    const topologyFile = join(this.dir, 'regions.json');
+    writeFileSync(topologyFile, JSON.stringify({ directory: regions[0]?.id, regions: regions.map(topologyEntry) }, null, 2));
+    await createDatabases(o.postgresUrl, regions.map((r) => r.database));
+
+    const secret = randomBytes(32).toString('base64url');
+    const shared = { MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, HOST: o.host, LOG_LEVEL: o.logLevel };
+    const regionEnv = (r: PlannedRegion, extra: Record<string, string> = {}) =>
+      o.env({
+        ...shared,
+        ...extra,
+        MERIDIAN_REGION: r.id,
+        PORT: String(r.port),
+        DATABASE_URL: r.databaseUrl,
+        REDIS_URL: r.redisUrl,
+        MERIDIAN_DATA_DIR: join(this.dir, r.id),
+        // One issuer for the whole service: tokens from any region verify in every region.
+        MERIDIAN_ISSUER: gateway,
+        // Each region its own master key, generated into its data directory.
+        MERIDIAN_MASTER_KEY: '',
+        // Requests come through the gateway on loopback, which sets X-Forwarded-For.
+        MERIDIAN_TRUST_PROXY: 'true',
+      });
+    const meridian = (name: string, args: string[], env: NodeJS.ProcessEnv): ProcessSpec => ({ name, command: o.meridian[0] as string, args: [...o.meridian.slice(1), ...args], env });
+    // The processes of one region, started once its Redis is up.
+    const regionProcesses = (r: PlannedRegion): ProcessSpec[] => [
+      meridian(`${r.id}/api`, ['start', '--workers', String(o.apiProcesses)], regionEnv(r)),
+      // Its /metrics on any free port: three workers on one machine.
+      meridian(`${r.id}/worker`, ['worker'], regionEnv(r, { MERIDIAN_WORKER_METRICS_PORT: '0' })),
+    ];
+
+    for (const r of regions) this.supervisor.start(redisProcess(r, join(this.dir, r.id), o.env({})));
+    await this.waitFor('Redis', () => Promise.all(regions.map((r) => canConnect(o.host, r.redisPort))));
+    for (const r of regions) for (const p of regionProcesses(r)) this.supervisor.start(p);
+    await this.waitFor('every region to be ready', () => Promise.all(regions.map((r) => answers200(`${r.url}/readyz`))));
+    // Started last, so that its first health checks find every region ready.
+    this.supervisor.start(meridian('gateway', ['gateway'], o.env({ ...shared, PORT: String(o.gatewayPort) })));
+    await this.waitFor('the gateway', async () => [await answers200(`${gateway}/healthz`)]);
+
+    const info: ClusterInfo = {
+      gateway,
+      regions: regions.map((r) => ({ id: r.id, url: r.url, location: r.location, redisUrl: r.redisUrl, databaseUrl: r.databaseUrl })),
+      processes: this.supervisor.pids(),
+    };
+    // Written whole and renamed, so a reader never sees half a file.
+    writeFileSync(`${this.infoFile}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+    renameSync(`${this.infoFile}.tmp`, this.infoFile);
+    return info;
+  }
+
+  private async plan(): Promise<PlannedRegion[]> {
+    const specs = this.o.regions ?? DEFAULT_CLUSTER_REGIONS;
+    const peers = nearestPeers(specs);
+    const planned: PlannedRegion[] = [];
+    for (const s of specs) {
+      const port = await freePort(this.o.host);
+      const redisPort = await freePort(this.o.host);
+      const database = `${this.o.dbPrefix}_${s.id.replace(/-/g, '_')}`;
+      const databaseUrl = new URL(this.o.postgresUrl);
+      databaseUrl.pathname = `/${database}`;
+      planned.push({
+        ...s,
+        port,
+        url: `http://${this.o.host}:${port}`,
+        redisPort,
+        redisUrl: `redis://${this.o.host}:${redisPort}`,
+        database,
+        databaseUrl: databaseUrl.toString(),
+        peers: peers.get(s.id) ?? [],
+      });
+    }
+    return planned;
+  }
+
+  /** Polls `check` until it holds; fails when a process has exited or the deadline passes. */
+  private async waitFor(what: string, check: () => Promise<boolean[]>): Promise<void> {
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 120_000);
+    for (;;) {
+      const gone = this.supervisor.exited();
+      if (gone) throw new Error(`${gone.name} exited while waiting for ${what}; its log (${gone.log}) ends:\n${tail(gone.log)}`);
+      if ((await check()).every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; logs are in ${join(this.dir, 'logs')}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+const topologyEntry = (r: PlannedRegion) => ({ id: r.id, location: r.location, url: r.url, databaseUrl: r.databaseUrl, redisUrl: r.redisUrl, peers: r.peers });
+
+function redisProcess(r: PlannedRegion, dir: string, env: NodeJS.ProcessEnv): ProcessSpec {
+  mkdirSync(dir, { recursive: true });
+  // A cache and queue for a local cluster: no persistence, loopback only.
+  const args = ['--port', String(r.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  return { name: `${r.id}/redis`, command: 'redis-server', args, env };
+}
+
+/** Creates the databases that do not exist yet. */
+async function createDatabases(serverUrl: string, names: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    for (const name of names) {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (exists.rowCount) continue;
+      try {
+        await client.query(`CREATE DATABASE "${name}"`);
+      } catch (err) {
+        // Created meanwhile by another cluster starting: fine.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function answers200(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}

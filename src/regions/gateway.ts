@@ -1,0 +1,172 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from './geo.js';
+import { HealthMonitor } from './health.js';
+import type { RegionInfo, Topology } from './topology.js';
+
+/**
+ * `meridian gateway`: one public address in front of every region. Each
+ * request goes to the nearest healthy region, judged from `X-Client-Geo:
+ * <lat>,<lon>` (great-circle distance) or else from the client address and
+ * the topology's IP prefixes; without either, regions are tried in the order
+ * the topology lists them. A region that fails its /readyz check (polled
+ * every second) or refuses a connection is skipped for the next nearest
+ * (and tried last, should every other region fail too).
+ *
+ * The request body is read first (bounded), so that a request can go to the
+ * next region when a connection cannot be made. Once a region may have
+ * received a request that changes state (POST), it is never sent elsewhere
+ * (a registration must not run twice): a failure then is a 503 and the
+ * region is skipped from then on. Responses are streamed back. Every response names
+ * the region that served it in X-Meridian-Region ("gateway" for the
+ * gateway's own errors).
+ */
+
+export interface GatewayOptions {
+  topology: Topology;
+  port: number;
+  host: string;
+  logger: Logger;
+  /** Largest request body accepted, bytes. */
+  bodyLimit: number;
+  /** Milliseconds between health checks of each region. */
+  healthIntervalMs?: number;
+  /** Milliseconds a region may take to accept a connection before the next one is tried. */
+  connectTimeoutMs?: number;
+  /** Milliseconds a region may stay silent once it has the request. */
+  responseTimeoutMs?: number;
+}
+
+export interface Gateway {
+  url: string;
+  health: HealthMonitor;
+  close(): Promise<void>;
+}
+
+// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+
+function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
+}
+
+/** Regions in the order to try them for this client. */
+export function routeOrder(topology: Topology, prefixes: IpPrefixMap, geo: GeoPoint | undefined, clientIp: string | undefined): RegionInfo[] {
+  const mapped = geo ? undefined : prefixes.regionFor(clientIp);
+  const origin = geo ?? topology.regions.find((r) => r.id === mapped)?.location;
+  if (!origin) return [...topology.regions];
+  return [...topology.regions].sort((a, b) => distanceKm(origin, a.location) - distanceKm(origin, b.location));
+}
+
+/** The region failed before answering; `delivered` when the request may have reached it. */
+class Unanswered extends Error {
+  constructor(
+    message: string,
+    readonly delivered: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const health = new HealthMonitor({ regions: o.topology.regions, intervalMs: o.healthIntervalMs ?? 1000, logger: o.logger });
+  const prefixes = new IpPrefixMap(o.topology.ipPrefixes);
+  const connectTimeout = o.connectTimeoutMs ?? 2000;
+  const responseTimeout = o.responseTimeoutMs ?? 15_000;
+
+  const fail = (res: ServerResponse, err: AppError) => {
+    if (res.headersSent) return void res.destroy();
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-meridian-region': 'gateway' };
+    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+    res.writeHead(err.status, headers).end(JSON.stringify({ error: err.code, error_description: err.description }));
+  };
+
+  /** Sends the request to one region and streams its answer back; Unanswered when it failed before answering. */
+  const forward = (region: RegionInfo, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
+    new Promise<void>((resolve, reject) => {
+      const target = new URL(req.url ?? '/', region.url);
+      const clientIp = req.socket.remoteAddress ?? '';
+      const forwardedFor = req.headers['x-forwarded-for'];
+      const headers = { ...endToEnd(req.headers), 'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp, 'content-length': String(body.length) };
+      let connected = false;
+      let answered = false;
+      const upstream = http.request(target, { method: req.method, headers, agent: false, timeout: connectTimeout });
+      upstream.on('socket', (socket) => socket.once('connect', () => {
+        connected = true;
+        upstream.setTimeout(responseTimeout);
+      }));
+      upstream.on('timeout', () => upstream.destroy(new Error(connected ? 'region did not answer in time' : 'connect timed out')));
+      upstream.on('error', (err) => reject(answered ? err : new Unanswered(err.message, connected)));
+      upstream.on('response', (answer) => {
+        answered = true;
+        const out = endToEnd(answer.headers);
+        out['x-meridian-region'] ??= region.id;
+        out.via = answer.headers.via ? `${answer.headers.via}, 1.1 gateway` : '1.1 gateway';
+        res.writeHead(answer.statusCode ?? 502, out);
+        answer.pipe(res);
+        // 'close' comes whether the answer ended or the client went away mid-way.
+        answer.on('close', resolve);
+        answer.on('error', reject);
+      });
+      res.on('close', () => upstream.destroy());
+      upstream.end(body);
+    });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // What regions ask each other is not for the public side, secret or not.
+    if (req.url?.startsWith('/internal/')) return fail(res, new AppError('not_found'));
+    const body = await readBody(req, o.bodyLimit);
+    if (!body) return fail(res, new AppError('payload_too_large'));
+    const order = routeOrder(o.topology, prefixes, parseGeoHeader(req.headers['x-client-geo']), req.socket.remoteAddress);
+    // Regions failing their checks come last, as a last resort: a check can be a second out of date.
+    const healthyFirst = [...order.filter((r) => health.isHealthy(r.id)), ...order.filter((r) => !health.isHealthy(r.id))];
+    for (const region of healthyFirst) {
+      try {
+        return await forward(region, req, body, res);
+      } catch (err) {
+        if (!(err instanceof Unanswered)) throw err;
+        health.markDown(region.id, err.message);
+        if (err.delivered && !SAFE_METHODS.has(req.method ?? '')) throw err;
+      }
+    }
+    fail(res, new AppError('temporarily_unavailable', { description: 'No region is reachable; try again later.', retryAfter: 1 }));
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.logger.warn({ err, url: req.url }, 'gateway could not complete a request');
+      fail(res, new AppError('temporarily_unavailable', { retryAfter: 1 }));
+    });
+  });
+  server.requestTimeout = responseTimeout + connectTimeout + 5000;
+  await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
+  health.start();
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${port}`,
+    health,
+    async close() {
+      health.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The whole request body, or null when it is larger than `limit`. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,59 @@
+import type { RemoteLogout, RemoteRegions } from '../auth/regions.js';
+import type { TokenResponse } from '../auth/sessions.js';
+import { AppError, unavailable } from '../errors.js';
+import type { RequestContext } from '../observability/audit.js';
+import type { PeerClient, PeerRequest } from './peer-client.js';
+
+/**
+ * Logins and refreshes served by the region that holds their state. A
+ * refresh goes to the origin region's public /v1/auth/refresh; a login goes
+ * to the home region's /internal/v1/login, which takes the client's address
+ * from the (authenticated) proxying region, so the home region's per-client
+ * throttling counts the client and not the region in between. A logout goes
+ * to /internal/v1/logout: the region secret vouches that this region verified
+ * the caller's access token. Whatever the other region answers is the
+ * answer; when it cannot be reached, 503.
+ */
+export class PeerRegions implements RemoteRegions {
+  constructor(private readonly client: PeerClient) {}
+
+  login(region: string, username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+    const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
+    return this.tokens(region, '/internal/v1/login', { operation: 'login', body, internal: true, requestId: ctx.requestId }, ctx);
+  }
+
+  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse> {
+    // A token naming a region that does not exist is unknown everywhere.
+    if (!this.client.knows(region)) throw new AppError('invalid_grant', { reason: `origin region ${region} is not in the topology` });
+    return this.tokens(region, '/v1/auth/refresh', { operation: 'refresh', body: { refresh_token: refreshToken }, requestId: ctx.requestId }, ctx);
+  }
+
+  async logout(region: string, r: RemoteLogout, ctx: RequestContext): Promise<string[]> {
+    const body = { user_id: r.userId, session_id: r.sessionId, refresh_token: r.refreshToken, all_sessions: r.allSessions };
+    const res = await this.client.request<{ ended: string[] }>(region, '/internal/v1/logout', { operation: 'logout', body, internal: true, requestId: ctx.requestId });
+    ctx.servedBy = region;
+    if (res.status !== 200 || !Array.isArray(res.body?.ended)) throw this.client.answerError(region, res);
+    return res.body.ended;
+  }
+
+  private async tokens(region: string, path: string, req: PeerRequest, ctx: RequestContext): Promise<TokenResponse> {
+    const res = await this.client.request<TokenResponse>(region, path, req);
+    ctx.servedBy = region;
+    if (res.status !== 200) throw this.client.answerError(region, res);
+    if (!isTokenResponse(res.body)) throw unavailable(`region ${region}`, new Error(`${req.operation} answered 200 without a token response`));
+    return res.body;
+  }
+}
+
+function isTokenResponse(b: unknown): b is TokenResponse {
+  const t = b as Partial<TokenResponse> | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.access_token === 'string' &&
+    typeof t.refresh_token === 'string' &&
+    t.token_type === 'Bearer' &&
+    Number.isInteger(t.expires_in) &&
+    Number.isInteger(t.refresh_expires_in)
+  );
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { KeyRing } from '../auth/keys.js';
+import type { RemoteRegions, UsernameDirectory } from '../auth/regions.js';
+import type { UserStore } from '../auth/stores.js';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Db } from '../storage/postgres/db.js';
+import { PgUsernameClaims } from '../storage/postgres/username-claims.js';
+import { PeerUsernameClaims, RegionalDirectory, type UsernameClaims } from './directory.js';
+import { KeySync } from './key-sync.js';
+import { PeerClient } from './peer-client.js';
+import { PeerRegions } from './remote.js';
+import { regionEntry, type Topology } from './topology.js';
+
+/** What a region of a multi-region topology runs on, besides its own services. */
+export interface RegionServices {
+  topology: Topology;
+  secret: string;
+  client: PeerClient;
+  /** The username claims table; only in the directory region. */
+  localClaims: UsernameClaims | undefined;
+  directory: UsernameDirectory;
+  remote: RemoteRegions;
+  keySync: KeySync;
+  close(): void;
+}
+
+export interface RegionDeps {
+  db: Db;
+  users: UserStore;
+  keys: KeyRing;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Wires the directory, the proxies and key sharing for this region of `topology`; starts the key sync. */
+export function createRegionServices(config: Config, topology: Topology, deps: RegionDeps): RegionServices {
+  regionEntry(topology, config.region);
+  const secret = config.regionSecret;
+  // loadConfig refuses a regions file without a secret; this guards callers that pass a topology directly.
+  if (!secret) throw new Error('MERIDIAN_REGION_SECRET is required with a region topology');
+  const client = new PeerClient({
+    topology,
+    self: config.region,
+    secret,
+    timeoutMs: config.regionTimeoutMs,
+    onCall: (target, operation, outcome) => deps.metrics.regionCalls.inc({ target, operation, outcome }),
+  });
+  const localClaims = topology.directory === config.region ? new PgUsernameClaims(deps.db) : undefined;
+  const keySync = new KeySync({
+    client,
+    keys: deps.keys,
+    topology,
+    self: config.region,
+    issuer: config.issuer,
+    intervalSeconds: config.keyReloadInterval,
+    logger: deps.logger,
+  });
+  keySync.start();
+  return {
+    topology,
+    secret,
+    client,
+    localClaims,
+    directory: new RegionalDirectory(localClaims ?? new PeerUsernameClaims(client, topology.directory), deps.users),
+    remote: new PeerRegions(client),
+    keySync,
+    close: () => keySync.stop(),
+  };
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { childEnv } from '../src/config/load.js';
+import type { ClusterInfo } from '../src/regions/cluster.js';
+import { freePort } from '../src/regions/ports.js';
+import { PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SINGAPORE = '1.29,103.85';
+const DUBLIN = '53.35,-6.26';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Polls `probe` every 200 ms until it returns a value, for at most `ms`; fails early if the cluster exits. */
+async function until<T>(child: ChildProcess, output: () => string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the cluster exited with ${child.exitCode}:\n${output()}`);
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting; cluster output:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const call = (url: string, init: { method?: string; geo?: string; body?: unknown; token?: string } = {}) =>
+  fetch(url, {
+    method: init.method ?? (init.body ? 'POST' : 'GET'),
+    headers: {
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...(init.geo ? { 'x-client-geo': init.geo } : {}),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    body: init.body ? JSON.stringify(init.body) : undefined,
+  });
+
+describe('meridian cluster', () => {
+  it('starts three regions and a gateway, serves a traveller anywhere, and stops every process on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meridian-cluster-'));
+    const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix], {
+      cwd: ROOT,
+      env: childEnv({ PORT: String(port), MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: PG_SERVER, LOG_LEVEL: 'warn', MERIDIAN_REGIONS_FILE: '', MERIDIAN_REGION_SECRET: '' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let pids: number[] = [];
+    try {
+      const infoFile = join(dataDir, 'cluster.json');
+      const info = await until(child, () => output, 120_000, async () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo) : undefined));
+      pids = info.processes.map((p) => p.pid);
+      assert.equal(info.gateway, `http://127.0.0.1:${port}`);
+      assert.deepEqual(info.regions.map((r) => r.id), ['us-east', 'eu-west', 'ap-southeast']);
+      for (const r of info.regions) {
+        assert.equal((await call(`${r.url}/readyz`)).status, 200, r.id);
+        assert.match(r.databaseUrl, new RegExp(`/${prefix}_${r.id.replace(/-/g, '_')}$`));
+        assert.match(r.redisUrl, /^redis:\/\/127\.0\.0\.1:\d+$/);
+      }
+      assert.deepEqual(
+        info.processes.map((p) => p.name).sort(),
+        ['gateway', ...info.regions.flatMap((r) => [`${r.id}/api`, `${r.id}/redis`, `${r.id}/worker`])].sort(),
+        'Redis, the API and a worker per region, and the gateway',
+      );
+      assert.ok(pids.every(alive));
+
+      const [usEast] = info.regions;
+      const registered = await call(`${usEast!.url}/v1/auth/register`, { body: { username: 'traveller', password: PASSWORD } });
+      assert.equal(registered.status, 201, await registered.clone().text());
+
+      // In Singapore: the gateway picks ap-southeast, which sends the login to the user's home region.
+      const login = await call(`${info.gateway}/v1/auth/login`, { geo: SINGAPORE, body: { username: 'traveller', password: PASSWORD } });
+      assert.equal(login.status, 200, await login.clone().text());
+      assert.equal(login.headers.get('x-meridian-region'), 'us-east');
+      assert.equal(login.headers.get('via'), '1.1 ap-southeast, 1.1 gateway');
+      const tokens = (await login.json()) as Tokens;
+
+      // In Dublin: eu-west verifies the us-east token with the key it fetched from us-east.
+      const me = await until(child, () => output, 20_000, async () => {
+        const res = await call(`${info.gateway}/v1/auth/me`, { geo: DUBLIN, token: tokens.access_token });
+        return res.status === 200 ? res : undefined;
+      });
+      assert.equal(me.headers.get('x-meridian-region'), 'eu-west');
+      assert.equal(((await me.json()) as { region: string }).region, 'us-east');
+      const refreshed = await call(`${info.gateway}/v1/auth/refresh`, { geo: DUBLIN, body: { refresh_token: tokens.refresh_token } });
+      assert.equal(refreshed.status, 200);
+      assert.equal(refreshed.headers.get('x-meridian-region'), 'us-east');
+
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const stillRunning = new Promise((resolve) => (timer = setTimeout(() => resolve('still running'), 30_000)));
+      assert.equal(await Promise.race([exited, stillRunning]), 0, output);
+      clearTimeout(timer);
+      assert.deepEqual(pids.filter(alive), [], 'every process of the cluster is gone');
+      assert.equal(existsSync(infoFile), false, 'cluster.json is removed');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+      const admin = new pg.Client({ connectionString: PG_SERVER });
+      await admin.connect();
+      for (const id of ['us_east', 'eu_west', 'ap_southeast']) await admin.query(`DROP DATABASE IF EXISTS ${prefix}_${id} WITH (FORCE)`);
+      await admin.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Several regions in one test process: each a real app on its own PostgreSQL
+ * database, listening on loopback, named in one topology file. Other regions
+ * reach each one through a toggleable TCP proxy, so a test can take a region
+ * off the network (`cut`) and bring it back (`heal`), or restart it on its
+ * database.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../src/regions/ports.js';
+import { ManualClock } from '../src/util/runtime.js';
+import { createDatabase, createTestApp, REDIS_URL, type TestApp } from './helpers.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+export interface RegionSpec {
+  id: string;
+  lat: number;
+  lon: number;
+}
+
+export interface RegionNode {
+  id: string;
+  t: TestApp;
+  /** The URL other regions use (through the proxy). */
+  url: string;
+  /** The region's own listening URL. */
+  directUrl: string;
+  proxy: TcpProxy;
+  /** Between the region and its database: cut it to make the region unready. */
+  dbProxy: TcpProxy;
+  /** Closes the region and starts it again on the same database. */
+  restart(): Promise<void>;
+}
+
+export interface RegionSet {
+  nodes: Record<string, RegionNode>;
+  topologyFile: string;
+  secret: string;
+  clock: ManualClock;
+  close(): Promise<void>;
+}
+
+export async function startRegions(specs: RegionSpec[], opts: { directory?: string; env?: Record<string, string> } = {}): Promise<RegionSet> {
+  const clock = new ManualClock(Date.parse('2026-06-01T12:00:00Z'));
+  const secret = randomBytes(32).toString('base64url');
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-regions-'));
+  const topologyFile = join(dir, 'regions.json');
+  const prepared = await Promise.all(
+    specs.map(async (s) => {
+      const port = await freePort();
+      const proxy = await startTcpProxy('127.0.0.1', port);
+      const db = await createDatabase(`meridian_test_${s.id.replace(/-/g, '_')}`);
+      const direct = new URL(db.url);
+      const dbProxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+      direct.port = String(dbProxy.port);
+      return { spec: s, port, proxy, db, dbProxy, databaseUrl: direct.toString() };
+    }),
+  );
+  const regions = prepared.map((p) => ({
+    id: p.spec.id,
+    location: { lat: p.spec.lat, lon: p.spec.lon },
+    url: `http://127.0.0.1:${p.proxy.port}`,
+    databaseUrl: p.databaseUrl,
+    redisUrl: REDIS_URL,
+    peers: specs.filter((o) => o.id !== p.spec.id).map((o) => o.id),
+  }));
+  writeFileSync(topologyFile, JSON.stringify({ directory: opts.directory, regions }));
+
+  const nodes: Record<string, RegionNode> = {};
+  const boot = async (p: (typeof prepared)[number]): Promise<TestApp> => {
+    const t = await createTestApp({
+      databaseUrl: p.databaseUrl,
+      clock,
+      env: { MERIDIAN_REGION: p.spec.id, MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, MERIDIAN_REGION_TIMEOUT_MS: '1500', ...opts.env },
+    });
+    await t.app.listen({ port: p.port, host: '127.0.0.1' });
+    return t;
+  };
+  for (const p of prepared) {
+    const node: RegionNode = {
+      id: p.spec.id,
+      t: await boot(p),
+      url: `http://127.0.0.1:${p.proxy.port}`,
+      directUrl: `http://127.0.0.1:${p.port}`,
+      proxy: p.proxy,
+      dbProxy: p.dbProxy,
+      restart: async () => {
+        await node.t.close();
+        node.t = await boot(p);
+      },
+    };
+    nodes[p.spec.id] = node;
+  }
+  return {
+    nodes,
+    topologyFile,
+    secret,
+    clock,
+    async close() {
+      for (const p of prepared) {
+        await nodes[p.spec.id]?.t.close();
+        await p.proxy.close();
+        await p.dbProxy.close();
+        await p.db.drop();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every region fetches every other region's keys now (the background sync does it too, on its own time). */
+export async function syncKeys(set: RegionSet): Promise<void> {
+  for (const node of Object.values(set.nodes)) await node.t.services.regions?.keySync.syncAll();
+}
