@@ -1,26 +1,36 @@
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { HashPool } from './hash-pool.js';
 
 /** OWASP's argon2id minimum; API.md requires at least this much. */
 export const ARGON2_PARAMS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+export type Argon2Params = { memoryCost: number; timeCost: number; parallelism: number };
+
+// One pool per process: every app built in it (tests build many) shares the hashing threads.
+let shared: HashPool | undefined;
+
 /**
- * argon2id hashing. @node-rs/argon2 runs each hash on the libuv thread pool,
- * off the event loop. A hash of a random password is kept to verify against
- * when the user does not exist, so an unknown user costs the same time as a
- * wrong password.
+ * argon2id hashing on low-priority threads (see hash-pool.ts), off the event
+ * loop. A hash of a fixed password is kept to verify against when the user
+ * does not exist, so an unknown user costs the same time as a wrong password.
  */
 export class PasswordHasher {
   private dummy: Promise<string> | undefined;
+  private readonly pool: HashPool;
 
-  constructor(private readonly params: { memoryCost: number; timeCost: number; parallelism: number } = ARGON2_PARAMS) {}
+  constructor(
+    private readonly params: Argon2Params = ARGON2_PARAMS,
+    pool?: HashPool,
+  ) {
+    this.pool = pool ?? (shared ??= new HashPool());
+  }
 
   hash(password: string): Promise<string> {
-    return hash(password, { ...this.params, algorithm: Algorithm.Argon2id });
+    return this.pool.run<string>({ op: 'hash', password, params: this.params });
   }
 
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(passwordHash, password);
+      return await this.pool.run<boolean>({ op: 'verify', hash: passwordHash, password });
     } catch {
       // A corrupt stored hash must read as a failed login, not a 500.
       return false;
@@ -29,15 +39,8 @@ export class PasswordHasher {
 
   /** Spends the time of a real verification and always fails. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummy ??= this.hash(`dummy-${Math.random()}-${Date.now()}`);
+    this.dummy ??= this.hash('meridian dummy password for unknown users');
     await this.verify(await this.dummy, password);
     return false;
-  }
-
-  /** True when a stored hash uses weaker parameters than configured (rehash on next login). */
-  needsRehash(passwordHash: string): boolean {
-    const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(passwordHash);
-    if (!m) return true;
-    return Number(m[1]) < this.params.memoryCost || Number(m[2]) < this.params.timeCost || Number(m[3]) < this.params.parallelism;
   }
 }
