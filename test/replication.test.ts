@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { buildEvent, type ChangeRow } from '../src/regions/replication-events.js';
 import type { TestApp } from './helpers.js';
 import { bearer, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { eventually } from './redis-server.js';
@@ -72,6 +73,29 @@ describe('replication between regions', () => {
     await syncKeys(set);
   });
   after(() => set.close());
+
+  it('applying is idempotent and order-free: events twice and in reverse end as once in order; a late rotation never undoes a revocation', async () => {
+    assert.equal((await register(app('a'), 'orderly')).statusCode, 201);
+    const tokens = await loginAt('a', 'orderly');
+    const rotated = json<Tokens>(await refreshAt('a', tokens.refresh_token));
+    assert.equal((await post(app('a'), '/v1/auth/logout', undefined, bearer(rotated.access_token))).statusCode, 204);
+    const sid = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).sid as string;
+    const rows = (await node('a').t.db.query<ChangeRow & { id: string }>('SELECT id::text AS id, kind, session_id, user_id, token_hashes, created_at FROM outbox WHERE session_id = $1 ORDER BY id', [sid])).rows;
+    assert.deepEqual(rows.map((r) => r.kind), ['created', 'rotated', 'revoked']);
+    const events = await Promise.all(rows.map((r) => buildEvent(node('a').t.db, r.id, r)));
+    // c holds no copy of a's families (not a peer of a): apply them there by hand, newest first, twice.
+    const applier = node('c').t.services.regions!.replication;
+    await applier.apply('a', [...events].reverse());
+    await applier.apply('a', [...events].reverse());
+    const state = async () =>
+      (await node('c').t.db.query('SELECT s.generation, s.revoked_at IS NOT NULL AS revoked, array_agg(t.generation || \':\' || (t.consumed_at IS NOT NULL) ORDER BY t.generation) AS tokens FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE s.id = $1 GROUP BY s.id', [sid])).rows[0];
+    const merged = await state();
+    assert.deepEqual(merged, { generation: 1, revoked: true, tokens: ['0:true', '1:false'] });
+    await applier.apply('a', events);
+    assert.deepEqual(await state(), merged);
+    assert.ok(node('c').t.services.revocations.has(sid));
+    assert.equal((await refreshAt('c', rotated.refresh_token)).statusCode, 400);
+  });
 
   it('a user of a logs in at b from the replica and at c by proxy; a token refreshes at c by proxy, then at b from the replica', async () => {
     assert.equal((await register(app('a'), 'wanderer')).statusCode, 201);
