@@ -107,73 +107,51 @@ export function targetsOf(kind: ReplicationKind, sessionId: string | null, self:
 }
 
 const ms = (d: Date | string): number => new Date(d).getTime();
-const msOrNull = (d: Date | string | null): number | null => (d === null ? null : ms(d));
+
+/** How one field of an event is read from a row: its column, and whether it is a time (epoch ms; null stays null). */
+type Column = readonly [name: string, time?: 'time'];
+
+function fromRow<T>(row: Record<string, unknown>, columns: { [K in keyof T]: Column }): T {
+  const out: Record<string, unknown> = {};
+  for (const [field, [name, time]] of Object.entries(columns) as [string, Column][]) {
+    const v = row[name] ?? null;
+    out[field] = time && v !== null ? ms(v as Date) : v;
+  }
+  return out as T;
+}
+
+const USER: { [K in keyof ReplicatedUser]: Column } = {
+  id: ['id'], username: ['username'], usernameNormalized: ['username_normalized'], passwordHash: ['password_hash'], homeRegion: ['home_region'],
+  disabled: ['disabled'], createdAt: ['created_at', 'time'], updatedAt: ['updated_at', 'time'], passwordChangedAt: ['password_changed_at', 'time'],
+};
+const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
+  id: ['id'], userId: ['user_id'], region: ['region'], generation: ['generation'], createdAt: ['created_at', 'time'], expiresAt: ['expires_at', 'time'],
+  lastUsedAt: ['last_used_at', 'time'], revokedAt: ['revoked_at', 'time'], revokedReason: ['revoked_reason'],
+};
+const TOKEN: { [K in keyof ReplicatedToken]: Column } = {
+  hash: ['token_hash'], sessionId: ['session_id'], userId: ['user_id'], region: ['region'], generation: ['generation'], parentHash: ['parent_hash'],
+  createdAt: ['created_at', 'time'], expiresAt: ['expires_at', 'time'], consumedAt: ['consumed_at', 'time'],
+};
 
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */
 export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Promise<ReplicationEvent> {
   const event: ReplicationEvent = { id, kind: row.kind, at: ms(row.created_at), tokens: [] };
+  const family = row.session_id ? await readOne<ReplicatedFamily>(tx, SQL.replicationFamily, row.session_id, FAMILY) : null;
   if (row.kind === 'revoked') {
-    const family = row.session_id ? await readFamily(tx, row.session_id) : null;
     if (family?.revokedAt != null) event.revocation = { sessionId: family.id, userId: family.userId, revokedAt: family.revokedAt, reason: family.revokedReason ?? 'revoked' };
     return event;
   }
-  const family = row.session_id ? await readFamily(tx, row.session_id) : null;
   const userId = row.user_id ?? family?.userId;
-  const user = userId ? await readUser(tx, userId) : null;
+  const user = userId ? await readOne<ReplicatedUser>(tx, SQL.replicationUser, userId, USER) : null;
   if (user) event.user = user;
   if (family) {
     event.family = family;
-    event.tokens = await readTokens(tx, row.token_hashes);
+    if (row.token_hashes.length) event.tokens = (await tx.query<Record<string, unknown>>(SQL.replicationTokens, [row.token_hashes])).rows.map((t) => fromRow<ReplicatedToken>(t, TOKEN));
   }
   return event;
 }
 
-async function readUser(tx: Queryable, id: string): Promise<ReplicatedUser | null> {
-  const { rows } = await tx.query<Record<string, unknown>>(SQL.replicationUser, [id]);
-  const u = rows[0];
-  if (!u) return null;
-  return {
-    id: u.id as string,
-    username: u.username as string,
-    usernameNormalized: u.username_normalized as string,
-    passwordHash: u.password_hash as string,
-    homeRegion: u.home_region as string,
-    disabled: u.disabled as boolean,
-    createdAt: ms(u.created_at as Date),
-    updatedAt: ms(u.updated_at as Date),
-    passwordChangedAt: ms(u.password_changed_at as Date),
-  };
-}
-
-async function readFamily(tx: Queryable, id: string): Promise<ReplicatedFamily | null> {
-  const { rows } = await tx.query<Record<string, unknown>>(SQL.replicationFamily, [id]);
-  const s = rows[0];
-  if (!s) return null;
-  return {
-    id: s.id as string,
-    userId: s.user_id as string,
-    region: s.region as string,
-    generation: s.generation as number,
-    createdAt: ms(s.created_at as Date),
-    expiresAt: ms(s.expires_at as Date),
-    lastUsedAt: ms(s.last_used_at as Date),
-    revokedAt: msOrNull(s.revoked_at as Date | null),
-    revokedReason: (s.revoked_reason as string | null) ?? null,
-  };
-}
-
-async function readTokens(tx: Queryable, hashes: string[]): Promise<ReplicatedToken[]> {
-  if (hashes.length === 0) return [];
-  const { rows } = await tx.query<Record<string, unknown>>(SQL.replicationTokens, [hashes]);
-  return rows.map((t) => ({
-    hash: t.token_hash as string,
-    sessionId: t.session_id as string,
-    userId: t.user_id as string,
-    region: t.region as string,
-    generation: t.generation as number,
-    parentHash: (t.parent_hash as string | null) ?? null,
-    createdAt: ms(t.created_at as Date),
-    expiresAt: ms(t.expires_at as Date),
-    consumedAt: msOrNull(t.consumed_at as Date | null),
-  }));
+async function readOne<T>(tx: Queryable, sql: string, id: string, columns: { [K in keyof T]: Column }): Promise<T | null> {
+  const { rows } = await tx.query<Record<string, unknown>>(sql, [id]);
+  return rows[0] ? fromRow(rows[0], columns) : null;
 }
