@@ -69,6 +69,16 @@ export interface ServiceOptions {
   topology?: Topology;
 }
 
+/**
+ * The key children of refresh tokens are derived under. In a topology every
+ * region that holds a family may rotate it, so a retry inside the grace
+ * window must get the same child wherever it lands: the key comes from the
+ * secret all regions share, not from the region's own master key.
+ */
+function rotationKey(master: Buffer, regions: RegionServices | undefined): Buffer {
+  return deriveKey(regions ? Buffer.from(regions.secret, 'utf8') : master, 'refresh-rotation');
+}
+
 export async function createServices(config: Config, opts: ServiceOptions): Promise<Services> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
@@ -142,8 +152,18 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     isRevoked: (sid) => revocations.has(sid),
   });
 
-  const users = new PgUserStore(db);
-  const regions = topology && createRegionServices(config, topology, { db, users, keys, logger, metrics });
+  // In a topology each new user is also an outbox event, for the nearby regions' local logins.
+  const users = new PgUserStore(db, topology !== undefined);
+  const regions =
+    topology &&
+    createRegionServices(config, topology, {
+      db,
+      users,
+      keys,
+      logger,
+      metrics,
+      replica: { sessions: pgSessions, cache: shared.cache, revocations: revocationSync, audit, clock, graceMs: config.refreshGraceSeconds * 1000 },
+    });
   const accounts = new Accounts({
     users,
     directory: regions?.directory,
@@ -167,7 +187,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
       refreshTtlSeconds: config.refreshTokenTtl,
       refreshIdleSeconds: config.refreshIdleTtl,
       graceSeconds: config.refreshGraceSeconds,
-      rotationKey: deriveKey(master.key, 'refresh-rotation'),
+      rotationKey: rotationKey(master.key, regions),
     },
     sessions: sessionStore,
     accounts,

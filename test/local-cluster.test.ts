@@ -99,9 +99,21 @@ describe('meridian cluster', () => {
       });
       assert.equal(me.headers.get('x-meridian-region'), 'eu-west');
       assert.equal(((await me.json()) as { region: string }).region, 'us-east');
+      // eu-west (a peer of us-east) rotates it from its replica once replication brought it, else sends it to us-east.
       const refreshed = await call(`${info.gateway}/v1/auth/refresh`, { geo: DUBLIN, body: { refresh_token: tokens.refresh_token } });
       assert.equal(refreshed.status, 200);
-      assert.equal(refreshed.headers.get('x-meridian-region'), 'us-east');
+      assert.match(((await refreshed.json()) as Tokens).refresh_token, /^us-east\./, 'the family keeps its origin region');
+
+      // Replication brings the user record to eu-west: a login in Dublin is then decided there.
+      const local = await until(child, () => output, 20_000, async () => {
+        const res = await call(`${info.gateway}/v1/auth/login`, { geo: DUBLIN, body: { username: 'traveller', password: PASSWORD } });
+        return res.status === 200 && res.headers.get('x-meridian-region') === 'eu-west' ? ((await res.json()) as Tokens) : undefined;
+      });
+      // A logout in Dublin reaches the verifiers of every region (through each region's worker and Redis channel).
+      assert.equal((await call(`${info.gateway}/v1/auth/logout`, { geo: DUBLIN, token: local.access_token, method: 'POST' })).status, 204);
+      for (const r of info.regions) {
+        await until(child, () => output, 10_000, async () => ((await call(`${r.url}/v1/auth/me`, { token: local.access_token })).status === 401 ? true : undefined));
+      }
 
       child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;

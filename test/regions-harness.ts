@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { freePort } from '../src/regions/ports.js';
 import { ManualClock } from '../src/util/runtime.js';
 import { createDatabase, createTestApp, REDIS_URL, type TestApp } from './helpers.js';
@@ -32,6 +33,11 @@ export interface RegionNode {
   dbProxy: TcpProxy;
   /** Closes the region and starts it again on the same database. */
   restart(): Promise<void>;
+  /** The region's worker tier (outbox relay, replication senders), when the set runs them. */
+  tier: WorkerTier | undefined;
+  /** Stops the worker tier: this region's changes stay in its outbox, unsent. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
 }
 
 export interface RegionSet {
@@ -42,7 +48,16 @@ export interface RegionSet {
   close(): Promise<void>;
 }
 
-export async function startRegions(specs: RegionSpec[], opts: { directory?: string; env?: Record<string, string> } = {}): Promise<RegionSet> {
+export interface RegionSetOptions {
+  directory?: string;
+  env?: Record<string, string>;
+  /** Run each region's worker tier (outbox relay and replication to the other regions). */
+  workers?: boolean;
+  /** Each region's peers; default: every other region. */
+  peers?: Record<string, string[]>;
+}
+
+export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions = {}): Promise<RegionSet> {
   const clock = new ManualClock(Date.parse('2026-06-01T12:00:00Z'));
   const secret = randomBytes(32).toString('base64url');
   const dir = mkdtempSync(join(tmpdir(), 'meridian-regions-'));
@@ -64,7 +79,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
     url: `http://127.0.0.1:${p.proxy.port}`,
     databaseUrl: p.databaseUrl,
     redisUrl: REDIS_URL,
-    peers: specs.filter((o) => o.id !== p.spec.id).map((o) => o.id),
+    peers: opts.peers?.[p.spec.id] ?? specs.filter((o) => o.id !== p.spec.id).map((o) => o.id),
   }));
   writeFileSync(topologyFile, JSON.stringify({ directory: opts.directory, regions }));
 
@@ -86,12 +101,25 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
       directUrl: `http://127.0.0.1:${p.port}`,
       proxy: p.proxy,
       dbProxy: p.dbProxy,
+      tier: undefined,
+      stopWorker: async () => {
+        await node.tier?.close();
+        node.tier = undefined;
+      },
+      startWorker: async () => {
+        const s = node.t.services;
+        node.tier ??= await startWorkerTier({ config: node.t.config, db: node.t.db, shared: s.shared, clock, logger: s.logger, metrics: s.metrics, topology: s.regions?.topology });
+      },
       restart: async () => {
+        const running = node.tier !== undefined;
+        await node.stopWorker();
         await node.t.close();
         node.t = await boot(p);
+        if (running) await node.startWorker();
       },
     };
     nodes[p.spec.id] = node;
+    if (opts.workers) await node.startWorker();
   }
   return {
     nodes,
@@ -99,6 +127,7 @@ export async function startRegions(specs: RegionSpec[], opts: { directory?: stri
     secret,
     clock,
     async close() {
+      for (const p of prepared) await nodes[p.spec.id]?.stopWorker();
       for (const p of prepared) {
         await nodes[p.spec.id]?.t.close();
         await p.proxy.close();

@@ -1,5 +1,5 @@
 import { AppError, unavailable } from '../errors.js';
-import type { Audit, RefreshFailure, RequestContext } from '../observability/audit.js';
+import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
@@ -101,7 +101,7 @@ export class SessionService {
       if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
       const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
       if (decision.kind === 'grace') {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: s.source ?? 'db' }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: this.pathOf(s) }, ctx);
         return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
       }
       const childExpiresAt = this.childExpiry(s, now);
@@ -114,7 +114,7 @@ export class SessionService {
         now,
       });
       if (rotated) {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: s.source ?? 'db' }, ctx);
+        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: this.pathOf(s) }, ctx);
         return this.respond(s, child, childExpiresAt);
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
@@ -126,15 +126,18 @@ export class SessionService {
   /**
    * Ends the caller's session, another of the caller's sessions named by
    * refresh token, or all of them; returns the ids of the sessions ended. A
-   * session of another region is ended there (all sessions: in the user's
-   * home region).
+   * session of another region is ended here when it is replicated here, else
+   * there (all sessions: in the user's home region).
    */
   async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
     const origin = regionOf(opts.allSessions ? claims.sub : claims.sid);
-    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) return this.logoutElsewhere(origin, claims, opts, ctx);
     const now = this.d.clock.now();
     const ended: string[] = [];
-    if (opts.allSessions) {
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+      // A session replicated here is ended here; replication takes the revocation to its origin and every other region.
+      if (opts.allSessions || !(await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout'))) return this.logoutElsewhere(origin, claims, opts, ctx);
+      ended.push(claims.sid);
+    } else if (opts.allSessions) {
       ended.push(...(await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all')));
     } else if (await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout')) {
       ended.push(claims.sid);
@@ -197,6 +200,11 @@ export class SessionService {
     return decision.kind === 'rotate' ? state : null;
   }
 
+  /** Where a decision's state came from; a family of another region held here is a replica. */
+  private pathOf(s: RefreshState): RefreshPath {
+    return s.region !== this.d.settings.region ? 'replica' : (s.source ?? 'db');
+  }
+
   private childExpiry(s: RefreshState, rotatedAt: number): number {
     return Math.min(s.sessionExpiresAt, rotatedAt + this.d.settings.refreshIdleSeconds * 1000);
   }
@@ -206,12 +214,12 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.d.sessions.revoke(s.sessionId, s.userId, now, 'reuse');
     this.d.revocations.add(s.sessionId, now);
-    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, cause: 'outside_grace', path: s.source ?? 'db' }, ctx);
+    this.d.audit('token.reuse_detected', { userId: s.userId, sessionId: s.sessionId, cause: 'outside_grace', path: this.pathOf(s) }, ctx);
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
   private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
-    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s?.source }, ctx);
+    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s ? this.pathOf(s) : undefined }, ctx);
     throw new AppError('invalid_grant', { reason });
   }
 

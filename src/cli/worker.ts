@@ -6,12 +6,13 @@ import { createAudit } from '../observability/audit.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { openDatabase } from '../storage/postgres/drivers.js';
 import { migrate } from '../storage/postgres/migrate.js';
+import { loadTopologyFile } from '../regions/topology.js';
 import { openSharedState } from '../storage/shared.js';
 import { systemClock } from '../util/runtime.js';
 
 /**
  * `meridian worker`: the region's background tier on BullMQ (outbox relay,
- * cache sync, scheduled cleanup), with its own /metrics. Run as many as
+ * cache sync, scheduled cleanup, replication to other regions), with its own /metrics. Run as many as
  * wanted; they share the queues. SIGTERM finishes running jobs, then exits.
  * Returns -1: the process lives on.
  */
@@ -28,7 +29,8 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
   });
   await migrate(db);
   const shared = await openSharedState(config, { logger, clock: systemClock, metrics, audit: createAudit(logger, config.region, metrics) });
-  const tier = await startWorkerTier({ config, db, shared, clock: systemClock, logger, metrics });
+  const topology = config.regionsFile ? loadTopologyFile(config.regionsFile) : undefined;
+  const tier = await startWorkerTier({ config, db, shared, clock: systemClock, logger, metrics, topology });
   const server = await serveMetrics(config, metrics);
   const address = server.address();
   logger.info({ metricsPort: typeof address === 'object' && address ? address.port : undefined }, 'worker started');

@@ -30,21 +30,22 @@ export interface CacheSyncDeps {
  */
 export function cacheSync(d: CacheSyncDeps): (event: SyncEvent) => Promise<void> {
   return async (event) => {
-    const change = await currentState(d.sessions, event);
+    const change = await currentState(d.sessions, event.sessionId, event.tokenHashes);
     await d.cache.write(change, 'sync');
     const family = change.families[0];
     if (event.kind === 'revoked' && d.bus && family?.revokedAt != null) await d.bus.publish(family.sessionId, family.revokedAt);
   };
 }
 
-async function currentState(sessions: PgSessionStore, event: SyncEvent): Promise<SessionChange> {
+/** The state PostgreSQL holds now for these tokens of a family (or, naming none, the family alone). */
+export async function currentState(sessions: PgSessionStore, sessionId: string, tokenHashes: readonly string[]): Promise<SessionChange> {
   const states = [];
-  for (const hash of event.tokenHashes) {
+  for (const hash of tokenHashes) {
     const s = await sessions.findRefreshState(hash);
     if (s) states.push(s);
   }
   if (states.length > 0) return { tokens: states.map(tokenOf), families: [familyOf(states.at(-1)!)] };
   // A revocation names no token; a family already cleaned up leaves nothing to write.
-  const family = await sessions.findFamily(event.sessionId);
+  const family = await sessions.findFamily(sessionId);
   return { tokens: [], families: family ? [family] : [] };
 }

@@ -10,6 +10,8 @@ export interface CleanupResult {
   tokens: number;
   sessions: number;
   outbox: number;
+  /** Revocations received from other regions. */
+  revocations: number;
 }
 
 export interface CleanupInput {
@@ -20,7 +22,8 @@ export interface CleanupInput {
 
 /**
  * Deletes refresh tokens past their expiry, then families past theirs, then
- * outbox rows already relayed, each in small batches (see the SQL files for
+ * outbox rows already relayed, then other regions' revocations whose access
+ * tokens have all expired, each in small batches (see the SQL files for
  * the locking). Idempotent: a run cut short anywhere leaves only committed
  * batches behind, and the next run deletes the rest.
  */
@@ -30,6 +33,7 @@ export async function cleanup(db: Db, input: CleanupInput): Promise<CleanupResul
     tokens: await drain(db, SQL.deleteExpiredTokens, [now]),
     sessions: await drain(db, SQL.deleteExpiredSessions, [now, new Date(input.keepRevokedSince)]),
     outbox: await drain(db, SQL.deleteSentOutbox, []),
+    revocations: await drain(db, SQL.deleteOldReplicatedRevocations, [new Date(input.keepRevokedSince)]),
   };
 }
 

@@ -12,6 +12,9 @@ import { cacheSync, type SyncEvent } from './cache-sync.js';
 import { cleanup } from './cleanup.js';
 import { MemoryQueueBackend } from './memory-queue.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { createReplication, type Replication } from '../regions/replication.js';
+import { peerClientFor } from '../regions/setup.js';
+import type { Topology } from '../regions/topology.js';
 import type { QueueBackend, RetryPolicy, WorkQueue } from './queue.js';
 
 export const CLEANUP_JOB = 'cleanup';
@@ -27,10 +30,14 @@ export interface WorkerTierDeps {
   metrics: Metrics;
   /** Overrides the retry policy (tests). */
   retry?: RetryPolicy;
+  /** The region topology: changes are also sent to the other regions. */
+  topology?: Topology;
 }
 
 export interface WorkerTier {
   relay: OutboxRelay;
+  /** Senders to the other regions; undefined for a region on its own. */
+  replication: Replication | undefined;
   sync: WorkQueue;
   maintenance: WorkQueue;
   /** Finishes running jobs and the relay's batch in hand, then stops. */
@@ -38,8 +45,8 @@ export interface WorkerTier {
 }
 
 /**
- * The background work of a region: the outbox relay, cache sync and the
- * scheduled cleanup. `meridian worker` runs it on BullMQ; the embedded
+ * The background work of a region: the outbox relay, cache sync, the
+ * scheduled cleanup and, in a topology, replication to the other regions. `meridian worker` runs it on BullMQ; the embedded
  * default runs it inside `meridian start` on in-process queues.
  */
 export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
@@ -63,8 +70,10 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   }, 1);
   await maintenance.schedule(CLEANUP_JOB, config.cleanupInterval * 1000);
 
-  const relay = new OutboxRelay(db, sync, clock, logger);
+  const replication = d.topology && createReplication({ db, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
+  const relay = new OutboxRelay(db, sync, clock, logger, replication);
   relay.start();
+  replication?.start();
 
   for (const q of [sync, maintenance]) {
     metrics.onScrape(async () => {
@@ -75,13 +84,22 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
     const { rows } = await db.query<{ backlog: number }>(SQL.countOutboxBacklog);
     metrics.outboxPending.set(rows[0]?.backlog ?? 0);
   });
+  if (replication) {
+    metrics.onScrape(async () => {
+      const { rows } = await db.query<{ target: string; backlog: number }>(SQL.countReplicationBacklog);
+      const backlog = new Map(rows.map((r) => [r.target, r.backlog]));
+      for (const s of replication.senders) metrics.replicationPending.set({ target: s.target }, backlog.get(s.target) ?? 0);
+    });
+  }
 
   return {
     relay,
+    replication,
     sync,
     maintenance,
     async close() {
       await relay.stop();
+      await replication?.stop();
       await backend.close();
     },
   };

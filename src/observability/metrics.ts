@@ -196,6 +196,12 @@ export function createMetrics(region: string) {
       buckets: LAG_BUCKETS,
       registers: r,
     }),
+    replicationPending: new Gauge({
+      name: 'meridian_replication_pending_events',
+      help: 'Changes made here and not yet applied by the target region, by target.',
+      labelNames: ['target'] as const,
+      registers: r,
+    }),
     revocationPropagationSeconds: new Histogram({
       name: 'meridian_revocation_propagation_seconds',
       help: 'Time from a revocation in a peer region to its enforcement here, by peer (origin) region.',

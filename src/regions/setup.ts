@@ -10,6 +10,7 @@ import { PeerUsernameClaims, RegionalDirectory, type UsernameClaims } from './di
 import { KeySync } from './key-sync.js';
 import { PeerClient } from './peer-client.js';
 import { PeerRegions } from './remote.js';
+import { type ApplyDeps, ReplicationApplier } from './replication-apply.js';
 import { regionEntry, type Topology } from './topology.js';
 
 /** What a region of a multi-region topology runs on, besides its own services. */
@@ -22,6 +23,8 @@ export interface RegionServices {
   directory: UsernameDirectory;
   remote: RemoteRegions;
   keySync: KeySync;
+  /** Applies changes other regions send to /internal/v1/replication. */
+  replication: ReplicationApplier;
   close(): void;
 }
 
@@ -31,21 +34,28 @@ export interface RegionDeps {
   keys: KeyRing;
   logger: Logger;
   metrics: Metrics;
+  /** What applying replicated changes writes to and tells (see replication-apply.ts). */
+  replica: Omit<ApplyDeps, 'db'>;
+}
+
+/** The client for calls to other regions, counted in meridian_region_calls_total. */
+export function peerClientFor(config: Config, topology: Topology, metrics: Metrics): PeerClient {
+  // loadConfig refuses a regions file without a secret; this guards callers that pass a topology directly.
+  if (!config.regionSecret) throw new Error('MERIDIAN_REGION_SECRET is required with a region topology');
+  return new PeerClient({
+    topology,
+    self: config.region,
+    secret: config.regionSecret,
+    timeoutMs: config.regionTimeoutMs,
+    onCall: (target, operation, outcome) => metrics.regionCalls.inc({ target, operation, outcome }),
+  });
 }
 
 /** Wires the directory, the proxies and key sharing for this region of `topology`; starts the key sync. */
 export function createRegionServices(config: Config, topology: Topology, deps: RegionDeps): RegionServices {
   regionEntry(topology, config.region);
-  const secret = config.regionSecret;
-  // loadConfig refuses a regions file without a secret; this guards callers that pass a topology directly.
-  if (!secret) throw new Error('MERIDIAN_REGION_SECRET is required with a region topology');
-  const client = new PeerClient({
-    topology,
-    self: config.region,
-    secret,
-    timeoutMs: config.regionTimeoutMs,
-    onCall: (target, operation, outcome) => deps.metrics.regionCalls.inc({ target, operation, outcome }),
-  });
+  const client = peerClientFor(config, topology, deps.metrics);
+  const secret = config.regionSecret as string;
   const localClaims = topology.directory === config.region ? new PgUsernameClaims(deps.db) : undefined;
   const keySync = new KeySync({
     client,
@@ -65,6 +75,7 @@ export function createRegionServices(config: Config, topology: Topology, deps: R
     directory: new RegionalDirectory(localClaims ?? new PeerUsernameClaims(client, topology.directory), deps.users),
     remote: new PeerRegions(client),
     keySync,
+    replication: new ReplicationApplier({ db: deps.db, ...deps.replica }),
     close: () => keySync.stop(),
   };
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../observability/audit.js';
+import { AppError } from '../../errors.js';
 import { toKeysBody } from '../../regions/key-sync.js';
+import { REPLICATION_PATH, type ReplicationBatch } from '../../regions/replication.js';
 import type { RegionServices } from '../../regions/setup.js';
 import type { Services } from '../../services.js';
 import { requireRegionSecret } from '../plugins/region-auth.js';
@@ -59,6 +61,50 @@ const keysResponse = {
   },
 } as const;
 
+const ms = { type: 'number', minimum: 0 } as const;
+const msOrNull = { type: ['number', 'null'], minimum: 0 } as const;
+const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
+/** An object with exactly these fields, all required (nullable ones say so in their type). */
+const object = (props: Record<string, object>) => ({ type: 'object', additionalProperties: false, required: Object.keys(props), properties: props }) as const;
+const replicatedUser = object({
+  id, username: { type: 'string', maxLength: 256 }, usernameNormalized: { type: 'string', maxLength: 256 }, passwordHash: { type: 'string', maxLength: 1024 },
+  homeRegion: regionId, disabled: { type: 'boolean' }, createdAt: ms, updatedAt: ms, passwordChangedAt: ms,
+});
+const replicatedFamily = object({
+  id, userId: id, region: regionId, generation: { type: 'integer', minimum: 0 }, createdAt: ms, expiresAt: ms, lastUsedAt: ms,
+  revokedAt: msOrNull, revokedReason: { type: ['string', 'null'], maxLength: 32 },
+});
+const replicatedToken = object({
+  hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' }, sessionId: id, userId: id, region: regionId, generation: { type: 'integer', minimum: 0 },
+  parentHash: { type: ['string', 'null'], maxLength: 64 }, createdAt: ms, expiresAt: ms, consumedAt: msOrNull,
+});
+const replicationBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['origin', 'events'],
+  properties: {
+    origin: regionId,
+    events: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'kind', 'at', 'tokens'],
+        properties: {
+          id,
+          kind: { enum: ['user_created', 'created', 'rotated', 'revoked'] },
+          at: ms,
+          user: replicatedUser,
+          family: replicatedFamily,
+          tokens: { type: 'array', maxItems: 4, items: replicatedToken },
+          revocation: object({ sessionId: id, userId: id, revokedAt: ms, reason: { type: 'string', maxLength: 32 } }),
+        },
+      },
+    },
+  },
+} as const;
+
 /** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
 const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
   const from = request.headers['x-meridian-from'];
@@ -85,6 +131,17 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
       const b = request.body;
       const ended = await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined));
       return { ended };
+    },
+  );
+
+  app.post<{ Body: ReplicationBatch }>(
+    REPLICATION_PATH,
+    // A batch of changes is larger than any client request: its own body limit.
+    { bodyLimit: 4 * 1024 * 1024, schema: { body: replicationBody, response: { 200: { type: 'object', required: ['applied'], properties: { applied: { type: 'integer' } } }, ...failures } } },
+    async (request) => {
+      const { origin, events } = request.body;
+      if (origin === config.region || !regions.client.knows(origin)) throw new AppError('invalid_request', { description: 'origin must be another region of the topology' });
+      return { applied: await regions.replication.apply(origin, events) };
     },
   );
 

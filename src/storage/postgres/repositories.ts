@@ -21,7 +21,11 @@ const at = (d: Date | string): number => new Date(d).getTime();
 const date = (t: number): Date => new Date(t);
 
 export class PgUserStore implements UserStore {
-  constructor(private readonly db: Db) {}
+  /** `replicate`: record each new user in the outbox, for the nearby regions of a topology. */
+  constructor(
+    private readonly db: Db,
+    private readonly replicate = false,
+  ) {}
 
   async insert(u: NewUser): Promise<CreatedUser | null> {
     const r = await this.db.query<{ id: string; username: string; home_region: string; created_at: Date }>(SQL.insertUser, [
@@ -31,6 +35,7 @@ export class PgUserStore implements UserStore {
       u.passwordHash,
       u.homeRegion,
       date(u.now),
+      this.replicate,
     ]);
     const row = r.rows[0];
     return row ? { id: row.id, username: row.username, homeRegion: row.home_region, createdAt: at(row.created_at) } : null;

@@ -2,9 +2,9 @@
 -- transaction. SKIP LOCKED lets several relays run side by side, each taking
 -- rows the others have not; a relay that dies releases its rows unsent.
 -- Inputs: $1 batch size.
--- Returns: up to $1 rows (id as text, kind, session_id, generation,
---          token_hashes), oldest first.
-SELECT id::text AS id, kind, session_id, generation, token_hashes
+-- Returns: up to $1 rows (id as text, kind, session_id, user_id, generation,
+--          token_hashes, created_at), oldest first.
+SELECT id::text AS id, kind, session_id, user_id, generation, token_hashes, created_at
 FROM outbox
 WHERE sent_at IS NULL
 ORDER BY id
