@@ -9,7 +9,7 @@ import type { SharedState } from '../storage/shared.js';
 import type { Clock } from '../util/runtime.js';
 import { BullQueueBackend } from './bullmq-queue.js';
 import { cacheSync, type SyncEvent } from './cache-sync.js';
-import { cleanup } from './cleanup.js';
+import { cleanup, cleanupHorizons } from './cleanup.js';
 import { MemoryQueueBackend } from './memory-queue.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createReplication, type Replication } from '../regions/replication.js';
@@ -60,11 +60,9 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
 
   const applyEvent = cacheSync({ sessions: new PgSessionStore(db), cache: shared.cache, bus: shared.bus });
   sync.process((job) => applyEvent(job.data as SyncEvent), SYNC_CONCURRENCY);
-  // Access tokens of a revoked session may be accepted until then; see delete-expired-sessions.sql.
-  const revocationRetentionMs = (config.accessTokenTtl + 2 * config.clockSkewSeconds) * 1000;
   maintenance.process(async () => {
     const now = clock.now();
-    const result = await cleanup(db, { now, keepRevokedSince: now - revocationRetentionMs });
+    const result = await cleanup(db, cleanupHorizons(config, now));
     logger.info({ deleted: result }, 'cleanup done');
     return result;
   }, 1);

@@ -1,7 +1,8 @@
 -- delete-old-replicated-revocations: one small batch of revocations from
--- other regions whose access tokens have all expired. Batches and SKIP
+-- other regions whose families have all expired: until then a late event of
+-- the family may still arrive and must find it revoked. Batches and SKIP
 -- LOCKED as in delete-expired-tokens.
--- Inputs: $1 revoked at or before (now - longest access-token lifetime), $2 batch size.
+-- Inputs: $1 revoked at or before (now - absolute session lifetime), $2 batch size.
 -- Returns: one row (session_id) per row deleted.
 WITH doomed AS (
   SELECT session_id FROM replicated_revocations
