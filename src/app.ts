@@ -21,7 +21,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    // Trust one hop only: the address our proxy appended. Trusting every hop would take the
+    // leftmost entry, which the client writes, and let it pick its own throttling bucket.
+    trustProxy: config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     // Keep a caller's request id when it is safe to log; otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -114,3 +114,22 @@ describe('registration', () => {
     }
   });
 });
+
+describe('client address behind the gateway', () => {
+  it('takes the address the proxy appended, not one the client wrote: spoofed X-Forwarded-For shares one bucket', async () => {
+    const t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_TRUST_PROXY: 'true', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3' } });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        // What the gateway forwards: the client's own header, then the address it saw.
+        const res = await post(t.app, '/v1/auth/login', { username: `spoofer-${i}`, password: 'wrong password guess' }, { 'x-forwarded-for': `10.9.${i}.1, 192.0.2.7` });
+        codes.push(res.statusCode);
+      }
+      assert.deepEqual(codes, [400, 400, 400, 429, 429]);
+      const ips = new Set(t.logs.map((l) => JSON.parse(l).client_ip).filter(Boolean));
+      assert.deepEqual([...ips], ['192.0.2.7']);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -95,7 +95,7 @@ export const FIELDS = {
   loginLockoutSeconds: { env: 'MERIDIAN_LOGIN_LOCKOUT', kind: { type: 'int', min: 1, max: 900 }, default: 900, doc: 'failure counting window and longest lockout, seconds' },
   registerMaxPerIp: { env: 'MERIDIAN_REGISTER_MAX_PER_IP', kind: { type: 'int', min: 1, max: 1_000_000 }, default: 30, doc: 'registrations per client IP per window' },
   registerWindowSeconds: { env: 'MERIDIAN_REGISTER_WINDOW', kind: { type: 'int', min: 1, max: DAY }, default: 3600, doc: 'registration throttling window, seconds' },
-  trustProxy: { env: 'MERIDIAN_TRUST_PROXY', kind: { type: 'bool' }, default: false, doc: 'take the client IP from X-Forwarded-For' },
+  trustProxy: { env: 'MERIDIAN_TRUST_PROXY', kind: { type: 'bool' }, default: false, doc: 'behind one proxy (the gateway): take the client IP from the last X-Forwarded-For entry, the one that proxy wrote' },
   logLevel: { env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
   redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
