@@ -34,6 +34,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
   // JSON only on /v1: text/plain is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body is no body (logout's is optional); anything else goes to the default parser,
+  // which refuses __proto__ and constructor.prototype keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
   registerErrorHandling(app);
   registerHttpMetrics(app, services.metrics);
   app.decorateRequest('claims', null);

@@ -242,3 +242,19 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('optional bodies', () => {
+  it('logout with a JSON content type and an empty body is a plain logout; required bodies still 400', async () => {
+    const t = await createTestApp({ backend: 'pglite' });
+    try {
+      const tokens = await login(t.app, 'empty-body');
+      const out = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { 'content-type': 'application/json', ...bearer(tokens.access_token) }, payload: '' });
+      assert.equal(out.statusCode, 204, out.body);
+      const refresh = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', headers: { 'content-type': 'application/json' }, payload: '' });
+      assert.equal(refresh.statusCode, 400);
+      assert.equal(json(refresh).error, 'invalid_request');
+    } finally {
+      await t.close();
+    }
+  });
+});
