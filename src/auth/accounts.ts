@@ -93,11 +93,13 @@ export class Accounts {
       throw err;
     }
     const user = await this.d.users.findByUsername(account);
-    if (!user && !ctx.via) {
-      const home = await this.directory.homeRegion(account);
+    if (!user) {
+      // The directory is asked while the dummy hash runs, so an unknown name costs the same argon2
+      // work as a wrong password and the lookup hides behind it (see docs/multi-region.md).
+      const [home] = await Promise.all([ctx.via ? undefined : this.directory.homeRegion(account), this.d.hasher.verifyDummy(normalizedPassword)]);
       if (home && home !== this.d.region) return { homeRegion: home };
     }
-    const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : await this.d.hasher.verifyDummy(normalizedPassword);
+    const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : false;
     if (!user || !ok || user.disabled) {
       await this.d.throttle.recordLoginFailure(account, ip);
       const detail = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';
