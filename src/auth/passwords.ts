@@ -1,4 +1,5 @@
-import { HashPool } from './hash-pool.js';
+import { unavailable } from '../errors.js';
+import { HashInputError, HashPool } from './hash-pool.js';
 
 /** OWASP's argon2id minimum; API.md requires at least this much. */
 export const ARGON2_PARAMS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -24,16 +25,21 @@ export class PasswordHasher {
     this.pool = pool ?? (shared ??= new HashPool());
   }
 
-  hash(password: string): Promise<string> {
-    return this.pool.run<string>({ op: 'hash', password, params: this.params });
+  async hash(password: string): Promise<string> {
+    try {
+      return await this.pool.run<string>({ op: 'hash', password, params: this.params });
+    } catch (err) {
+      throw unavailable('password hashing', err, 1);
+    }
   }
 
   async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
       return await this.pool.run<boolean>({ op: 'verify', hash: passwordHash, password });
-    } catch {
-      // A corrupt stored hash must read as a failed login, not a 500.
-      return false;
+    } catch (err) {
+      // A corrupt stored hash reads as a failed login; a hashing thread that died is an outage, not a wrong password.
+      if (err instanceof HashInputError) return false;
+      throw unavailable('password hashing', err, 1);
     }
   }
 
