@@ -45,6 +45,8 @@ export interface RemoteRegions {
   refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse>;
   /** Ends sessions at their origin for a caller whose access token this region verified; resolves with the ids ended. */
   logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<string[]>;
+  /** Revokes a refresh token at its origin (RFC 7009 there); resolves once it is dead. */
+  revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void>;
 }
 
 export interface RemoteLogout extends LogoutOptions {

@@ -165,20 +165,28 @@ export class SessionService {
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
   async revokeRefreshToken(token: string, ctx: RequestContext): Promise<void> {
-    if (!refreshTokenRegion(token)) return;
+    const origin = refreshTokenRegion(token);
+    if (!origin) return;
     const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
-    if (owner) await this.revokeSession(owner, ctx);
+    if (owner) return this.revokeSession(owner, ctx);
+    // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
+    if (origin !== this.d.settings.region && this.d.remote && !ctx.via) await this.d.remote.revoke(origin, token, ctx);
   }
 
   /**
-   * Ends one session (RFC 7009 revocation of either of its tokens): its refresh
-   * tokens die in the store, its access tokens through the revocation set.
+   * Ends a session (RFC 7009 revocation of one of its tokens). Its access tokens die here at once
+   * whatever the database says; a session neither held nor replicated here is ended at its origin.
    */
   async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<void> {
     const now = this.d.clock.now();
+    this.d.revocations.add(owner.sessionId, now);
     if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
-      this.d.revocations.add(owner.sessionId, now);
       this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
+      return;
+    }
+    const origin = regionOf(owner.sessionId);
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+      await this.d.remote.logout(origin, { userId: owner.userId, sessionId: owner.sessionId }, ctx);
     }
   }
 

@@ -36,6 +36,13 @@ export class PeerRegions implements RemoteRegions {
     return res.body.ended;
   }
 
+  async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void> {
+    if (!this.client.knows(region)) return; // unknown everywhere: nothing to end
+    const res = await this.client.request(region, '/oauth/revoke', { operation: 'revoke', body: { token: refreshToken, token_type_hint: 'refresh_token' }, requestId: ctx.requestId });
+    ctx.servedBy = region;
+    if (res.status !== 200) throw this.client.answerError(region, res);
+  }
+
   private async tokens(region: string, path: string, req: PeerRequest, ctx: RequestContext): Promise<TokenResponse> {
     const res = await this.client.request<TokenResponse>(region, path, req);
     ctx.servedBy = region;
