@@ -19,6 +19,8 @@ interface Options {
   bearer?: string;
   username?: string;
   password?: string;
+  /** Requests per second per worker; unset = as fast as answers come (closed loop). */
+  rate?: number;
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
@@ -83,6 +85,8 @@ await Promise.all(
       const status = await send();
       latencies.push(performance.now() - t0);
       statuses[status] = (statuses[status] ?? 0) + 1;
+      // A paced probe measures latency without adding load of its own.
+      if (opts.rate) await new Promise((r) => setTimeout(r, Math.max(0, 1000 / opts.rate! - (performance.now() - t0))));
     }
   }),
 );

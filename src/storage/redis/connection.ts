@@ -15,6 +15,9 @@ const FAIL_FAST: RedisOptions = {
   connectTimeout: 1000,
   commandTimeout: 500,
   retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  // Commands issued in the same tick (many concurrent refreshes) go out in one write: under load,
+  // system calls, not Redis, were the cost (see docs/benchmarks.md).
+  enableAutoPipelining: true,
 };
 
 /** After a command times out, Redis is skipped this long instead of costing every request a timeout. */
