@@ -61,6 +61,19 @@ function parseObject(segment: string): Record<string, unknown> | null {
 }
 
 /** Splits and parses a compact JWS without trusting anything in it; null when malformed. */
+// A region signs every token with one of a few headers; decoding each once saves a third of the
+// parsing per fresh token. Bounded, and filled only while small, so junk headers cannot grow it.
+const HEADERS = new Map<string, Readonly<Record<string, unknown>>>();
+const MAX_HEADERS = 64;
+
+function parseHeader(segment: string): Record<string, unknown> | null {
+  const known = HEADERS.get(segment);
+  if (known) return known;
+  const header = parseObject(segment);
+  if (header && HEADERS.size < MAX_HEADERS) HEADERS.set(segment, Object.freeze(header));
+  return header;
+}
+
 export function decodeCompact(token: string): DecodedJws | null {
   const parts = token.split('.');
   if (parts.length !== 3) return null;
@@ -68,7 +81,7 @@ export function decodeCompact(token: string): DecodedJws | null {
   // Header and payload need no character check: the signature covers their exact text.
   // The signature does: a lenient base64 decoder would accept many spellings of one token.
   if (!h || !p || !s || !SEGMENT.test(s)) return null;
-  const header = parseObject(h);
+  const header = parseHeader(h);
   const payload = parseObject(p);
   if (!header || !payload) return null;
   return { header, payload, signingInput: Buffer.from(token.slice(0, h.length + p.length + 1)), signature: Buffer.from(s, 'base64url') };
