@@ -60,6 +60,9 @@ export interface RegionSetOptions {
 export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions = {}): Promise<RegionSet> {
   const clock = new ManualClock(Date.parse('2026-06-01T12:00:00Z'));
   const secret = randomBytes(32).toString('base64url');
+  // Each region its own Redis namespace, as if each had its own Redis: shared keys would let one
+  // region's worker take another's jobs and one region's cache answer for another.
+  const run = randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'meridian-regions-'));
   const topologyFile = join(dir, 'regions.json');
   const prepared = await Promise.all(
@@ -88,7 +91,14 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
     const t = await createTestApp({
       databaseUrl: p.databaseUrl,
       clock,
-      env: { MERIDIAN_REGION: p.spec.id, MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, MERIDIAN_REGION_TIMEOUT_MS: '1500', ...opts.env },
+      env: {
+        MERIDIAN_REGION: p.spec.id,
+        MERIDIAN_REGIONS_FILE: topologyFile,
+        MERIDIAN_REGION_SECRET: secret,
+        MERIDIAN_REGION_TIMEOUT_MS: '1500',
+        MERIDIAN_REDIS_PREFIX: `regions-${run}-${p.spec.id}`,
+        ...opts.env,
+      },
     });
     await t.app.listen({ port: p.port, host: '127.0.0.1' });
     return t;
@@ -142,4 +152,21 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
 /** Every region fetches every other region's keys now (the background sync does it too, on its own time). */
 export async function syncKeys(set: RegionSet): Promise<void> {
   for (const node of Object.values(set.nodes)) await node.t.services.regions?.keySync.syncAll();
+}
+
+/**
+ * Three replicating regions in a chain, as the local cluster lays them out: a - b - c, with b
+ * the username directory, each running its worker tier; keys already exchanged.
+ */
+export async function startChain(): Promise<RegionSet> {
+  const set = await startRegions(
+    [
+      { id: 'a', lat: 38.9, lon: -77.0 },
+      { id: 'b', lat: 53.3, lon: -6.3 },
+      { id: 'c', lat: 1.35, lon: 103.8 },
+    ],
+    { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] } },
+  );
+  await syncKeys(set);
+  return set;
 }

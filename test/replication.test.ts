@@ -11,7 +11,7 @@ import { buildEvent, type ChangeRow } from '../src/regions/replication-events.js
 import type { TestApp } from './helpers.js';
 import { bearer, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { eventually } from './redis-server.js';
-import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
+import { type RegionSet, startChain } from './regions-harness.js';
 
 const GRACE_MS = 10_000;
 
@@ -62,15 +62,7 @@ describe('replication between regions', () => {
   };
 
   before(async () => {
-    set = await startRegions(
-      [
-        { id: 'a', lat: 38.9, lon: -77.0 },
-        { id: 'b', lat: 53.3, lon: -6.3 },
-        { id: 'c', lat: 1.35, lon: 103.8 },
-      ],
-      { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] } },
-    );
-    await syncKeys(set);
+    set = await startChain();
   });
   after(() => set.close());
 

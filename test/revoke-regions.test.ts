@@ -2,22 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { eventually } from './redis-server.js';
-import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
+import { type RegionSet, startChain } from './regions-harness.js';
 
 /** RFC 7009 at a region that does not hold the session: a 200 must still mean the token is dead. */
 describe('revocation of another region\'s tokens', () => {
   let set: RegionSet;
   const app = (id: string) => set.nodes[id]!.t.app;
   before(async () => {
-    set = await startRegions(
-      [
-        { id: 'a', lat: 38.9, lon: -77.0 },
-        { id: 'b', lat: 53.3, lon: -6.3 },
-        { id: 'c', lat: 1.35, lon: 103.8 },
-      ],
-      { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] } },
-    );
-    await syncKeys(set);
+    set = await startChain();
   });
   after(() => set.close());
 
