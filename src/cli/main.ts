@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, describeConfig, loadConfigFromEnv } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { loadTopologyFile, withRegionDefaults } from '../regions/topology.js';
+import { backfillCommand } from './backfill.js';
 import { clusterCommand } from './local-cluster.js';
 import { gatewayCommand } from './gateway.js';
 import { keysCommand } from './keys.js';
@@ -20,6 +21,8 @@ Commands:
   migrate               apply pending database migrations and exit
   keys rotate [--now]   add a signing key (published first, signs after MERIDIAN_KEY_PUBLISH_DELAY)
   keys list             list the signing keys in the key set
+  backfill <region>     queue this region's users, live sessions and recent revocations for a region
+                        newly added to MERIDIAN_REGIONS_FILE (its worker delivers them)
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
   cluster [--db-prefix meridian] [--workers N]
                         run three regions (each: Redis, N API processes, default 1, and a worker) and a
@@ -63,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(config, logger);
     case 'keys':
       return keysCommand(config, logger, sub, { now: values.now ?? false });
+    case 'backfill':
+      return backfillCommand(config, topology, logger, sub);
     case 'gateway':
       return gatewayCommand(config, topology, logger);
     case 'cluster':
