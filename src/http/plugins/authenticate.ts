@@ -10,8 +10,6 @@ declare module 'fastify' {
   }
 }
 
-const bearerToken = (request: FastifyRequest): string | undefined => parseBearer(request.headers.authorization);
-
 /** The metric label of a failed verification, from the verifier's reason. */
 function failureOutcome(err: unknown): string {
   const reason = isAppError(err) ? err.reason : undefined;
@@ -27,7 +25,7 @@ function failureOutcome(err: unknown): string {
  */
 export function authenticate(verifier: AccessTokenVerifier, verifications?: Metrics['tokenVerifications']) {
   return async function requireAccessToken(request: FastifyRequest): Promise<void> {
-    const token = bearerToken(request);
+    const token = parseBearer(request.headers.authorization);
     if (!token) {
       verifications?.inc({ outcome: 'missing' });
       throw new AppError('invalid_token', { reason: 'missing bearer token' });
