@@ -12,6 +12,7 @@ import {
   RETRYABLE_SQLSTATES,
   statementKind,
 } from './db.js';
+import { statementName } from './sql.js';
 
 const MAX_TX_ATTEMPTS = 3;
 
@@ -85,7 +86,7 @@ class PostgresDb implements Db {
 
   query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     return observed(this.observers, text, async () => {
-      const r = await this.pool.query(text, params as unknown[]);
+      const r = await this.pool.query({ name: statementName(text), text, values: params as unknown[] });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     });
   }
@@ -108,7 +109,7 @@ class PostgresDb implements Db {
       const tx: Queryable = {
         query: <R>(text: string, params: readonly unknown[] = []) =>
           observed(this.observers, text, async () => {
-            const r = await client.query(text, params as unknown[]);
+            const r = await client.query({ name: statementName(text), text, values: params as unknown[] });
             return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
           }),
         exec: async (text) => {

@@ -50,3 +50,13 @@ export const SQL = {
   recordReplicatedRevocation: load('record-replicated-revocation'),
   deleteOldReplicatedRevocations: load('delete-old-replicated-revocations'),
 } as const;
+
+// Each statement of the registry runs as a named prepared statement: PostgreSQL parses
+// and plans it once per connection instead of on every call (on the refresh path this
+// was most of the database's CPU). Ad-hoc text (migrations, tests) stays unnamed.
+const NAMES = new Map<string, string>(Object.entries(SQL).map(([name, text]) => [text, name]));
+
+/** The prepared-statement name of a registry statement; undefined for any other text. */
+export function statementName(text: string): string | undefined {
+  return NAMES.get(text);
+}
