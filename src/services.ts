@@ -122,8 +122,9 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
   if (shared.kind === 'memory' && db.kind === 'postgres') {
     logger.warn('REDIS_URL is not set: cache, throttling and revocations are per process, so run one server per region or set REDIS_URL');
   }
-  // Every committed change is written through to the cache by the process that made it.
-  const pgSessions = new PgSessionStore(db, (change) => shared.cache.tryWrite(change, 'write_through'));
+  // Every committed change is written through to the cache by the process that made it;
+  // in a topology, logins and rotations are outbox events too, for the other regions.
+  const pgSessions = new PgSessionStore(db, { onChange: (change) => shared.cache.tryWrite(change, 'write_through'), replicate: topology !== undefined });
   const sessionStore = new CachedSessionStore(pgSessions, shared.cache, audit);
   const revocations = new RevocationSet(clock, tokenLifetimeSeconds * 1000);
   const revocationSync = new RevocationSync({

@@ -62,13 +62,31 @@ for (const kind of KINDS) {
       await t.close();
     });
 
-    it('writes exactly one outbox row with every change, in the same statement; a lost rotation writes none', async () => {
+    it('a region on its own writes an outbox row for a revocation only, in the same statement', async () => {
       const tokens = await login(other.app, `events-${kind}`);
       const sid = await sessionOf(tokens.refresh_token);
-      const parallel = await Promise.all([1, 2, 3].map(() => refresh(other.app, tokens.refresh_token)));
-      assert.ok(parallel.every((r) => r.statusCode === 200));
-      const rotated = json<Tokens>(parallel[0]!);
+      const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
+      assert.deepEqual(await outbox(sid), []);
       assert.equal((await logout(other.app, rotated.access_token)).statusCode, 204);
+      assert.deepEqual(
+        (await outbox(sid)).map((r) => [r.kind, r.generation, r.token_hashes.length]),
+        [['revoked', 1, 0]],
+      );
+    });
+
+    it('in a topology every change writes exactly one row; a lost rotation writes none', async () => {
+      const tokens = await login(other.app, `topology-${kind}`);
+      const state = (await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(tokens.refresh_token)))!;
+      const store = new PgSessionStore(t.db, { replicate: true });
+      // A second family, started by the replicating store, and three racing rotations of its first token.
+      const sid = `${state.sessionId}-b`;
+      const now = t.clock.now();
+      const first = hashRefreshToken(`local.${'a'.repeat(43)}`);
+      await store.create({ id: sid, userId: state.userId, region: 'local', now, expiresAt: now + 86_400_000, tokenHash: first, tokenExpiresAt: now + 86_400_000 });
+      const children = ['b', 'c', 'd'].map((c) => hashRefreshToken(`local.${c.repeat(43)}`));
+      const won = await Promise.all(children.map((childHash) => store.rotate({ sessionId: sid, generation: 0, parentHash: first, childHash, childExpiresAt: now + 86_400_000, now })));
+      assert.equal(won.filter(Boolean).length, 1);
+      assert.ok(await store.revoke(sid, state.userId, now, 'logout'));
       const rows = await outbox(sid);
       assert.deepEqual(
         rows.map((r) => [r.kind, r.generation, r.token_hashes.length]),
@@ -78,50 +96,61 @@ for (const kind of KINDS) {
           ['revoked', 1, 0],
         ],
       );
-      assert.deepEqual(rows[1]!.token_hashes, [hashRefreshToken(tokens.refresh_token), hashRefreshToken(rotated.refresh_token)]);
+      assert.deepEqual(rows[1]!.token_hashes, [first, children[won.indexOf(true)]]);
     });
 
-    it('relays every row to the queue, marks it sent, and the sync job brings a stale cache up to date', async () => {
+    it('relays every row and marks it sent; the revocation sync brings a stale cache up to date', async () => {
       const tokens = await login(t.app, `sync-${kind}`);
       const cache = t.services.shared.cache;
       const hash = hashRefreshToken(tokens.refresh_token);
-      assert.equal((await cache.lookup(hash))?.consumedAt, null);
-      const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
-      assert.ok(rotated.refresh_token);
-      const child = hashRefreshToken(rotated.refresh_token);
-      await eventually(async () => (await cache.lookup(hash))?.consumedAt != null && (await cache.lookup(child))?.tokenGeneration === 1, 10_000, 'rotation synced');
-
-      assert.equal((await logout(other.app, rotated.access_token)).statusCode, 204);
+      assert.equal((await cache.lookup(hash))?.revokedAt, null);
+      // `other` does not share this cache: only the worker tier tells it of the logout.
+      assert.equal((await logout(other.app, tokens.access_token)).statusCode, 204);
       await eventually(async () => (await cache.lookup(hash))?.revokedAt != null, 10_000, 'revocation synced');
       await eventually(async () => (await outbox()).every((r) => r.sent_at !== null), 10_000, 'all rows sent');
     });
 
-    it('duplicate and out-of-order delivery leave the cache as delivery once in order would', async () => {
-      const tokens = await login(other.app, `replay-${kind}`);
-      let current = tokens;
-      const issued = [tokens.refresh_token];
-      for (let i = 0; i < 3; i++) {
-        current = json<Tokens>(await refresh(other.app, current.refresh_token));
-        issued.push(current.refresh_token);
-      }
-      const sid = await sessionOf(tokens.refresh_token);
+    it('a rotation the cache never heard of is still decided right: the child refreshes, the parent is a reuse', async () => {
+      const tokens = await login(t.app, `stale-${kind}`);
+      const cache = t.services.shared.cache;
+      const hash = hashRefreshToken(tokens.refresh_token);
+      const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
       await idle();
-      const rows = await outbox(sid);
-      const events = rows.map(
-        (r): SyncEvent => ({ outboxId: r.id, kind: r.kind as SyncEvent['kind'], sessionId: r.session_id, generation: r.generation, tokenHashes: r.token_hashes }),
-      );
+      // The cache still holds the parent as live, and knows nothing of the child.
+      assert.equal((await cache.lookup(hash))?.consumedAt, null);
+      assert.equal(await cache.lookup(hashRefreshToken(rotated.refresh_token)), null);
+      // Inside the grace window, the parent again gets the same successor.
+      assert.equal(json<Tokens>(await refresh(t.app, tokens.refresh_token)).refresh_token, rotated.refresh_token);
+      const next = json<Tokens>(await refresh(t.app, rotated.refresh_token));
+      assert.ok(next.refresh_token);
+      t.clock.advance(t.config.refreshGraceSeconds * 1000 + 1);
+      // After it, the parent is a reuse, whatever the cache said: the whole family is revoked.
+      assert.equal(json(await refresh(t.app, tokens.refresh_token)).error, 'invalid_grant');
+      assert.equal(json(await refresh(t.app, next.refresh_token)).error, 'invalid_grant');
+    });
+
+    it('duplicate and out-of-order delivery leave the cache as delivery once in order would', async () => {
+      // Logged in here (the cache holds the tokens), logged out by `other` (only the sync tells the cache).
+      const sessions = await Promise.all([1, 2, 3].map(() => login(t.app, `replay-${kind}`)));
+      assert.equal((await logout(other.app, sessions[0]!.access_token, { all_sessions: true })).statusCode, 204);
+      await idle();
+      const sids = await Promise.all(sessions.map((s) => sessionOf(s.refresh_token)));
+      const rows = (await Promise.all(sids.map((sid) => outbox(sid)))).flat();
+      assert.equal(rows.length, 3);
+      const events = rows.map((r): SyncEvent => ({ outboxId: r.id, sessionId: r.session_id, generation: r.generation }));
       // Forget what the in-order delivery wrote, then deliver newest first, every event twice.
-      for (const token of issued) {
-        if (kind === 'bullmq') await server.client.del(t.services.shared.keys.refreshToken(hashRefreshToken(token)));
-        else t.services.shared.memory!.evict(t.services.shared.keys.refreshToken(hashRefreshToken(token)));
+      for (const sid of sids) {
+        if (kind === 'bullmq') await server.client.del(t.services.shared.keys.family(sid));
+        else t.services.shared.memory!.evict(t.services.shared.keys.family(sid));
       }
       const replay = [...events].reverse().flatMap((e) => [1, 2].map((n) => ({ name: 'cache-sync', id: `replay-${e.outboxId}-${n}`, data: e })));
       await tier.sync.add(replay);
       await idle();
       const db = new PgSessionStore(t.db);
-      for (const token of issued) {
-        const hash = hashRefreshToken(token);
+      for (const s of sessions) {
+        const hash = hashRefreshToken(s.refresh_token);
         const cached = await t.services.shared.cache.lookup(hash);
+        assert.ok(cached?.revokedAt);
         assert.deepEqual({ ...cached, source: 'db' }, await db.findRefreshState(hash));
       }
     });
@@ -146,8 +175,8 @@ describe('outbox relay with Redis down', () => {
     const tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
     try {
       await own.stop();
-      const tokens = await login(t.app, 'relay-down');
-      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200);
+      const sessions = [await login(t.app, 'relay-down'), await login(t.app, 'relay-down')];
+      for (const s of sessions) assert.equal((await logout(t.app, s.access_token)).statusCode, 204);
       const unsent = async () => Number((await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')).rows[0]!.n);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(await unsent(), 2);

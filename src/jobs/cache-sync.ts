@@ -3,14 +3,12 @@ import type { RefreshCache } from '../storage/cache/refresh-cache.js';
 import type { PgSessionStore } from '../storage/postgres/repositories.js';
 import { familyOf, type SessionChange, tokenOf } from '../storage/session-state.js';
 
-/** One outbox row: which family changed, how, and which of its tokens. */
+/** One revocation from the outbox: the family that was revoked. */
 export interface SyncEvent {
   outboxId: string;
-  kind: 'created' | 'rotated' | 'revoked';
   sessionId: string;
-  /** The family's generation right after the change. */
+  /** The family's generation when it was revoked. */
   generation: number;
-  tokenHashes: string[];
 }
 
 export interface CacheSyncDeps {
@@ -21,19 +19,24 @@ export interface CacheSyncDeps {
 }
 
 /**
- * Applies an outbox event to the cache. The event only names what changed;
- * the state written is read from PostgreSQL now, so a late event writes the
- * newest state rather than its own, and the versioned writes keep whatever
- * newer state the cache already has. Running it twice, or out of order,
- * leaves the cache as running it once in order. A revocation is also
- * announced again, for API processes that missed the first announcement.
+ * Applies a revocation to the cache and announces it again, for API
+ * processes that missed the first announcement (their verifiers would
+ * otherwise accept the session's access tokens until the database poll).
+ * The family written is read from PostgreSQL now, and versioned writes keep
+ * whatever newer state the cache has: running an event twice, or out of
+ * order, leaves the cache as running it once in order.
+ *
+ * Logins and rotations have no sync job: the process that made one writes
+ * it through, and a cache that missed it is only slower, never wrong (a
+ * stale entry is re-checked by PostgreSQL, see sessions.ts). A job per
+ * refresh would cost the database two reads per refresh.
  */
 export function cacheSync(d: CacheSyncDeps): (event: SyncEvent) => Promise<void> {
   return async (event) => {
-    const change = await currentState(d.sessions, event.sessionId, event.tokenHashes);
+    const change = await currentState(d.sessions, event.sessionId, []);
     await d.cache.write(change, 'sync');
     const family = change.families[0];
-    if (event.kind === 'revoked' && d.bus && family?.revokedAt != null) await d.bus.publish(family.sessionId, family.revokedAt);
+    if (d.bus && family?.revokedAt != null) await d.bus.publish(family.sessionId, family.revokedAt);
   };
 }
 

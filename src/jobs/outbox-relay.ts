@@ -27,8 +27,8 @@ export interface ReplicationFanout {
 }
 
 /**
- * Moves committed outbox rows to the cache-sync queue (and, in a topology,
- * to the replication queue of each region they go to). Each batch is claimed,
+ * Moves committed outbox rows to the cache-sync queue (revocations) and, in
+ * a topology, to the replication queue of each region they go to. Each batch is claimed,
  * enqueued and marked sent in one transaction: a relay that dies before the
  * commit leaves its rows unsent, and they are relayed again (at least once;
  * the job id is the row id, so BullMQ drops a repeat that is still queued,
@@ -59,13 +59,13 @@ export class OutboxRelay {
     const moved = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<OutboxRow>(SQL.claimOutbox, [BATCH]);
       if (rows.length === 0) return 0;
-      // A new user changes no refresh state: only other regions hear of it.
-      const familyRows = rows.filter((r): r is OutboxRow & { kind: SyncEvent['kind']; session_id: string } => r.kind !== 'user_created' && r.session_id !== null);
+      // Only revocations are synced (see cache-sync.ts); the other rows are there for other regions.
+      const revocations = rows.filter((r): r is OutboxRow & { session_id: string } => r.kind === 'revoked' && r.session_id !== null);
       await this.queue.add(
-        familyRows.map((r) => ({
+        revocations.map((r) => ({
           name: QUEUES.sync,
           id: `outbox-${r.id}`,
-          data: { outboxId: r.id, kind: r.kind, sessionId: r.session_id, generation: r.generation, tokenHashes: r.token_hashes } satisfies SyncEvent,
+          data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation } satisfies SyncEvent,
         })),
       );
       await this.replication?.enqueue(tx, rows);

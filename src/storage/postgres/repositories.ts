@@ -99,19 +99,42 @@ function tokenChange(rows: RefreshRow[]): SessionChange {
   return { tokens: states.map(tokenOf), families: states.slice(-1).map(familyOf) };
 }
 
+export interface PgSessionStoreOptions {
+  /** Called with the state a write left, once it has committed (the cache's write-through). */
+  onChange?: ChangeListener;
+  /** A region of a topology: logins and rotations are outbox events too, for the other regions. */
+  replicate?: boolean;
+}
+
 /**
- * Sessions in PostgreSQL. Every write statement also writes its outbox row
- * and returns the state it left, which is handed to `onChange` (the cache's
- * write-through) once the statement has committed.
+ * Sessions in PostgreSQL. Every write statement returns the state it left,
+ * which is handed to `onChange` once the statement has committed. A
+ * revocation always writes its outbox row (the worker announces it again and
+ * syncs the cache); logins and rotations write one only when `replicate`.
  */
 export class PgSessionStore implements SessionStore {
+  private readonly onChange: ChangeListener | undefined;
+  private readonly replicate: boolean;
+
   constructor(
     private readonly db: Db,
-    private readonly onChange?: ChangeListener,
-  ) {}
+    opts: PgSessionStoreOptions = {},
+  ) {
+    this.onChange = opts.onChange;
+    this.replicate = opts.replicate ?? false;
+  }
 
   async create(s: NewSession): Promise<void> {
-    const r = await this.db.query<RefreshRow>(SQL.createSession, [s.id, s.userId, s.region, date(s.now), date(s.expiresAt), s.tokenHash, date(s.tokenExpiresAt)]);
+    const r = await this.db.query<RefreshRow>(SQL.createSession, [
+      s.id,
+      s.userId,
+      s.region,
+      date(s.now),
+      date(s.expiresAt),
+      s.tokenHash,
+      date(s.tokenExpiresAt),
+      this.replicate,
+    ]);
     await this.onChange?.(tokenChange(r.rows));
   }
 
@@ -129,7 +152,15 @@ export class PgSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(SQL.rotateRefresh, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
+    const r = await this.db.query<RefreshRow>(SQL.rotateRefresh, [
+      x.sessionId,
+      x.generation,
+      x.parentHash,
+      x.childHash,
+      date(x.childExpiresAt),
+      date(x.now),
+      this.replicate,
+    ]);
     if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));
     return true;
