@@ -143,6 +143,31 @@ for (const mode of MODES) {
       assert.equal((await refresh(t.app, json<Tokens>(c).refresh_token)).statusCode, 400, 'and the family revoked');
     });
 
+    it('an entry that does not parse, or names no family, is a miss, never an error or a wrong answer', async () => {
+      const keys = t.services.shared.keys;
+      const store = t.services.shared.memory;
+      // A stray write, at a version no real state reaches, so that no refill replaces it.
+      const corrupt = async (key: string, data: string) => {
+        if (mode === 'redis') await server.client.hset(key, 'v', 1e9, 'd', data);
+        else await store!.setIfNewer([{ key, version: 1e9, data, ttlMs: 60_000 }]);
+      };
+      for (const data of ['not json', '[1,2]', '{"sessionId":42}', 'null']) {
+        const tokens = await login(t.app, `corrupt-${mode}`);
+        const hash = hashRefreshToken(tokens.refresh_token);
+        await corrupt(keys.refreshToken(hash), data);
+        const errorsBefore = await metricValue(t.services.metrics.cacheLookups, { result: 'error' });
+        assert.equal(await t.services.shared.cache.lookup(hash), null, data);
+        const res = await refresh(t.app, tokens.refresh_token);
+        assert.equal(res.statusCode, 200, data);
+        assert.equal(await metricValue(t.services.metrics.cacheLookups, { result: 'error' }), errorsBefore, data);
+      }
+      const tokens = await login(t.app, `corrupt-family-${mode}`);
+      const state = (await cachedState(tokens.refresh_token)) as RefreshState;
+      await corrupt(keys.family(state.sessionId), '{"sessionId":');
+      assert.equal(await cachedState(tokens.refresh_token), null);
+      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200);
+    });
+
     it('an older state never overwrites a newer one (late fill or event)', async () => {
       const tokens = await login(t.app, `order-${mode}`);
       const hash = hashRefreshToken(tokens.refresh_token);

@@ -3,7 +3,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { Clock } from '../../util/runtime.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { type FamilyState, familyVersion, joinState, type SessionChange, type TokenState, tokenVersion } from '../session-state.js';
-import type { VersionedStore } from './versioned-store.js';
+import type { VersionedEntry, VersionedStore } from './versioned-store.js';
 
 /** Who wrote to the cache, for the metrics. */
 export type CacheWriter = 'fill' | 'write_through' | 'sync';
@@ -43,40 +43,41 @@ export class RefreshCache {
 
   /** The cached state of a token; null on a miss (either half absent). Throws when the cache is unreachable. */
   async lookup(tokenHash: string): Promise<RefreshState | null> {
-    const token = parse<TokenState>(await this.store.get(this.keys.refreshToken(tokenHash)), TOKEN_FIELDS);
+    // The token entry names its family's: both come back in one round trip.
+    const [tokenData, familyData] = await this.store.getWithRef(this.keys.refreshToken(tokenHash), 'sessionId', this.keys.familyPrefix);
+    const token = parse<TokenState>(tokenData, TOKEN_FIELDS);
     if (!token || token.tokenHash !== tokenHash) return null;
-    const family = parse<FamilyState>(await this.store.get(this.keys.family(token.sessionId)), FAMILY_FIELDS);
+    const family = parse<FamilyState>(familyData, FAMILY_FIELDS);
     if (!family || family.sessionId !== token.sessionId) return null;
     return joinState(token, family, 'cache');
   }
 
   /**
-   * Writes the states a change left, families first. Each entry only moves
+   * Writes the states a change left, in one command. Each entry only moves
    * forward (see `familyVersion`); one whose subject has expired is not
-   * written. Throws when a write fails, after counting it.
+   * written. Throws when the write fails, after counting it.
    */
   async write(change: SessionChange, writer: CacheWriter): Promise<void> {
-    // Issued together, in this order, on one connection: one round trip, and Redis applies them in order.
-    await Promise.all([
-      ...change.families.map((f) => this.put(this.keys.family(f.sessionId), familyVersion(f), f, f.expiresAt, writer)),
-      ...change.tokens.map((t) => this.put(this.keys.refreshToken(t.tokenHash), tokenVersion(t), t, t.expiresAt, writer)),
-    ]);
+    const now = this.clock.now();
+    const entries: VersionedEntry[] = [];
+    const add = (key: string, version: number, value: TokenState | FamilyState, expiresAt: number) => {
+      if (expiresAt > now) entries.push({ key, version, data: JSON.stringify(value), ttlMs: expiresAt - now });
+    };
+    for (const f of change.families) add(this.keys.family(f.sessionId), familyVersion(f), f, f.expiresAt);
+    for (const t of change.tokens) add(this.keys.refreshToken(t.tokenHash), tokenVersion(t), t, t.expiresAt);
+    if (entries.length === 0) return;
+    let stored: boolean[];
+    try {
+      stored = await this.store.setIfNewer(entries);
+    } catch (err) {
+      this.metrics.cacheWrites.inc({ operation: writer, result: 'error' }, entries.length);
+      throw err;
+    }
+    for (const s of stored) this.metrics.cacheWrites.inc({ operation: writer, result: s ? 'stored' : 'stale' });
   }
 
   /** `write` for callers that must not fail because of the cache (it is only an optimisation there). */
   async tryWrite(change: SessionChange, writer: CacheWriter): Promise<void> {
     await this.write(change, writer).catch(() => {});
-  }
-
-  private async put(key: string, version: number, value: TokenState | FamilyState, expiresAt: number, writer: CacheWriter): Promise<void> {
-    const ttlMs = expiresAt - this.clock.now();
-    if (ttlMs <= 0) return;
-    try {
-      const stored = await this.store.setIfNewer(key, version, JSON.stringify(value), ttlMs);
-      this.metrics.cacheWrites.inc({ operation: writer, result: stored ? 'stored' : 'stale' });
-    } catch (err) {
-      this.metrics.cacheWrites.inc({ operation: writer, result: 'error' });
-      throw err;
-    }
   }
 }

@@ -3,13 +3,25 @@ import type { Clock } from '../../util/runtime.js';
 /**
  * The storage contract under the refresh cache: entries carry a version and a
  * TTL, and a write never replaces an entry with an older or equal version.
- * Redis implements it with a Lua script (storage/redis/); the embedded
+ * Redis implements it with Lua scripts (storage/redis/); the embedded
  * default keeps the entries in this process.
  */
 export interface VersionedStore {
-  get(key: string): Promise<string | null>;
-  /** Stores `data` unless the entry holds `version` or higher; true when stored. */
-  setIfNewer(key: string, version: number, data: string, ttlMs: number): Promise<boolean>;
+  /**
+   * The data of `key` and of the entry it refers to: the one at `refPrefix` +
+   * the string field `field` of its JSON data (one round trip). Each is null
+   * when absent; the second also when the first does not name one.
+   */
+  getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]>;
+  /** Stores each entry unless the store holds its version or higher; true for each stored. */
+  setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]>;
+}
+
+export interface VersionedEntry {
+  key: string;
+  version: number;
+  data: string;
+  ttlMs: number;
 }
 
 interface Entry {
@@ -31,18 +43,14 @@ export class MemoryVersionedStore implements VersionedStore {
     private readonly maxEntries = 200_000,
   ) {}
 
-  async get(key: string): Promise<string | null> {
-    const e = this.live(key);
-    return e ? e.data : null;
+  async getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]> {
+    const first = this.live(key)?.data ?? null;
+    const ref = first === null ? undefined : refOf(first, field);
+    return [first, ref === undefined ? null : (this.live(refPrefix + ref)?.data ?? null)];
   }
 
-  async setIfNewer(key: string, version: number, data: string, ttlMs: number): Promise<boolean> {
-    const current = this.live(key);
-    if (current && current.version >= version) return false;
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.dropOldest();
-    this.entries.set(key, { version, data, expiresAt: this.clock.now() + ttlMs });
-    return true;
+  async setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]> {
+    return entries.map((e) => this.put(e));
   }
 
   /** Forgets every entry, as a restarted or flushed Redis would. */
@@ -53,6 +61,15 @@ export class MemoryVersionedStore implements VersionedStore {
   /** Forgets one entry, as an evicting Redis might. */
   evict(key: string): void {
     this.entries.delete(key);
+  }
+
+  private put({ key, version, data, ttlMs }: VersionedEntry): boolean {
+    const current = this.live(key);
+    if (current && current.version >= version) return false;
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.dropOldest();
+    this.entries.set(key, { version, data, expiresAt: this.clock.now() + ttlMs });
+    return true;
   }
 
   private live(key: string): Entry | undefined {
@@ -71,5 +88,15 @@ export class MemoryVersionedStore implements VersionedStore {
       if (n-- <= 0) break;
       this.entries.delete(k);
     }
+  }
+}
+
+/** The string field `field` of JSON `data`, as get-with-ref-1.lua reads it; undefined otherwise. */
+function refOf(data: string, field: string): string | undefined {
+  try {
+    const v = (JSON.parse(data) as Record<string, unknown> | null)?.[field];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
   }
 }

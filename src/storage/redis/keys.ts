@@ -21,6 +21,8 @@ export function redisKeys(prefix: string) {
     refreshToken: (tokenHash: string) => `${prefix}:rt:${tokenHash}`,
     /** Hash {v: version, d: FamilyState JSON}: a token family; once revoked, the negative cache. */
     family: (sessionId: string) => `${prefix}:fam:${sessionId}`,
+    /** What `family` puts before the session id (get-with-ref-1.lua builds family keys with it). */
+    familyPrefix: `${prefix}:fam:`,
     /** Hash {c: count, r: window end ms}: a fixed-window throttling counter. */
     counter: (name: string) => `${prefix}:ctr:${name}`,
     /** Pub/sub channel carrying revoked session ids to every API process of the region. */

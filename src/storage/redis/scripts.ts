@@ -3,25 +3,30 @@ import type { Redis, Result } from 'ioredis';
 
 /**
  * The Lua scripts, one file each under `scripts/`, named after what they do
- * and how many keys they take (`<name>-<numkeys>.lua`). ioredis runs them by
- * SHA and reloads them itself when a restarted Redis has forgotten them.
+ * and how many keys they take (`<name>-<numkeys>.lua`, `-n` for any number:
+ * the caller passes the count first). ioredis runs them by SHA and reloads
+ * them itself when a restarted Redis has forgotten them.
  */
 const dir = new URL('./scripts/', import.meta.url);
 
-function load(file: string): { lua: string; numberOfKeys: number } {
-  const m = /-(\d+)$/.exec(file);
-  if (!m) throw new Error(`script ${file} must end in -<number of keys>`);
-  return { lua: readFileSync(new URL(`${file}.lua`, dir), 'utf8'), numberOfKeys: Number(m[1]) };
+function load(file: string): { lua: string; numberOfKeys?: number } {
+  const m = /-(\d+|n)$/.exec(file);
+  if (!m) throw new Error(`script ${file} must end in -<number of keys> or -n`);
+  const lua = readFileSync(new URL(`${file}.lua`, dir), 'utf8');
+  return m[1] === 'n' ? { lua } : { lua, numberOfKeys: Number(m[1]) };
 }
 
 const SCRIPTS = {
-  setIfNewer: load('set-if-newer-1'),
+  setIfNewer: load('set-if-newer-n'),
+  getWithRef: load('get-with-ref-1'),
   incrementWindow: load('increment-window-1'),
 } as const;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    setIfNewer(key: string, version: number, data: string, ttlMs: number): Result<number, Context>;
+    /** `numberOfKeys` keys, then (version, data, ttlMs) per key. */
+    setIfNewer(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number[], Context>;
+    getWithRef(key: string, field: string, refPrefix: string): Result<[string | null, string | null], Context>;
     incrementWindow(key: string, now: number, windowMs: number): Result<[number, number], Context>;
   }
 }

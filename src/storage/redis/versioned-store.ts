@@ -1,15 +1,19 @@
-import type { VersionedStore } from '../cache/versioned-store.js';
+import type { VersionedEntry, VersionedStore } from '../cache/versioned-store.js';
 import type { RedisLink } from './connection.js';
 
-/** Versioned cache entries as Redis hashes {v, d}; writes go through set-if-newer-1.lua. */
+/** Versioned cache entries as Redis hashes {v, d}; read by get-with-ref-1.lua, written by set-if-newer-n.lua. */
 export class RedisVersionedStore implements VersionedStore {
   constructor(private readonly link: RedisLink) {}
 
-  get(key: string): Promise<string | null> {
-    return this.link.run((r) => r.hget(key, 'd'));
+  getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]> {
+    return this.link.run((r) => r.getWithRef(key, field, refPrefix));
   }
 
-  async setIfNewer(key: string, version: number, data: string, ttlMs: number): Promise<boolean> {
-    return (await this.link.run((r) => r.setIfNewer(key, version, data, Math.ceil(ttlMs)))) === 1;
+  async setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const args: (string | number)[] = entries.map((e) => e.key);
+    for (const e of entries) args.push(e.version, e.data, Math.ceil(e.ttlMs));
+    const stored = await this.link.run((r) => r.setIfNewer(entries.length, ...args));
+    return stored.map((n) => n === 1);
   }
 }
