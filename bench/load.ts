@@ -2,7 +2,8 @@
  * The load generator, run as its own process so that it does not share an
  * event loop with the server it measures. Closed loop: `concurrency` workers
  * each send a request, wait for the answer, and send the next, for
- * `seconds`. Prints one JSON line of results.
+ * `seconds`. Prints one JSON line when its setup is done and the load
+ * starts, then one of results.
  *
  * Modes: get (GET `path` with optional bearer), login (POST credentials),
  * refresh-meridian and refresh-oidc (each worker first obtains its own
@@ -74,6 +75,8 @@ async function setup(i: number): Promise<() => Promise<number>> {
 }
 
 const workers = await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => setup(i)));
+// Setup (registrations, logins) is done: whoever measures the servers' CPU starts now.
+process.stdout.write(JSON.stringify({ ready: true }) + '\n');
 const latencies: number[] = [];
 const statuses: Record<number, number> = {};
 const started = performance.now();

@@ -1,37 +1,24 @@
 /**
  * `npm run bench`: starts what it needs on loopback (a PostgreSQL database,
- * Meridian, the node-oidc-provider peer), runs bounded loads from separate
- * processes, and prints each figure as a ratio to a baseline measured in the
- * same run, with the absolute numbers beside it. Results also go to
- * bench/results/latest.json. Needs PostgreSQL (BENCH_PG_URL, default the
- * local server); uses Redis when BENCH_REDIS_URL is set.
+ * Meridian with its worker, the node-oidc-provider peer, three regions for
+ * replication), runs bounded loads from separate processes, and prints each
+ * figure as a ratio to a baseline measured in the same run, with the absolute
+ * numbers beside it, and what each request cost every process in CPU time.
+ * Results also go to bench/results/latest.json. Needs PostgreSQL
+ * (BENCH_PG_URL, default the local server); uses Redis when BENCH_REDIS_URL
+ * is set, as a region runs.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import pg from 'pg';
+import { type Child, start } from './child.js';
+import { cpuWindow, type Group } from './cpu.js';
 
 const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const PASSWORD = 'correct horse battery staple';
-const children: ChildProcess[] = [];
-
-/** Runs a TypeScript file in a child process; resolves with its first stdout line parsed as JSON. */
-function run<T>(file: string, args: string[] = [], env: Record<string, string> = {}, keep = false): Promise<{ out: T; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    if (keep) children.push(child);
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ out: JSON.parse(buf.slice(0, nl)) as T, child });
-    });
-    child.on('exit', (code) => code && reject(new Error(`${file} exited with ${code}`)));
-  });
-}
 
 interface Load {
   requests: number;
@@ -41,17 +28,29 @@ interface Load {
   p99: number;
   statuses: Record<string, number>;
 }
-const load = async (opts: Record<string, unknown>) => (await run<Load>('bench/load.ts', [JSON.stringify({ seconds: SECONDS, ...opts })])).out;
 
-async function http(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+/** A load from its own process; `groups` have their CPU time measured while it runs (after its setup). */
+async function load(opts: Record<string, unknown>, groups: Record<string, Group> = {}): Promise<Load & { cpuUs?: Record<string, number> }> {
+  const child = start('bench/load.ts', [JSON.stringify({ seconds: SECONDS, ...opts })]);
+  await child.line((l) => l.ready === true);
+  const cpu = cpuWindow({ ...groups, 'load generator': { pids: [child.pid] } });
+  const result = (await child.line()) as unknown as Load;
+  const used = cpu?.close();
+  await child.exited;
+  if (!used || !Object.keys(groups).length) return result;
+  return { ...result, cpuUs: Object.fromEntries(Object.entries(used).map(([k, s]) => [k, (s * 1e6) / result.requests])) };
+}
+
+async function http(port: number, method: string, path: string, body?: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
-    headers: body ? { 'content-type': 'application/json', ...headers } : headers,
+    headers: body ? { 'content-type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, text: await res.text() };
 }
 
+/** Statements by kind (select, insert, ...) from a process's own /metrics. */
 async function dbStatements(port: number): Promise<Record<string, number>> {
   const text = (await http(port, 'GET', '/metrics')).text;
   const out: Record<string, number> = {};
@@ -59,27 +58,34 @@ async function dbStatements(port: number): Promise<Record<string, number>> {
   return out;
 }
 
-type Row = { figure: string; value: string; baseline: string; ratio: number; target: string; pass: boolean };
+type Row = { figure: string; value: string; baseline: string; ratio: number; target: string; pass?: boolean };
 const rows: Row[] = [];
 const fmt = (n: number, unit = '') => `${n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)}${unit}`;
-function record(figure: string, value: number, baseline: number, unit: string, target: number, extra = true) {
-  const ratio = value / baseline;
-  rows.push({ figure, value: fmt(value, unit), baseline: fmt(baseline, unit), ratio, target: `>= ${target}x`, pass: ratio >= target && extra });
+function record(figure: string, value: number, baseline: number, target: number, extra = true, ratio = value / baseline) {
+  rows.push({ figure, value: fmt(value), baseline: fmt(baseline), ratio, target: `>= ${target}x`, pass: ratio >= target && extra });
 }
+const costs = (us: Record<string, number>) =>
+  Object.entries(us)
+    .map(([k, v]) => `${k} ${Math.round(v)}`)
+    .join(', ');
+
+const children: Child[] = [];
+const keep = (c: Child) => (children.push(c), c);
 
 async function main() {
   // 1. Verification, in its own process.
-  const v = (await run<{ raw: number; firstSeen: number; repeated: number }>('bench/verify.ts')).out;
-  record('verify, first-seen token (ops/s)', v.firstSeen, v.raw, '', 0.95);
-  record('verify, repeated token (ops/s)', v.repeated, v.raw, '', 10);
+  const v = (await start('bench/verify.ts').line()) as { raw: number; firstSeen: number; repeated: number; firstSeenRatio: number; repeatedRatio: number };
+  record('verify, first-seen token (ops/s)', v.firstSeen, v.raw, 0.95, true, v.firstSeenRatio);
+  record('verify, repeated token (ops/s)', v.repeated, v.raw, 10, true, v.repeatedRatio);
 
-  // A fresh database, Meridian on it, the oidc-provider peer.
+  // A fresh database; Meridian on it with its worker (as a region runs); the oidc-provider peer.
   const dbName = `meridian_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   const dbUrl = new URL(PG);
   dbUrl.pathname = `/${dbName}`;
+  const cpuUse: Record<string, Record<string, number>> = {};
   try {
     const env: Record<string, string> = {
       DATABASE_URL: dbUrl.toString(),
@@ -88,10 +94,21 @@ async function main() {
       MERIDIAN_REGISTER_MAX_PER_IP: '1000000',
       MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '100000',
       MERIDIAN_DB_POOL_SIZE: '20',
-      ...(REDIS ? { REDIS_URL: REDIS } : {}),
+      ...(REDIS ? { REDIS_URL: REDIS, MERIDIAN_REDIS_PREFIX: `bench-${randomBytes(4).toString('hex')}` } : {}),
     };
-    const meridian = (await run<{ port: number }>('bench/server.ts', [], env, true)).out.port;
-    const oidc = (await run<{ port: number }>('bench/oidc-peer.ts', [], {}, true)).out.port;
+    const server = keep(start('bench/server.ts', [], env));
+    const meridian = ((await server.line()) as { port: number }).port;
+    // Without Redis the server runs the background jobs itself.
+    const worker = REDIS ? keep(start('src/cli/main.ts', ['worker'], { ...env, LOG_LEVEL: 'info', MERIDIAN_WORKER_METRICS_PORT: '0' })) : undefined;
+    const workerPort = worker && ((await worker.line((l) => l.msg === 'worker started')) as { metricsPort: number }).metricsPort;
+    const peer = keep(start('bench/oidc-peer.ts'));
+    const oidc = ((await peer.line()) as { port: number }).port;
+    const region: Record<string, Group> = {
+      'Meridian API': { pids: [server.pid] },
+      ...(worker ? { worker: { pids: [worker.pid] } } : {}),
+      PostgreSQL: { comm: 'postgres' },
+      ...(REDIS ? { Redis: { comm: 'redis-server' } } : {}),
+    };
 
     await http(meridian, 'POST', '/v1/auth/register', { username: 'bench', password: PASSWORD });
     const tokens = JSON.parse((await http(meridian, 'POST', '/v1/auth/login', { username: 'bench', password: PASSWORD })).text);
@@ -99,61 +116,73 @@ async function main() {
     // 2. Protected route against a bare route on the same server.
     const bare = await load({ port: meridian, mode: 'get', path: '/bench/bare', concurrency: 32 });
     const me = await load({ port: meridian, mode: 'get', path: '/v1/auth/me', bearer: tokens.access_token, concurrency: 32 });
-    record('GET /v1/auth/me (req/s)', me.rps, bare.rps, '', 0.6);
+    record('GET /v1/auth/me (req/s)', me.rps, bare.rps, 0.6);
 
     // 3. Refresh at 64 concurrent clients against node-oidc-provider's refresh grant.
-    const peer = await load({ port: oidc, mode: 'refresh-oidc', concurrency: 64 });
-    const ours = await load({ port: meridian, mode: 'refresh-meridian', username: 'refresher', password: PASSWORD, concurrency: 64 });
-    record(`refresh (req/s), p99 ${fmt(ours.p99, ' ms')} vs ${fmt(peer.p99, ' ms')}`, ours.rps, peer.rps, '', 1.5, ours.p99 <= 20);
+    const theirs = await load({ port: oidc, mode: 'refresh-oidc', concurrency: 64 }, { 'node-oidc-provider': { pids: [peer.pid] } });
+    const ours = await load({ port: meridian, mode: 'refresh-meridian', username: 'refresher', password: PASSWORD, concurrency: 64 }, region);
+    record(`refresh (req/s), p99 ${fmt(ours.p99, ' ms')} vs ${fmt(theirs.p99, ' ms')}`, ours.rps, theirs.rps, 1.5, ours.p99 <= 20);
+    cpuUse.refresh = ours.cpuUs!;
+    cpuUse['refresh, node-oidc-provider'] = theirs.cpuUs!;
 
-    // 5. DB statements per refresh, counted from the server's own metrics.
-    const before = await dbStatements(meridian);
+    // 5. DB statements per refresh, counted from the server's and the worker's own metrics.
+    const counted = () => Promise.all([dbStatements(meridian), workerPort ? dbStatements(workerPort) : {}]);
+    const [apiBefore, workerBefore] = await counted();
     let token = tokens.refresh_token as string;
     const N = 200;
     for (let i = 0; i < N; i++) token = JSON.parse((await http(meridian, 'POST', '/v1/auth/refresh', { refresh_token: token })).text).refresh_token;
-    const after = await dbStatements(meridian);
-    const per = (kind: string) => ((after[kind] ?? 0) - (before[kind] ?? 0)) / N;
-    const reads = per('select');
-    const writes = per('insert') + per('update') + per('delete');
-    rows.push({ figure: `DB statements per refresh (reads; writes ${writes.toFixed(2)})`, value: reads.toFixed(2), baseline: '0', ratio: NaN, target: '0 reads', pass: reads === 0 });
+    const [apiAfter, workerAfter] = await counted();
+    const per = (a: Record<string, number>, b: Record<string, number>, kinds: string[]) => kinds.reduce((n, k) => n + (b[k] ?? 0) - (a[k] ?? 0), 0) / N;
+    const reads = per(apiBefore, apiAfter, ['select']);
+    const writes = per(apiBefore, apiAfter, ['insert', 'update', 'delete']);
+    const workerAll = per(workerBefore, workerAfter, ['select', 'insert', 'update', 'delete']);
+    rows.push({
+      figure: `DB statements per refresh on a cache hit (API reads; API writes ${writes.toFixed(2)}, worker ${workerAll.toFixed(2)})`,
+      value: reads.toFixed(2),
+      baseline: '0',
+      ratio: NaN,
+      target: '0 reads',
+      pass: reads === 0,
+    });
 
     // 4. Login storm against raw argon2 hashing; event-loop lag and verification latency meanwhile.
-    const rawHash = (await run<{ rps: number }>('bench/argon2.ts', ['8', String(SECONDS)])).out;
+    const rawHash = (await start('bench/argon2.ts', ['8', String(SECONDS)]).line()) as { rps: number };
     // The probe is paced (100 verifications/s), so it measures latency without competing for the CPU.
     const probeOpts = { port: meridian, mode: 'get', path: '/v1/auth/me', bearer: tokens.access_token, concurrency: 1, rate: 100 };
     const idle = await load(probeOpts);
     await http(meridian, 'GET', '/bench/lag');
-    const [storm, probe] = await Promise.all([
-      load({ port: meridian, mode: 'login', username: 'bench', password: PASSWORD, concurrency: 8 }),
-      load(probeOpts),
-    ]);
+    const [storm, probe] = await Promise.all([load({ port: meridian, mode: 'login', username: 'bench', password: PASSWORD, concurrency: 8 }, region), load(probeOpts)]);
     const lag = JSON.parse((await http(meridian, 'GET', '/bench/lag')).text) as { p99: number };
-    record(`login (req/s), event-loop lag p99 ${fmt(lag.p99, ' ms')}`, storm.rps, rawHash.rps, '', 0.9, lag.p99 <= 10);
-    rows.push({
-      figure: 'verify p99 during login storm vs idle (ms)',
-      value: fmt(probe.p99),
-      baseline: fmt(idle.p99),
-      ratio: probe.p99 / idle.p99,
-      target: '<= 2x',
-      pass: probe.p99 / idle.p99 <= 2,
-    });
+    record(`login (req/s), event-loop lag p99 ${fmt(lag.p99, ' ms')}`, storm.rps, rawHash.rps, 0.9, lag.p99 <= 10);
+    cpuUse.login = storm.cpuUs!;
+    rows.push({ figure: 'verify p99 during login storm vs idle (ms)', value: fmt(probe.p99), baseline: fmt(idle.p99), ratio: probe.p99 / idle.p99, target: '<= 2x', pass: probe.p99 / idle.p99 <= 2 });
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await Promise.all(children.map((c) => c.stop()));
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
   }
+
+  // 6. Replication between three regions (its own databases and Redis servers), once the rest has stopped.
+  await start('bench/replication.ts', [], {}, 'inherit').exited;
+  const repl = JSON.parse(readFileSync('bench/results/replication.json', 'utf8')) as { refreshesPerSecond: number; lost: number; results: { p50: number; p99: number }[] };
+  const [lagMs, reachMs] = repl.results as [{ p50: number; p99: number }, { p50: number; p99: number }];
+  rows.push({ figure: `replication lag a -> b at ${repl.refreshesPerSecond.toFixed(0)} refreshes/s (ms, p50 / p99)`, value: `${lagMs.p50} / ${lagMs.p99}`, baseline: '-', ratio: NaN, target: `none lost`, pass: repl.lost === 0 });
+  rows.push({ figure: 'logout at b refused by the verifiers of a and c (ms, p50 / p99)', value: `${reachMs.p50} / ${reachMs.p99}`, baseline: '-', ratio: NaN, target: 'p99 <= 1,000', pass: reachMs.p99 <= 1000 });
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   console.log(`\nMeridian benchmarks (${machine}; ${SECONDS} s per load${REDIS ? ', Redis' : ''})\n`);
   console.log('| figure | Meridian | baseline | ratio | target | met |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.baseline} | ${Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2) + 'x'} | ${r.target} | ${r.pass ? 'yes' : 'NO'} |`);
+  if (Object.keys(cpuUse).length) {
+    console.log('\nCPU time per request (us), by process:\n');
+    for (const [name, us] of Object.entries(cpuUse)) console.log(`- ${name}: ${costs(us)}`);
+  }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/latest.json', JSON.stringify({ at: new Date().toISOString(), machine, seconds: SECONDS, redis: !!REDIS, rows }, null, 2));
+  writeFileSync('bench/results/latest.json', JSON.stringify({ at: new Date().toISOString(), machine, seconds: SECONDS, redis: !!REDIS, rows, cpuUsPerRequest: cpuUse }, null, 2));
 }
 
-main().catch((err) => {
-  for (const c of children) c.kill('SIGTERM');
+main().catch(async (err) => {
+  await Promise.all(children.map((c) => c.stop()));
   console.error(err);
   process.exit(1);
 });
