@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Child, start } from './child.js';
 import { cpuWindow, type Group } from './cpu.js';
@@ -69,6 +70,16 @@ const costs = (us: Record<string, number>) =>
     .map(([k, v]) => `${k} ${Math.round(v)}`)
     .join(', ');
 
+/** Removes the run's keys from Redis (cache entries live as long as the tokens: days). */
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const children: Child[] = [];
 const keep = (c: Child) => (children.push(c), c);
 
@@ -86,6 +97,7 @@ async function main() {
   const dbUrl = new URL(PG);
   dbUrl.pathname = `/${dbName}`;
   const cpuUse: Record<string, Record<string, number>> = {};
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
   try {
     const env: Record<string, string> = {
       DATABASE_URL: dbUrl.toString(),
@@ -94,7 +106,7 @@ async function main() {
       MERIDIAN_REGISTER_MAX_PER_IP: '1000000',
       MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '100000',
       MERIDIAN_DB_POOL_SIZE: '20',
-      ...(REDIS ? { REDIS_URL: REDIS, MERIDIAN_REDIS_PREFIX: `bench-${randomBytes(4).toString('hex')}` } : {}),
+      ...(REDIS ? { REDIS_URL: REDIS, MERIDIAN_REDIS_PREFIX: prefix } : {}),
     };
     const server = keep(start('bench/server.ts', [], env));
     const meridian = ((await server.line()) as { port: number }).port;
@@ -160,6 +172,7 @@ async function main() {
     await Promise.all(children.map((c) => c.stop()));
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
+    if (REDIS) await dropKeys(REDIS, prefix);
   }
 
   // 6. Replication between three regions (its own databases and Redis servers), once the rest has stopped.
