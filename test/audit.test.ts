@@ -294,6 +294,20 @@ describe('audit events', () => {
     assert.deepEqual([rep.level, rep.peer, rep.kind, rep.lag_seconds, rep.region, rep.session_id], [30, 'us-east', 'rotation', 0.5, REGION, 's1']);
   });
 
+  it('each request is one access line with its id, path and status, never its query string', async () => {
+    const secret = 'query-secret-that-must-not-be-logged';
+    const res = await send(`/v1/auth/login?password=${secret}`, { username: 'nobody-here', password: 'also wrong but long' }, { requestId: 'req-access', ip: '10.20.30.40' });
+    assert.equal(res.statusCode, 400);
+    const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'req-access' || l.request_id === 'req-access');
+    const access = lines.filter((l) => l.msg === 'request completed');
+    assert.equal(access.length, 1);
+    assert.deepEqual([access[0]!.method, access[0]!.path, access[0]!.statusCode, access[0]!.remoteAddress], ['POST', '/v1/auth/login', 400, '10.20.30.40']);
+    assert.equal(typeof access[0]!.responseTime, 'number');
+    // Besides it: the audit event and the refusal, nothing else (Fastify's own request lines are off).
+    assert.deepEqual(lines.map((l) => l.msg).sort(), ['login.failed', 'request completed', 'request refused']);
+    issued.push(secret);
+  });
+
   it('every audit line has the common fields and no secret is logged', async () => {
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true);
     assert.deepEqual(new Set(lines.map((l) => l.event)), new Set(AUDIT_EVENTS));
