@@ -101,7 +101,7 @@ async function main() {
   try {
     const env: Record<string, string> = {
       DATABASE_URL: dbUrl.toString(),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       MERIDIAN_MASTER_KEY: randomBytes(32).toString('base64url'),
       MERIDIAN_REGISTER_MAX_PER_IP: '1000000',
       MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '100000',
