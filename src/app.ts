@@ -7,7 +7,7 @@ import { dashboardRoutes } from './http/routes/dashboard.js';
 import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
-import { registerAccessLog } from './http/plugins/access-log.js';
+import { AccessLogController, registerAccessLog } from './http/plugins/access-log.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
 import { docsRoutes, registerOpenApi } from './http/plugins/openapi.js';
 import { oauthRoutes } from './http/routes/oauth.js';
@@ -33,7 +33,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
     // One line per request instead of two (http/plugins/access-log.ts).
-    disableRequestLogging: true,
+    logController: new AccessLogController(),
   });
   // JSON only on /v1: text/plain is a 415, not a string body.
   app.removeContentTypeParser('text/plain');

@@ -4,10 +4,11 @@
  * password, token or hash ever reaches the log.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import { AUDIT_EVENTS } from '../src/observability/audit.js';
-import { assertAbsent, createTestApp, json, PASSWORD, type TestApp, type Tokens } from './helpers.js';
+import { assertAbsent, createTestApp, json, PASSWORD, startTestServer, type TestApp, type Tokens } from './helpers.js';
 import { type AuditLine, auditLines, deltas } from './metric-helpers.js';
 
 const REGION = 'eu-west';
@@ -306,6 +307,30 @@ describe('audit events', () => {
     // Besides it: the audit event and the refusal, nothing else (Fastify's own request lines are off).
     assert.deepEqual(lines.map((l) => l.msg).sort(), ['login.failed', 'request completed', 'request refused']);
     issued.push(secret);
+  });
+
+  it('a request whose client goes away before the answer still gets its line', async () => {
+    const s = await startTestServer();
+    try {
+      const { port } = new URL(s.url);
+      // Headers and half a body, then the client is gone: the answer never comes.
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write('POST /v1/auth/login?secret=abandoned HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 64\r\nx-request-id: req-gone\r\n\r\n{"user');
+          setTimeout(() => socket.destroy(), 50);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      const line = async () => s.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.reqId === 'req-gone' && l.msg === 'request aborted');
+      for (let i = 0; i < 100 && !(await line()); i++) await new Promise((r) => setTimeout(r, 20));
+      const gone = await line();
+      // No address: the socket is gone before anything asked it for one.
+      assert.deepEqual([gone?.method, gone?.path], ['POST', '/v1/auth/login']);
+      assertAbsent(s.logs.join('\n'), ['abandoned']);
+    } finally {
+      await s.close();
+    }
   });
 
   it('every audit line has the common fields and no secret is logged', async () => {
