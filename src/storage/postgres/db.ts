@@ -55,6 +55,17 @@ export function statementKind(text: string): string {
   return word;
 }
 
+/**
+ * A named prepared statement that this connection cannot run as prepared: a
+ * migration changed the type of a column it returns (0A000), or the server
+ * side does not hold it (26000: a restarted server behind a pooler). Parsed
+ * again, on a fresh connection, it runs.
+ */
+export function isStaleStatement(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '26000' || (code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message)));
+}
+
 /** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 

@@ -8,6 +8,7 @@ import {
   type Queryable,
   type QueryObserver,
   type QueryResult,
+  isStaleStatement,
   isUnavailableError,
   RETRYABLE_SQLSTATES,
   statementKind,
@@ -56,13 +57,19 @@ async function observed<R>(observers: QueryObserver[], text: string, run: () => 
   }
 }
 
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
+/**
+ * Runs a transaction again after a serialization failure or deadlock, and
+ * after a stale statement (its connection is dropped, so each retry takes
+ * another one: up to `staleRetries` of them may hold stale copies too).
+ */
+async function withRetries<T>(attempt: () => Promise<T>, staleRetries = 0): Promise<T> {
+  for (let failed = 0, stale = 0; ; ) {
     try {
       return await attempt();
     } catch (err) {
+      if (isStaleStatement(err) && stale++ < staleRetries) continue;
       const code = (err as { code?: unknown }).code;
-      if (i >= MAX_TX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE_SQLSTATES.has(code)) throw err;
+      if (++failed >= MAX_TX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE_SQLSTATES.has(code)) throw err;
     }
   }
 }
@@ -86,7 +93,13 @@ class PostgresDb implements Db {
 
   query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     return observed(this.observers, text, async () => {
-      const r = await this.pool.query({ name: statementName(text), text, values: params as unknown[] });
+      const name = statementName(text);
+      const values = params as unknown[];
+      // On an error the pool drops the connection; unnamed, the statement is parsed afresh wherever it runs.
+      const r = await this.pool.query({ name, text, values }).catch((err: unknown) => {
+        if (name && isStaleStatement(err)) return this.pool.query({ text, values });
+        throw err;
+      });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     });
   }
@@ -126,6 +139,8 @@ class PostgresDb implements Db {
         await tx.exec('COMMIT');
         return result;
       } catch (err) {
+        // A connection whose prepared statements no longer fit the schema is not given back.
+        if (isStaleStatement(err)) broken = err as Error;
         await client.query('ROLLBACK').catch((e: Error) => {
           broken = e;
         });
@@ -133,7 +148,7 @@ class PostgresDb implements Db {
       } finally {
         client.release(broken);
       }
-    });
+    }, this.max);
   }
 
   observe(observer: QueryObserver): void {
