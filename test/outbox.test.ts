@@ -185,6 +185,9 @@ describe('outbox relay with Redis down', () => {
       const ids = (await t.db.query<{ id: string }>('SELECT id::text AS id FROM outbox ORDER BY id')).rows.map((r) => `outbox-${r.id}`);
       const queued = await Promise.all(ids.map(async (id) => (await own.client.exists(`${t.services.shared.keys.bullPrefix}:cache-sync:${id}`)) === 1));
       assert.deepEqual(queued, [true, true]);
+      // Workers of the previous release read kind and tokenHashes: the job still carries them.
+      const data = JSON.parse((await own.client.hget(`${t.services.shared.keys.bullPrefix}:cache-sync:${ids[0]}`, 'data'))!) as Record<string, unknown>;
+      assert.deepEqual([data.kind, data.tokenHashes], ['revoked', []]);
     } finally {
       await tier.close();
       await t.close();

@@ -11,6 +11,13 @@ export interface SyncEvent {
   generation: number;
 }
 
+/**
+ * What the relay queues: the event, and the two fields the previous release's
+ * workers read, so that during a rolling upgrade they still apply it (they
+ * announce only events of kind `revoked`).
+ */
+export type SyncJob = SyncEvent & { kind: 'revoked'; tokenHashes: string[] };
+
 export interface CacheSyncDeps {
   sessions: PgSessionStore;
   cache: RefreshCache;

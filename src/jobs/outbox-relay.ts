@@ -5,7 +5,7 @@ import { SQL } from '../storage/postgres/sql.js';
 import { QUEUES } from '../storage/redis/keys.js';
 import { PollLoop } from '../util/poll-loop.js';
 import type { Clock } from '../util/runtime.js';
-import type { SyncEvent } from './cache-sync.js';
+import type { SyncJob } from './cache-sync.js';
 import type { WorkQueue } from './queue.js';
 
 const BATCH = 200;
@@ -65,7 +65,7 @@ export class OutboxRelay {
         revocations.map((r) => ({
           name: QUEUES.sync,
           id: `outbox-${r.id}`,
-          data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation } satisfies SyncEvent,
+          data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
         })),
       );
       await this.replication?.enqueue(tx, rows);
