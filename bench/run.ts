@@ -110,7 +110,7 @@ async function main() {
     };
     const server = keep(start('bench/server.ts', [], env));
     const meridian = ((await server.line()) as { port: number }).port;
-    // Without Redis the server runs the background jobs itself.
+    // The worker needs Redis for its queues; without it the run measures the API on its own.
     const worker = REDIS ? keep(start('src/cli/main.ts', ['worker'], { ...env, LOG_LEVEL: 'info', MERIDIAN_WORKER_METRICS_PORT: '0' })) : undefined;
     const workerPort = worker && ((await worker.line((l) => l.msg === 'worker started')) as { metricsPort: number }).metricsPort;
     const peer = keep(start('bench/oidc-peer.ts'));
