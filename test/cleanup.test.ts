@@ -46,8 +46,11 @@ for (const backend of BACKENDS) {
       at(29);
       const live = await login(t.app, 'live-session');
       for (const name of ['gone-1', 'gone-2', 'gone-3']) assert.equal((await logout(t.app, (await login(t.app, name)).access_token)).statusCode, 204);
-      await t.db.query('UPDATE outbox SET sent_at = $1 WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 3)', [new Date(t.clock.now())]);
-      const unsentBefore = (await t.db.query('SELECT id FROM outbox WHERE sent_at IS NULL')).rows.length;
+      // Three fanned out and synced; the fourth fanned out only: its cache sync is still owed.
+      await t.db.query('UPDATE outbox SET sent_at = $1, synced_at = $1 WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 3)', [new Date(t.clock.now())]);
+      await t.db.query('UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL', [new Date(t.clock.now())]);
+      const unsentBefore = (await t.db.query('SELECT id FROM outbox WHERE synced_at IS NULL')).rows.length;
+      assert.equal(unsentBefore, 1);
 
       // Day 31, revocations since day 28 still protected (their access tokens could be alive).
       at(31);
@@ -58,7 +61,7 @@ for (const backend of BACKENDS) {
       assert.equal(await exists('refresh_tokens', 'token_hash', hashRefreshToken(oldChild.refresh_token)), false);
       assert.equal(await exists('sessions', 'id', revokedSid!), true, 'an expired family revoked recently is kept');
       assert.equal(await exists('refresh_tokens', 'token_hash', hashRefreshToken(live.refresh_token)), true);
-      assert.equal((await t.db.query('SELECT id FROM outbox WHERE sent_at IS NULL')).rows.length, unsentBefore, 'unsent rows are kept');
+      assert.equal((await t.db.query('SELECT id FROM outbox WHERE synced_at IS NULL')).rows.length, unsentBefore, 'a revocation not yet synced is kept');
 
       // Nothing more has expired: nothing more goes.
       assert.deepEqual(await cleanup(t.db, { now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY }), { tokens: 0, sessions: 0, outbox: 0, revocations: 0 });

@@ -6,7 +6,7 @@
  * first DELETE until the test lets go.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import pg from 'pg';
@@ -14,22 +14,9 @@ import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
 import { ManualClock } from '../src/util/runtime.js';
 import { createTestApp, login, type TestApp } from './helpers.js';
 import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { exited, startWorker } from './worker-process.js';
 
 const DAY = 86_400_000;
-
-function startWorker(env: Record<string, string>): { child: ChildProcess; output: string[] } {
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (b: Buffer) => output.push(b.toString()));
-  child.stderr!.on('data', (b: Buffer) => output.push(b.toString()));
-  return { child, output };
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
 describe('a worker killed mid-job', () => {
   let server: RedisServer;

@@ -18,6 +18,9 @@ export interface BullOptions {
   retry?: RetryPolicy;
 }
 
+/** How often a schedule is checked for (and put back when Redis lost it). */
+const SCHEDULE_CHECK_MS = 10_000;
+
 function jobOptions(retry: RetryPolicy) {
   return {
     attempts: retry.attempts,
@@ -39,6 +42,8 @@ export class BullQueue implements WorkQueue {
   /** Connections made here: BullMQ does not close connections it was given. */
   private readonly connections: Redis[] = [];
   private readonly retry: RetryPolicy;
+  private readonly producer: Redis;
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     readonly name: QueueName,
@@ -46,7 +51,8 @@ export class BullQueue implements WorkQueue {
     private readonly o: BullOptions,
   ) {
     this.retry = o.retry ?? RETRY;
-    this.queue = new Queue(name, { connection: this.connect(link.producer()), prefix: o.keys.bullPrefix });
+    this.producer = this.connect(link.producer());
+    this.queue = new Queue(name, { connection: this.producer, prefix: o.keys.bullPrefix });
     this.queue.on('error', (err) => o.logger.warn({ err: err.message, queue: name }, 'queue error'));
   }
 
@@ -60,8 +66,28 @@ export class BullQueue implements WorkQueue {
     await this.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOptions(this.retry), jobId: j.id } })));
   }
 
+  /**
+   * The schedule lives in Redis, so a Redis restarted empty or flushed forgets
+   * it: it is checked again whenever the connection comes back and every
+   * SCHEDULE_CHECK_MS, and put back when missing. A Redis that is down at
+   * start-up does not hold the worker up; the first check that reaches it
+   * registers the schedule.
+   */
   async schedule(name: string, everyMs: number): Promise<void> {
-    await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: jobOptions(this.retry) });
+    const ensure = async () => {
+      try {
+        if (await this.queue.getJobScheduler(name)) return;
+        await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: jobOptions(this.retry) });
+        this.o.logger.info({ queue: this.name, schedule: name }, 'job schedule registered');
+      } catch (err) {
+        this.o.logger.warn({ queue: this.name, schedule: name, err: (err as Error).message }, 'job schedule not registered yet; retried when Redis is back');
+      }
+    };
+    this.producer.on('ready', () => void ensure());
+    const timer = setInterval(() => void ensure(), SCHEDULE_CHECK_MS);
+    timer.unref();
+    this.timers.push(timer);
+    await ensure();
   }
 
   process(handler: JobHandler, concurrency: number): void {
@@ -87,6 +113,7 @@ export class BullQueue implements WorkQueue {
   }
 
   async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
     // Worker.close waits for running jobs to finish; their results are recorded before it returns.
     await this.worker?.close();
     await this.queue.close();

@@ -27,15 +27,24 @@ export interface ReplicationFanout {
 }
 
 /**
- * Moves committed outbox rows to the cache-sync queue (revocations) and, in
- * a topology, to the replication queue of each region they go to. Each batch is claimed,
- * enqueued and marked sent in one transaction: a relay that dies before the
- * commit leaves its rows unsent, and they are relayed again (at least once;
- * the job id is the row id, so BullMQ drops a repeat that is still queued,
- * and the sync job is idempotent for the rest).
+ * Moves committed outbox rows on, along two paths that never wait for each
+ * other:
+ *
+ * - the fan-out: in a topology each row is copied to the replication queue
+ *   of every region it goes to; then it is marked sent. One transaction, in
+ *   PostgreSQL alone, so replication to other regions goes on while this
+ *   region's Redis is down;
+ * - the cache sync: each revocation becomes a cache-sync job (BullMQ, or the
+ *   in-process queue), then is marked synced. The Redis call is made outside
+ *   any transaction; a relay that dies between the two queues the job again
+ *   (the job id is the row id, so BullMQ drops a repeat still queued, and the
+ *   job is idempotent for the rest).
+ *
+ * Each path is its own loop, with its own back-off while it fails.
  */
 export class OutboxRelay {
-  private readonly loop: PollLoop;
+  private readonly fanoutLoop: PollLoop;
+  private readonly syncLoop: PollLoop;
 
   constructor(
     private readonly db: Db,
@@ -45,29 +54,28 @@ export class OutboxRelay {
     /** Regions of a topology: each change is also queued for the regions it goes to, in the same transaction. */
     private readonly replication?: ReplicationFanout,
   ) {
-    this.loop = new PollLoop(() => this.runOnce(), {
-      idleMs: IDLE_MS,
-      maxErrorPauseMs: MAX_ERROR_PAUSE_MS,
-      batch: BATCH,
-      onFailing: (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox relay failed; rows stay unsent and are retried'),
-      onRecovered: () => this.logger.info('outbox relay working again'),
-    });
+    const loop = (step: () => Promise<number>, what: string) =>
+      new PollLoop(step, {
+        idleMs: IDLE_MS,
+        maxErrorPauseMs: MAX_ERROR_PAUSE_MS,
+        batch: BATCH,
+        onFailing: (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `outbox ${what} failed; rows stay pending and are retried`),
+        onRecovered: () => this.logger.info(`outbox ${what} working again`),
+      });
+    this.fanoutLoop = loop(() => this.fanOut(), 'fan-out');
+    this.syncLoop = loop(() => this.syncRevocations(), 'cache sync');
   }
 
-  /** Relays one batch; returns how many rows it moved. */
+  /** Runs each path once; returns how many rows moved in all. */
   async runOnce(): Promise<number> {
+    return (await this.fanOut()) + (await this.syncRevocations());
+  }
+
+  /** Marks one batch sent, having queued it for the other regions in the same transaction. */
+  async fanOut(): Promise<number> {
     const moved = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<OutboxRow>(SQL.claimOutbox, [BATCH]);
       if (rows.length === 0) return 0;
-      // Only revocations are synced (see cache-sync.ts); the other rows are there for other regions.
-      const revocations = rows.filter((r): r is OutboxRow & { session_id: string } => r.kind === 'revoked' && r.session_id !== null);
-      await this.queue.add(
-        revocations.map((r) => ({
-          name: QUEUES.sync,
-          id: `outbox-${r.id}`,
-          data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
-        })),
-      );
       await this.replication?.enqueue(tx, rows);
       await tx.query(SQL.markOutboxSent, [rows.map((r) => r.id), new Date(this.clock.now())]);
       return rows.length;
@@ -76,12 +84,29 @@ export class OutboxRelay {
     return moved;
   }
 
-  start(): void {
-    this.loop.start();
+  /** Queues the cache-sync job of one batch of revocations, then marks them synced. */
+  async syncRevocations(): Promise<number> {
+    const { rows } = await this.db.query<{ id: string; session_id: string; generation: number }>(SQL.listUnsyncedRevocations, [BATCH]);
+    if (rows.length === 0) return 0;
+    await this.queue.add(
+      rows.map((r) => ({
+        name: QUEUES.sync,
+        id: `outbox-${r.id}`,
+        // kind and tokenHashes are what workers of the previous release read.
+        data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
+      })),
+    );
+    await this.db.query(SQL.markOutboxSynced, [rows.map((r) => r.id), new Date(this.clock.now())]);
+    return rows.length;
   }
 
-  /** Finishes the batch in hand, then stops. */
+  start(): void {
+    this.fanoutLoop.start();
+    this.syncLoop.start();
+  }
+
+  /** Finishes the batches in hand, then stops. */
   async stop(): Promise<void> {
-    await this.loop.stop();
+    await Promise.all([this.fanoutLoop.stop(), this.syncLoop.stop()]);
   }
 }

@@ -60,9 +60,13 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
 
   const applyEvent = cacheSync({ sessions: new PgSessionStore(db), cache: shared.cache, bus: shared.bus });
   sync.process((job) => applyEvent(job.data as SyncEvent), SYNC_CONCURRENCY);
+  // Starts at the process's start, so a worker that never gets to run a cleanup is noticed 3 intervals later.
+  metrics.cleanupLastSuccess.set(clock.now() / 1000);
+  metrics.cleanupInterval.set(config.cleanupInterval);
   maintenance.process(async () => {
     const now = clock.now();
     const result = await cleanup(db, cleanupHorizons(config, now));
+    metrics.cleanupLastSuccess.set(clock.now() / 1000);
     logger.info({ deleted: result }, 'cleanup done');
     return result;
   }, 1);

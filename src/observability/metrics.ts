@@ -183,6 +183,16 @@ export function createMetrics(region: string) {
       help: 'Token-change events committed to the outbox and not yet handed to the queue.',
       registers: r,
     }),
+    cleanupLastSuccess: new Gauge({
+      name: 'meridian_cleanup_last_success_timestamp_seconds',
+      help: 'When this process last finished a cleanup run (Unix time; its start time until the first run).',
+      registers: r,
+    }),
+    cleanupInterval: new Gauge({
+      name: 'meridian_cleanup_interval_seconds',
+      help: 'The configured interval between cleanup runs (MERIDIAN_CLEANUP_INTERVAL).',
+      registers: r,
+    }),
     replicationApplied: new Counter({
       name: 'meridian_replication_events_applied_total',
       help: 'Replicated changes applied in this region, by peer (origin) region and kind.',

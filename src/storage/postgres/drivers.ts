@@ -119,6 +119,14 @@ class PostgresDb implements Db {
       } catch (err) {
         throw isUnavailableError(err) ? unavailable('database', err) : err;
       }
+      let broken: Error | undefined;
+      // The pool listens for errors only on idle clients. A checked-out client whose connection
+      // drops emits 'error' too; unheard, it would end the process. The statement in flight fails
+      // on its own, and the connection is not given back.
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on('error', onError);
       const tx: Queryable = {
         query: <R>(text: string, params: readonly unknown[] = []) =>
           observed(this.observers, text, async () => {
@@ -132,7 +140,6 @@ class PostgresDb implements Db {
           });
         },
       };
-      let broken: Error | undefined;
       try {
         await tx.exec('BEGIN');
         const result = await fn(tx);
@@ -146,6 +153,7 @@ class PostgresDb implements Db {
         });
         throw err;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     }, this.max);

@@ -25,6 +25,8 @@ export const SQL = {
   findFamily: load('find-family'),
   claimOutbox: load('claim-outbox'),
   markOutboxSent: load('mark-outbox-sent'),
+  listUnsyncedRevocations: load('list-unsynced-revocations'),
+  markOutboxSynced: load('mark-outbox-synced'),
   countOutboxBacklog: load('count-outbox-backlog'),
   deleteExpiredTokens: load('delete-expired-tokens'),
   deleteExpiredSessions: load('delete-expired-sessions'),

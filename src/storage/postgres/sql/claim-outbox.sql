@@ -1,6 +1,8 @@
--- claim-outbox: the oldest unsent outbox rows, locked for the relay's
--- transaction. SKIP LOCKED lets several relays run side by side, each taking
--- rows the others have not; a relay that dies releases its rows unsent.
+-- claim-outbox: the oldest outbox rows not yet fanned out, locked for the
+-- relay's transaction (which copies them to replication_queue and marks them
+-- sent; no call outside PostgreSQL happens inside it). SKIP LOCKED lets
+-- several relays run side by side, each taking rows the others have not; a
+-- relay that dies releases its rows unsent.
 -- Inputs: $1 batch size.
 -- Returns: up to $1 rows (id as text, kind, session_id, user_id, generation,
 --          token_hashes, created_at), oldest first.
