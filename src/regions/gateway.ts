@@ -1,9 +1,12 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { urlToHttpOptions } from 'node:url';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from './geo.js';
 import { HealthMonitor } from './health.js';
+import { isInternalPath, notOriginForm, parseRequestTarget, type RequestTarget } from './request-target.js';
 import type { RegionInfo, Topology } from './topology.js';
 
 /**
@@ -22,6 +25,11 @@ import type { RegionInfo, Topology } from './topology.js';
  * region is skipped from then on. Responses are streamed back. Every response names
  * the region that served it in X-Meridian-Region ("gateway" for the
  * gateway's own errors).
+ *
+ * The client never chooses where the gateway connects: only an origin-form
+ * target is accepted, its path is normalised once (request-target.ts), the
+ * /internal/ rule is applied to that path, and that same path goes to the
+ * region's own origin from the topology.
  */
 
 export interface GatewayOptions {
@@ -82,21 +90,20 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
   const fail = (res: ServerResponse, err: AppError) => {
     if (res.headersSent) return void res.destroy();
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-meridian-region': 'gateway' };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    res.writeHead(err.status, headers).end(JSON.stringify({ error: err.code, error_description: err.description }));
+    const { headers, body } = ownAnswer(err);
+    res.writeHead(err.status, headers).end(body);
   };
 
   /** Sends the request to one region and streams its answer back; Unanswered when it failed before answering. */
-  const forward = (region: RegionInfo, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
+  const forward = (region: RegionInfo, target: RequestTarget, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
     new Promise<void>((resolve, reject) => {
-      const target = new URL(req.url ?? '/', region.url);
       const clientIp = req.socket.remoteAddress ?? '';
       const forwardedFor = req.headers['x-forwarded-for'];
       const headers = { ...endToEnd(req.headers), 'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp, 'content-length': String(body.length) };
       let connected = false;
       let answered = false;
-      const upstream = http.request(target, { method: req.method, headers, agent: false, timeout: connectTimeout });
+      const origin = urlToHttpOptions(new URL(region.url));
+      const upstream = http.request({ ...origin, path: target.path + target.query, method: req.method, headers, agent: false, timeout: connectTimeout });
       upstream.on('socket', (socket) => socket.once('connect', () => {
         connected = true;
         upstream.setTimeout(responseTimeout);
@@ -119,8 +126,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    // What regions ask each other is not for the public side, secret or not.
-    if (req.url?.startsWith('/internal/')) return fail(res, new AppError('not_found'));
+    const target = parseRequestTarget(req.url ?? '');
+    if (isInternalPath(target.path)) return fail(res, new AppError('not_found'));
     const body = await readBody(req, o.bodyLimit);
     if (!body) return fail(res, new AppError('payload_too_large'));
     const order = routeOrder(o.topology, prefixes, parseGeoHeader(req.headers['x-client-geo']), req.socket.remoteAddress);
@@ -128,7 +135,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     const healthyFirst = [...order.filter((r) => health.isHealthy(r.id)), ...order.filter((r) => !health.isHealthy(r.id))];
     for (const region of healthyFirst) {
       try {
-        return await forward(region, req, body, res);
+        return await forward(region, target, req, body, res);
       } catch (err) {
         if (!(err instanceof Unanswered)) throw err;
         health.markDown(region.id, err.message);
@@ -140,9 +147,18 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      // The gateway's own refusals (a malformed target) are answers, not failures.
+      if (isAppError(err)) return fail(res, err);
       o.logger.warn({ err, url: req.url }, 'gateway could not complete a request');
       fail(res, new AppError('temporarily_unavailable', { retryAfter: 1 }));
     });
+  });
+  // Node hands CONNECT (authority-form, a tunnel to a host the client names) here instead of to the handler.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const err = notOriginForm();
+    const { headers, body } = ownAnswer(err);
+    const fields = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.end(`HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}\r\n${fields.join('')}\r\n${body}`);
   });
   server.requestTimeout = responseTimeout + connectTimeout + 5000;
   await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
@@ -157,6 +173,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Headers and body of the gateway's own error answers, in the API's error shape. */
+function ownAnswer(err: AppError): { headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-meridian-region': 'gateway' };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  return { headers, body: JSON.stringify({ error: err.code, error_description: err.description }) };
 }
 
 /** The whole request body, or null when it is larger than `limit`. */
