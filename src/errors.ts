@@ -62,3 +62,13 @@ export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
 export function unavailable(dependency: string, cause: unknown, retryAfter = 5): AppError {
   return new AppError('temporarily_unavailable', { cause, retryAfter, reason: `${dependency} unavailable` });
 }
+
+/**
+ * Configuration an operator must fix (a region another one names but this
+ * one's topology does not list, no usable signing key): 503 rather than a
+ * 500, and never a guessed answer such as invalid_grant. Retry-After is long
+ * because a retry within seconds will not find it fixed.
+ */
+export function misconfigured(problem: string, cause?: unknown, retryAfter = 60): AppError {
+  return new AppError('temporarily_unavailable', { cause, retryAfter, reason: `misconfigured: ${problem}` });
+}

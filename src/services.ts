@@ -211,7 +211,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     revocationFeed: new RevocationFeed(revocations, clock, config.clockSkewSeconds * 1000),
     accounts,
     sessions,
-    oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId }, sessions, verifier),
+    oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId, passwordGrant: config.oauthPasswordGrant }, sessions, verifier),
     audit,
     metrics,
     shared,

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { bearer, createDatabase, createTestApp, json, login, type TestApp } from './helpers.js';
-import { ManualClock } from '../src/util/runtime.js';
+import { KeyRing } from '../src/auth/keys.js';
+import { deriveKey } from '../src/auth/secrets.js';
+import { PgKeyStore } from '../src/storage/postgres/repositories.js';
+import { bearer, createDatabase, createTestApp, json, login, PASSWORD, post, register, type TestApp } from './helpers.js';
+import { ManualClock, systemRandom } from '../src/util/runtime.js';
 
 const kidOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
 
@@ -83,3 +86,46 @@ describe('master key', () => {
     await db.drop();
   });
 });
+
+describe('no usable signing key', () => {
+  it('a key rotated in under another master key: logins are 503 with Retry-After, not 500', async () => {
+    const t = await createTestApp();
+    try {
+      assert.equal((await register(t.app, 'stranded')).statusCode, 201);
+      const other = new KeyRing({
+        store: new PgKeyStore(t.db),
+        region: t.config.region,
+        alg: t.config.signingAlg,
+        encryptionKey: deriveKey(Buffer.alloc(32, 9), 'signing-key-encryption'),
+        clock: t.clock,
+        random: systemRandom,
+        publishDelaySeconds: 0,
+        tokenLifetimeSeconds: 600,
+      });
+      await other.rotate(true);
+      await assert.rejects(t.services.keys.reload(), /cannot be decrypted/);
+      assertUnavailable(await post(t.app, '/v1/auth/login', { username: 'stranded', password: PASSWORD }));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a region left with no active signing key: logins are 503 with Retry-After, not 500', async () => {
+    const t = await createTestApp();
+    try {
+      assert.equal((await register(t.app, 'keyless')).statusCode, 201);
+      // As an operator editing the table by hand might leave it.
+      await t.db.query('UPDATE signing_keys SET retired_at = $1', [new Date(t.clock.now())]);
+      await t.services.keys.reload();
+      assertUnavailable(await post(t.app, '/v1/auth/login', { username: 'keyless', password: PASSWORD }));
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+function assertUnavailable(res: Awaited<ReturnType<typeof post>>): void {
+  assert.equal(res.statusCode, 503, res.body);
+  assert.deepEqual(json(res), { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; try again later.' });
+  assert.equal(res.headers['retry-after'], '60');
+}

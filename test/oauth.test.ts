@@ -216,3 +216,38 @@ describe('introspection with no service token configured', () => {
     assert.equal(res.statusCode, 401);
   });
 });
+
+describe('with the password grant turned off (MERIDIAN_OAUTH_PASSWORD_GRANT=false)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_OAUTH_PASSWORD_GRANT: 'false' } });
+    await register(t.app, 'first-party');
+  });
+  after(() => t.close());
+
+  const token = (params: Record<string, string>) =>
+    t.app.inject({ method: 'POST', url: '/oauth/token', headers: FORM, payload: new URLSearchParams(params).toString() });
+
+  it('refuses grant_type=password with unsupported_grant_type (RFC 6749 §5.2), good credentials or not', async () => {
+    const attempts: Record<string, string>[] = [{ username: 'first-party', password: PASSWORD }, { username: 'first-party' }];
+    for (const params of attempts) {
+      const res = await token({ grant_type: 'password', ...params });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.deepEqual(json(res), { error: 'unsupported_grant_type', error_description: 'grant_type must be one of: refresh_token' });
+    }
+  });
+
+  it('leaves it out of the RFC 8414 metadata', async () => {
+    const m = json(await t.app.inject({ url: '/.well-known/oauth-authorization-server' }));
+    assert.deepEqual(m.grant_types_supported, ['refresh_token']);
+  });
+
+  it('still logs in at /v1/auth/login, and the refresh_token grant rotates its tokens', async () => {
+    const res = await post(t.app, '/v1/auth/login', { username: 'first-party', password: PASSWORD });
+    assert.equal(res.statusCode, 200, res.body);
+    const first = json<Tokens>(res);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    assert.notEqual(json<Tokens>(refreshed).refresh_token, first.refresh_token);
+  });
+});

@@ -1,6 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { SigningAlg } from '../config/schema.js';
+import { misconfigured } from '../errors.js';
 import type { Clock, Random } from '../util/runtime.js';
 import { isSigningAlg, keyFitsAlg, publicKeyFromJwk } from './jws.js';
 import { open, seal } from './secrets.js';
@@ -119,8 +120,15 @@ export class KeyRing {
   signingKey(): SigningKey {
     const now = this.opts.clock.now();
     // A scheduled rotation takes effect without waiting for the next reload.
-    if (!this.signer || !this.isActive(this.keys.get(this.signer.kid)?.stored, now)) this.signer = this.pickSigner(now);
-    if (!this.signer) throw new Error(`region ${this.opts.region} has no active signing key`);
+    if (!this.signer || !this.isActive(this.keys.get(this.signer.kid)?.stored, now)) {
+      try {
+        this.signer = this.pickSigner(now);
+      } catch (cause) {
+        // Rotated in by a server with another MERIDIAN_MASTER_KEY: no token can be signed until an operator fixes it.
+        throw misconfigured(`region ${this.opts.region} cannot decrypt its signing key`, cause);
+      }
+    }
+    if (!this.signer) throw misconfigured(`region ${this.opts.region} has no active signing key`);
     return this.signer;
   }
 

@@ -15,6 +15,12 @@ export interface OAuthSettings {
   issuer: string;
   /** The one public client: the `client_id` of every access token. */
   clientId: string;
+  /**
+   * Whether `grant_type=password` is taken. The grant hands the client the
+   * user's password, so it is for first-party apps only (RFC 9700 §2.4);
+   * off, /oauth/token refuses it and the metadata no longer lists it.
+   */
+  passwordGrant: boolean;
 }
 
 /** Token endpoint parameters, as decoded from a form or a JSON body. */
@@ -57,6 +63,11 @@ const INACTIVE: Introspection = Object.freeze({ active: false });
 
 export const GRANT_TYPES = ['password', 'refresh_token'] as const;
 
+/** The grants this deployment takes, in the order of GRANT_TYPES. */
+export function grantTypes(settings: OAuthSettings): string[] {
+  return GRANT_TYPES.filter((g) => g !== 'password' || settings.passwordGrant);
+}
+
 function required(req: TokenRequest, name: 'username' | 'password' | 'refresh_token'): string {
   const value = req[name];
   if (value === undefined || value === '') {
@@ -72,10 +83,10 @@ export class OAuthService {
     private readonly verifier: AccessTokenVerifier,
   ) {}
 
-  /** RFC 6749 token endpoint: the password and refresh_token grants. */
+  /** RFC 6749 token endpoint: the password (unless turned off) and refresh_token grants. */
   async token(req: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
     this.checkClient(req.client_id);
-    if (req.grant_type === 'password') {
+    if (req.grant_type === 'password' && this.settings.passwordGrant) {
       this.checkScope(req.scope);
       return this.sessions.login(required(req, 'username'), required(req, 'password'), ctx);
     }
@@ -83,7 +94,13 @@ export class OAuthService {
       this.checkScope(req.scope);
       return this.sessions.refresh(required(req, 'refresh_token'), ctx);
     }
-    throw new AppError('unsupported_grant_type', { description: `grant_type must be one of: ${GRANT_TYPES.join(', ')}`, reason: 'unsupported grant' });
+    // RFC 6749 §5.2: a grant this server does not take, whether unknown or turned off.
+    throw new AppError('unsupported_grant_type', { description: `grant_type must be one of: ${grantTypes(this.settings).join(', ')}`, reason: 'unsupported grant' });
+  }
+
+  /** RFC 8414 metadata for these settings. */
+  metadata(): Record<string, unknown> {
+    return authorizationServerMetadata(this.settings);
   }
 
   /**
@@ -164,8 +181,8 @@ export function authorizationServerMetadata(settings: OAuthSettings): Record<str
     revocation_endpoint: `${base}/oauth/revoke`,
     introspection_endpoint: `${base}/oauth/introspect`,
     jwks_uri: `${base}/.well-known/jwks.json`,
-    grant_types_supported: [...GRANT_TYPES],
-    // No authorization endpoint: the password grant is the only way in.
+    grant_types_supported: grantTypes(settings),
+    // No authorization endpoint: sessions start with the password grant or /v1/auth/login.
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['none'],

@@ -1,4 +1,4 @@
-import { AppError, unavailable } from '../errors.js';
+import { AppError, misconfigured, unavailable } from '../errors.js';
 import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
@@ -192,7 +192,7 @@ export class SessionService {
 
   private remote(): RemoteRegions {
     // Only a multi-region directory places a user elsewhere, and it comes with RemoteRegions.
-    if (!this.d.remote) throw new Error('a user lives in another region but no other region is configured');
+    if (!this.d.remote) throw misconfigured('a user lives in another region but no other region is configured');
     return this.d.remote;
   }
 

@@ -19,6 +19,7 @@ export interface Config {
   readonly issuer: string;
   readonly audience: string;
   readonly clientId: string;
+  readonly oauthPasswordGrant: boolean;
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
   readonly refreshIdleTtl: number;
@@ -78,6 +79,8 @@ export const FIELDS = {
   issuer: { env: 'MERIDIAN_ISSUER', kind: { type: 'url' }, default: (c: Partial<Config>) => `http://${c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`, doc: 'the `iss` of every access token' },
   audience: { env: 'MERIDIAN_AUDIENCE', kind: { type: 'string' }, default: 'meridian', doc: 'the `aud` of every access token' },
   clientId: { env: 'MERIDIAN_CLIENT_ID', kind: { type: 'string' }, default: 'meridian', doc: 'the `client_id` claim (RFC 9068)' },
+  // On by default so /oauth/token keeps the grant API.md promises; off for a deployment with third-party clients (docs/oauth.md).
+  oauthPasswordGrant: { env: 'MERIDIAN_OAUTH_PASSWORD_GRANT', kind: { type: 'bool' }, default: true, doc: '`/oauth/token` takes `grant_type=password` (first-party apps only; `/v1/auth/login` is unaffected)' },
   accessTokenTtl: { env: 'MERIDIAN_ACCESS_TOKEN_TTL', kind: { type: 'int', min: 30, max: 86_400 }, default: 600, doc: 'access token lifetime, seconds' },
   refreshTokenTtl: { env: 'MERIDIAN_REFRESH_TOKEN_TTL', kind: { type: 'int', min: 60, max: 400 * DAY }, default: 30 * DAY, doc: 'absolute session lifetime, seconds; never extended by rotation' },
   refreshIdleTtl: { env: 'MERIDIAN_REFRESH_IDLE_TTL', kind: { type: 'int', min: 60, max: 400 * DAY }, default: 15 * DAY, doc: 'a session unused this long ends, seconds' },

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode, ERRORS, unavailable } from '../errors.js';
+import { AppError, type ErrorCode, ERRORS, misconfigured, unavailable } from '../errors.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -56,12 +56,18 @@ export class PeerClient {
 
   /**
    * Calls `path` on `region` and returns its status and JSON body. Throws a
-   * 503 AppError when the region is unreachable, too slow, or answers with
-   * anything but JSON.
+   * 503 AppError when the region is unreachable, too slow, answers with
+   * anything but JSON, or is not in this region's topology.
    */
   async request<T = unknown>(region: string, path: string, req: PeerRequest): Promise<PeerResponse<T>> {
     const base = this.urls.get(region);
-    if (!base) throw new Error(`region ${region} is not in the topology`);
+    if (!base) {
+      // Named by data of the regions (the directory's home region of a user, a session's origin), so the
+      // regions' topology files disagree. The user may well exist: not invalid_grant, but 503 until an
+      // operator puts the region back in this topology or moves its users, since no region can serve them.
+      this.opts.onCall?.(region, req.operation, 'unreachable');
+      throw misconfigured(`region ${region} is not in the topology`);
+    }
     const headers: Record<string, string> = { accept: 'application/json', 'x-meridian-from': this.opts.self };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (req.internal) headers.authorization = `Bearer ${this.opts.secret}`;

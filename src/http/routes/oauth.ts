@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { authorizationServerMetadata, type TokenLookup, type TokenRequest } from '../../auth/oauth.js';
+import type { TokenLookup, TokenRequest } from '../../auth/oauth.js';
 import type { Services } from '../../services.js';
 import { requireServiceToken } from '../plugins/admin.js';
 import { acceptFormBodies } from '../plugins/form.js';
@@ -21,7 +21,7 @@ import { context } from './auth.js';
 export async function oauthRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { oauth, config } = services;
   acceptFormBodies(app);
-  const metadata = authorizationServerMetadata({ issuer: config.issuer, clientId: config.clientId });
+  const metadata = oauth.metadata();
 
   app.post<{ Body: TokenRequest }>(
     '/oauth/token',
