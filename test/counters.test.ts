@@ -48,6 +48,28 @@ for (const kind of STORES) {
       assert.deepEqual(results.map((r) => r.count).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
+    it('take hands out at most the limit to parallel callers, and a refusal adds nothing', async () => {
+      const takes = await Promise.all(Array.from({ length: 20 }, () => store.take('k4', 60_000, 7)));
+      assert.equal(takes.filter((t) => t.granted).length, 7);
+      assert.deepEqual(await store.get('k4'), { count: 7, resetAt: takes[0]!.resetAt });
+      await Promise.all(takes.map((t) => t.giveBack()));
+      assert.deepEqual(await store.get('k4'), { count: 0, resetAt: takes[0]!.resetAt });
+    });
+
+    it('gives back only into the window taken from', async () => {
+      const old = await store.take('k5', 60_000, 5);
+      clock.advance(60_000);
+      const fresh = await store.take('k5', 60_000, 5);
+      await old.giveBack();
+      assert.deepEqual(await store.get('k5'), { count: 1, resetAt: fresh.resetAt });
+      await store.reset('k5');
+      // A window is known by its end (Redis keeps no other identity): the next one starts a moment later.
+      clock.advance(1);
+      await store.take('k5', 60_000, 5);
+      await fresh.giveBack();
+      assert.equal((await store.get('k5'))?.count, 1);
+    });
+
     it('reset forgets the window', async () => {
       await store.increment('k3', 60_000);
       await store.reset('k3');

@@ -5,7 +5,7 @@ import { checkPassword, checkUsername, normalizePassword, normalizeUsername, typ
 import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
 import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
-import type { Throttle } from './throttle.js';
+import type { LoginReservation, Throttle } from './throttle.js';
 
 export interface AccountsDeps {
   users: UserStore;
@@ -23,6 +23,12 @@ export interface AccountsDeps {
 /** The user is not at home here: the login belongs to `homeRegion`. */
 export interface HomeElsewhere {
   homeRegion: string;
+}
+
+/** A password check: the user, if the name exists here, and whether the password matched. */
+interface Checked {
+  user: UserCredentials | null;
+  ok: boolean;
 }
 
 /** The refusals of a registration that the audit trail names; others (a 500) are logged as errors. */
@@ -67,9 +73,11 @@ export class Accounts {
   /**
    * Checks a username and password. Unknown user, wrong password and disabled
    * account all fail the same way, after the same argon2 work; a throttled
-   * account or client fails before any password is checked. A user unknown
-   * here whose name the directory places in another region is `HomeElsewhere`
-   * (the password is checked there).
+   * account or client fails before any password is checked, and the check is
+   * counted before it starts (see Throttle), so logins at once cannot pass
+   * the limits. A user unknown here whose name the directory places in
+   * another region is `HomeElsewhere` (the password is checked, and counted,
+   * there).
    */
   async authenticate(username: string, password: string, ctx: RequestContext): Promise<UserCredentials | HomeElsewhere> {
     try {
@@ -84,14 +92,41 @@ export class Accounts {
       throw new AppError('invalid_request', { description: `password must be at most ${this.d.policy.maxLength} characters` });
     }
     const account = normalizeUsername(username);
-    const ip = ctx.ip ?? 'unknown';
+    const reservation = await this.reserveLogin(account, ctx);
+    let checked: Checked | HomeElsewhere;
     try {
-      await this.d.throttle.assertLoginAllowed(account, ip);
+      checked = await this.check(account, normalizedPassword, ctx);
+    } catch (err) {
+      // The check did not finish (an outage): it told the client nothing, so it costs nothing.
+      await reservation.cancel();
+      throw err;
+    }
+    if ('homeRegion' in checked) {
+      await reservation.cancel();
+      return checked;
+    }
+    const { user, ok } = checked;
+    if (!user || !ok || user.disabled) {
+      // The reservation stays taken: it is the failure's count.
+      const detail = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';
+      this.d.audit('login.failed', { userId: user?.id, reason: detail === 'disabled' ? 'disabled' : 'bad_credentials', detail }, ctx);
+      throw new AppError('invalid_grant', { reason: detail, description: 'Invalid username or password.' });
+    }
+    await reservation.succeeded();
+    return user;
+  }
+
+  private async reserveLogin(account: string, ctx: RequestContext): Promise<LoginReservation> {
+    try {
+      return await this.d.throttle.reserveLogin(account, ctx.ip ?? 'unknown');
     } catch (err) {
       // A lockout of the account is "locked"; one of the client address is "rate_limited".
       if (isAppError(err, 'rate_limited')) this.d.audit('login.failed', { reason: err.reason === 'account_locked' ? 'locked' : 'rate_limited', detail: err.reason }, ctx);
       throw err;
     }
+  }
+
+  private async check(account: string, normalizedPassword: string, ctx: RequestContext): Promise<Checked | HomeElsewhere> {
     const user = await this.d.users.findByUsername(account);
     if (!user) {
       // The directory is asked while the dummy hash runs, so an unknown name costs the same argon2
@@ -99,14 +134,6 @@ export class Accounts {
       const [home] = await Promise.all([ctx.via ? undefined : this.directory.homeRegion(account), this.d.hasher.verifyDummy(normalizedPassword)]);
       if (home && home !== this.d.region) return { homeRegion: home };
     }
-    const ok = user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : false;
-    if (!user || !ok || user.disabled) {
-      await this.d.throttle.recordLoginFailure(account, ip);
-      const detail = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';
-      this.d.audit('login.failed', { userId: user?.id, reason: detail === 'disabled' ? 'disabled' : 'bad_credentials', detail }, ctx);
-      throw new AppError('invalid_grant', { reason: detail, description: 'Invalid username or password.' });
-    }
-    await this.d.throttle.recordLoginSuccess(account);
-    return user;
+    return { user, ok: user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : false };
   }
 }

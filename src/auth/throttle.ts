@@ -10,12 +10,23 @@ export interface ThrottleLimits {
   registerWindowSeconds: number;
 }
 
+/** A login attempt that holds one password check of its account and of its client address. */
+export interface LoginReservation {
+  /** The password was right: the account's failures are cleared, and the check costs the address nothing. */
+  succeeded(): Promise<void>;
+  /** No password was checked here (the user is at home in another region) or the check did not finish: it costs nothing. */
+  cancel(): Promise<void>;
+}
+
 /**
- * Brute-force protection. Failed logins are counted per account and per
- * client IP in a window; once either reaches its limit, logins for it are
- * refused with 429 until the window ends, even with the right password. The
- * account key is the normalized username whether or not it exists, so a
- * lockout says nothing about which usernames are registered.
+ * Brute-force protection. Password checks are counted per account and per
+ * client address in a window, and taken before the check: once either count
+ * has reached its limit, logins for it are refused with 429 until the window
+ * ends, even with the right password, and without checking it. Taking first
+ * is what holds the limit for logins in flight at once; a failure keeps what
+ * it took, a success gives back what it must not cost. The account key is the
+ * normalized username whether or not it exists, so a lockout says nothing
+ * about which usernames are registered.
  */
 export class Throttle {
   constructor(
@@ -24,20 +35,28 @@ export class Throttle {
     private readonly clock: Clock,
   ) {}
 
-  async assertLoginAllowed(account: string, ip: string): Promise<void> {
-    const [acct, addr] = await Promise.all([this.store.get(`login:acct:${account}`), this.store.get(`login:ip:${ip}`)]);
-    if (acct && acct.count >= this.limits.loginMaxFailuresPerAccount) this.refuse(acct.resetAt, 'account_locked');
-    if (addr && addr.count >= this.limits.loginMaxFailuresPerIp) this.refuse(addr.resetAt, 'client_locked');
-  }
-
-  async recordLoginFailure(account: string, ip: string): Promise<void> {
+  async reserveLogin(account: string, ip: string): Promise<LoginReservation> {
     const windowMs = this.limits.loginLockoutSeconds * 1000;
-    await Promise.all([this.store.increment(`login:acct:${account}`, windowMs), this.store.increment(`login:ip:${ip}`, windowMs)]);
-  }
-
-  /** A successful login clears the account's failures (not the IP's: one good password must not unlock a spray). */
-  async recordLoginSuccess(account: string): Promise<void> {
-    await this.store.reset(`login:acct:${account}`);
+    const acctKey = `login:acct:${account}`;
+    const [acct, addr] = await Promise.all([
+      this.store.take(acctKey, windowMs, this.limits.loginMaxFailuresPerAccount),
+      this.store.take(`login:ip:${ip}`, windowMs, this.limits.loginMaxFailuresPerIp),
+    ]);
+    if (!acct.granted || !addr.granted) {
+      // What one side took is returned: a refused attempt checks no password, so it costs nothing.
+      await Promise.all([acct.giveBack(), addr.giveBack()]);
+      if (!acct.granted) this.refuse(acct.resetAt, 'account_locked');
+      this.refuse(addr.resetAt, 'client_locked');
+    }
+    return {
+      // One good password must not unlock a spray: the address keeps its failures, only this check is returned.
+      succeeded: async () => {
+        await Promise.all([this.store.reset(acctKey), addr.giveBack()]);
+      },
+      cancel: async () => {
+        await Promise.all([acct.giveBack(), addr.giveBack()]);
+      },
+    };
   }
 
   async assertRegisterAllowed(ip: string): Promise<void> {

@@ -20,6 +20,7 @@ const SCRIPTS = {
   setIfNewer: load('set-if-newer-n'),
   getWithRef: load('get-with-ref-1'),
   incrementWindow: load('increment-window-1'),
+  giveBackWindow: load('give-back-window-1'),
 } as const;
 
 declare module 'ioredis' {
@@ -27,7 +28,9 @@ declare module 'ioredis' {
     /** `numberOfKeys` keys, then (version, data, ttlMs) per key. */
     setIfNewer(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number[], Context>;
     getWithRef(key: string, field: string, refPrefix: string): Result<[string | null, string | null], Context>;
-    incrementWindow(key: string, now: number, windowMs: number): Result<[number, number], Context>;
+    /** With `limit`: adds only below it; the third element says whether it added. */
+    incrementWindow(key: string, now: number, windowMs: number, limit?: number): Result<[number, number, number], Context>;
+    giveBackWindow(key: string, windowEnd: number): Result<number, Context>;
   }
 }
 
