@@ -99,7 +99,7 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
     metrics.dbQueries.inc({ statement: e.statement, result: e.ok ? 'ok' : 'error' });
     metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
   });
-  const applied = await migrate(db);
+  const applied = await migrate(db, { log: logger });
   if (applied.length) logger.info({ applied }, 'database migrated');
 
   // An access token is acceptable from iat to exp, plus the skew on either side.

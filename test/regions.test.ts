@@ -47,6 +47,15 @@ describe('two regions', () => {
       }
     });
 
+    it('the directory folds keys from a region still on the previous rule (lower-casing only)', async () => {
+      assert.equal((await register(b().app, 'Odysseus_σ')).statusCode, 201);
+      const ask = (path: string, body: Record<string, string>) => post(a().app, `/internal/v1/usernames/${path}`, body, bearer(set.secret));
+      const found = await ask('find', { username_normalized: 'odysseus_ς' });
+      assert.equal(json<{ holder: { home_region: string } }>(found).holder.home_region, 'b');
+      const claimed = await ask('claim', { username_normalized: 'odysseus_ς', user_id: 'a_someone_else', home_region: 'a' });
+      assert.equal(json<{ home_region: string }>(claimed).home_region, 'b');
+    });
+
     it('concurrent registrations of one name in two regions: exactly one 201', async () => {
       for (const name of ['race-1', 'race-2', 'race-3']) {
         const results = await Promise.all([register(a().app, name), register(b().app, name), register(b().app, name.toUpperCase())]);

@@ -1,11 +1,12 @@
 import { AppError, isAppError } from '../errors.js';
 import type { Audit, RegisterFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random } from '../util/runtime.js';
-import { checkPassword, checkUsername, normalizePassword, normalizeUsername, type PasswordPolicy } from './credentials.js';
+import { checkPassword, normalizePassword, type PasswordPolicy } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
 import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
 import type { LoginReservation, Throttle } from './throttle.js';
+import { checkUsername, normalizeUsername } from './usernames.js';
 
 export interface AccountsDeps {
   users: UserStore;

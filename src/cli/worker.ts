@@ -27,7 +27,7 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
     metrics.dbQueries.inc({ statement: e.statement, result: e.ok ? 'ok' : 'error' });
     metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
   });
-  await migrate(db);
+  await migrate(db, { log: logger });
   const shared = await openSharedState(config, { logger, clock: systemClock, metrics, audit: createAudit(logger, config.region, metrics) });
   const topology = config.regionsFile ? loadTopologyFile(config.regionsFile) : undefined;
   const tier = await startWorkerTier({ config, db, shared, clock: systemClock, logger, metrics, topology });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../observability/audit.js';
+import { normalizeUsername } from '../../auth/usernames.js';
 import { AppError } from '../../errors.js';
 import { toKeysBody } from '../../regions/key-sync.js';
 import { REPLICATION_PATH, type ReplicationBatch } from '../../regions/replication.js';
@@ -147,12 +148,14 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
 
   const claims = regions.localClaims;
   if (!claims) return;
+  // Keys are normalized again here: a region still on the previous release sends keys made with
+  // lower-casing only (final sigma, ß), and the key rule makes the same key out of those.
   app.post<{ Body: { username_normalized: string; user_id: string; home_region: string; take_over_from?: string } }>(
     '/internal/v1/usernames/claim',
     { schema: { body: claimBody, response: { 200: holder, ...failures } } },
     async (request) => {
       const b = request.body;
-      const h = await claims.claim({ usernameNormalized: b.username_normalized, userId: b.user_id, homeRegion: b.home_region, now: clock.now(), takeOverFrom: b.take_over_from });
+      const h = await claims.claim({ usernameNormalized: normalizeUsername(b.username_normalized), userId: b.user_id, homeRegion: b.home_region, now: clock.now(), takeOverFrom: b.take_over_from });
       return { user_id: h.userId, home_region: h.homeRegion };
     },
   );
@@ -161,7 +164,7 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     '/internal/v1/usernames/find',
     { schema: { body: findBody, response: { 200: { type: 'object', required: ['holder'], properties: { holder: { anyOf: [holder, { type: 'null' }] } } }, ...failures } } },
     async (request) => {
-      const h = await claims.find(request.body.username_normalized);
+      const h = await claims.find(normalizeUsername(request.body.username_normalized));
       return { holder: h && { user_id: h.userId, home_region: h.homeRegion } };
     },
   );

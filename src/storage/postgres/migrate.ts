@@ -1,15 +1,31 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
+import { recomputeUsernameKeys } from './migrations/014_username_case_folding.js';
 
 const dir = new URL('./migrations/', import.meta.url);
 
 // Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK = 7_146_205_391;
 
+/** Where a migration reports what an operator must act on. */
+export interface MigrationLog {
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * A migration that needs values SQL cannot compute (e.g. Unicode case
+ * folding) runs this instead of its SQL file; it runs the file itself, when
+ * it has prepared what the file reads.
+ */
+export type MigrationStep = (tx: Queryable, sql: string, log: MigrationLog) => Promise<void>;
+
+const STEPS: Readonly<Record<number, MigrationStep>> = { 14: recomputeUsernameKeys };
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  step?: MigrationStep;
 }
 
 /** The forward-only migrations shipped with this build, in order. */
@@ -21,7 +37,15 @@ export function listMigrations(): Migration[] {
       version: Number(file.split('_', 1)[0]),
       name: file.replace(/\.sql$/, ''),
       sql: readFileSync(new URL(file, dir), 'utf8'),
+      step: STEPS[Number(file.split('_', 1)[0])],
     }));
+}
+
+export interface MigrateOptions {
+  /** Where warnings for the operator go (accounts a migration had to change); default: nowhere. */
+  log?: MigrationLog;
+  /** Stop after this version (a database as an older release left it, in tests). */
+  through?: number;
 }
 
 /**
@@ -29,7 +53,8 @@ export function listMigrations(): Migration[] {
  * servers starting together wait for each other instead of racing; the
  * second finds nothing left to do. Returns the names it applied.
  */
-export async function migrate(db: Db): Promise<string[]> {
+export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<string[]> {
+  const log = opts.log ?? { warn() {} };
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.exec(
@@ -40,8 +65,8 @@ export async function migrate(db: Db): Promise<string[]> {
     const applied = new Set(done.rows.map((r) => r.version));
     const ran: string[] = [];
     for (const m of listMigrations()) {
-      if (applied.has(m.version)) continue;
-      await tx.exec(m.sql);
+      if (applied.has(m.version) || m.version > (opts.through ?? Infinity)) continue;
+      await (m.step ? m.step(tx, m.sql, log) : tx.exec(m.sql));
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       ran.push(m.name);
     }
