@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
-import { cleanup } from '../src/jobs/cleanup.js';
 import { BACKENDS, createTestApp, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -54,7 +53,7 @@ for (const backend of BACKENDS) {
 
       // Day 31, revocations since day 28 still protected (their access tokens could be alive).
       at(31);
-      const first = await cleanup(t.db, { now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY });
+      const first = await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY });
       assert.deepEqual(first, { tokens: 6, sessions: 2, outbox: 3, revocations: 0 });
       assert.equal(await exists('sessions', 'id', oldSid!), false);
       assert.equal(await exists('sessions', 'id', idleSid!), false);
@@ -64,9 +63,9 @@ for (const backend of BACKENDS) {
       assert.equal((await t.db.query('SELECT id FROM outbox WHERE synced_at IS NULL')).rows.length, unsentBefore, 'a revocation not yet synced is kept');
 
       // Nothing more has expired: nothing more goes.
-      assert.deepEqual(await cleanup(t.db, { now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY }), { tokens: 0, sessions: 0, outbox: 0, revocations: 0 });
+      assert.deepEqual(await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY }), { tokens: 0, sessions: 0, outbox: 0, revocations: 0 });
       // Once its access tokens are all dead, the revoked family goes too.
-      assert.deepEqual(await cleanup(t.db, { now: t.clock.now(), keepRevokedSince: start + 29 * DAY, keepForeignRevocationsSince: start + 29 * DAY }), { tokens: 0, sessions: 1, outbox: 0, revocations: 0 });
+      assert.deepEqual(await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 29 * DAY, keepForeignRevocationsSince: start + 29 * DAY }), { tokens: 0, sessions: 1, outbox: 0, revocations: 0 });
       assert.equal(await exists('sessions', 'id', revokedSid!), false);
       assert.equal((await refresh(t.app, live.refresh_token)).statusCode, 200);
     });
@@ -76,7 +75,7 @@ for (const backend of BACKENDS) {
         `INSERT INTO outbox (kind, session_id, generation, created_at, sent_at)
          SELECT 'created', 'x', 0, now(), now() FROM generate_series(1, 1234)`,
       );
-      const r = await cleanup(t.db, { now: t.clock.now(), keepRevokedSince: t.clock.now(), keepForeignRevocationsSince: t.clock.now() });
+      const r = await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: t.clock.now(), keepForeignRevocationsSince: t.clock.now() });
       assert.equal(r.outbox, 1234);
     });
   });

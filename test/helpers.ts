@@ -18,6 +18,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { createServices, type ServiceOptions, type Services } from '../src/services.js';
 import type { Db } from '../src/storage/postgres/db.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
+import { storageOn } from '../src/storage/storage.js';
 import { ManualClock } from '../src/util/runtime.js';
 
 /** The PostgreSQL server tests create their databases on. */
@@ -108,7 +109,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   });
   let services: Services;
   try {
-    services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, db, ...opts.services });
+    services = await createServices(config, { logger: createLogger(config.logLevel, sink), clock, openStorage: (o) => storageOn(db, o), ...opts.services });
   } catch (err) {
     await db.close();
     await dropDb?.();

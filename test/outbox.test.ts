@@ -54,7 +54,7 @@ for (const kind of KINDS) {
       const env: Record<string, string> = kind === 'bullmq' ? { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('outbox') } : {};
       t = await createTestApp({ env });
       other = await createTestApp({ databaseUrl: t.config.databaseUrl, clock: t.clock });
-      tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+      tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
     });
     after(async () => {
       await tier.close();
@@ -159,7 +159,7 @@ for (const kind of KINDS) {
       const tokens = await login(other.app, `twice-${kind}`);
       await eventually(async () => (await outbox(await sessionOf(tokens.refresh_token))).every((r) => r.sent_at !== null), 10_000, 'sent');
       await t.db.query('UPDATE outbox SET sent_at = NULL WHERE session_id = $1', [await sessionOf(tokens.refresh_token)]);
-      const relay = new OutboxRelay(t.db, tier.sync, t.clock, t.services.logger);
+      const relay = new OutboxRelay(t.services.storage.outbox, tier.sync, t.clock, t.services.logger);
       await eventually(async () => (await relay.runOnce()) === 0 && (await outbox()).every((r) => r.sent_at !== null), 10_000, 'relayed again');
       await idle();
       assert.equal((await tier.sync.counts()).failed, 0);
@@ -172,7 +172,7 @@ describe('outbox relay with Redis down', () => {
   it('keeps revocations unsynced while it cannot enqueue, and queues them all once Redis is back', async () => {
     const own = await startRedisServer();
     const t = await createTestApp({ env: { REDIS_URL: own.url, MERIDIAN_REDIS_PREFIX: testPrefix('relay-down') } });
-    const tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    const tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
     try {
       await own.stop();
       const sessions = [await login(t.app, 'relay-down'), await login(t.app, 'relay-down')];

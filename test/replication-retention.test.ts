@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
-import { cleanup, cleanupHorizons } from '../src/jobs/cleanup.js';
+import { cleanupHorizons } from '../src/jobs/cleanup.js';
 import { ReplicationApplier } from '../src/regions/replication-apply.js';
-import { PgSessionStore } from '../src/storage/postgres/repositories.js';
 import { createTestApp, json, login, post, type TestApp } from './helpers.js';
 
 describe('a revocation received before its family', () => {
@@ -18,14 +17,14 @@ describe('a revocation received before its family', () => {
     await login(t.app, 'late-family');
     const userId = (await t.db.query<{ id: string }>("SELECT id FROM users WHERE username_normalized = 'late-family'")).rows[0]!.id;
     const s = t.services;
-    const applier = new ReplicationApplier({ db: t.db, sessions: new PgSessionStore(t.db), cache: s.shared.cache, revocations: s.revocations, audit: s.audit, clock: t.clock, graceMs: 10_000 });
+    const applier = new ReplicationApplier({ replicas: s.storage.replicas, sessions: s.storage.sessions(), cache: s.shared.cache, revocations: s.revocations, audit: s.audit, clock: t.clock, graceMs: 10_000 });
     const sid = 'b_01kzzzzzzzzzzzzzzzzzzzzzzz';
     const token = `b.${randomBytes(32).toString('base64url')}`;
     const t0 = t.clock.now();
     await applier.apply('a', [{ id: '1', kind: 'revoked', at: t0, tokens: [], revocation: { sessionId: sid, userId, revokedAt: t0, reason: 'logout' } }]);
     // Long past every access token of the session, well within the session's own lifetime.
     t.clock.advance(20 * 60_000);
-    await cleanup(t.db, cleanupHorizons(t.config, t.clock.now()));
+    await s.storage.maintenance.cleanup(cleanupHorizons(t.config, t.clock.now()));
     await applier.apply('b', [
       {
         id: '2',

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildEvent, type ChangeRow } from '../src/regions/replication-events.js';
+import { buildEvent } from '../src/storage/postgres/replication-queue.js';
+import type { ChangeRow } from '../src/storage/replication-records.js';
 import type { TestApp } from './helpers.js';
 import { bearer, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { eventually } from './redis-server.js';

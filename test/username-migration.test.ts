@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hash } from '@node-rs/argon2';
 import type { Db } from '../src/storage/postgres/db.js';
+import { storageOn } from '../src/storage/storage.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
 import { listMigrations, migrate } from '../src/storage/postgres/migrate.js';
 import { BACKENDS, createDatabase, createTestApp, json, PASSWORD, post } from './helpers.js';
@@ -88,7 +89,7 @@ for (const backend of BACKENDS) {
     it('after it, logins find the account that kept the name under any case-folded spelling', async () => {
       await withOldDatabase(backend, async (db, url) => {
         await migrate(db);
-        const t = await createTestApp({ backend, ...(backend === 'postgres' ? { databaseUrl: url } : { services: { db } }) });
+        const t = await createTestApp({ backend, ...(backend === 'postgres' ? { databaseUrl: url } : { services: { openStorage: (o) => storageOn(db, o) } }) });
         try {
           for (const [name, id] of [['STRASSE', 'local_1'], ['Straße', 'local_1'], ['ABCQEQQΣ', 'local_2'], ['MASS', 'local_5'], ['plain', 'local_6']]) {
             const res = await post(t.app, '/v1/auth/login', { username: name, password: PASSWORD });

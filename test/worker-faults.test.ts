@@ -98,7 +98,7 @@ describe('the cleanup schedule', () => {
   });
 
   it('comes back after FLUSHALL and after Redis restarts empty', async () => {
-    const tier = await startWorkerTier({ config: t.config, db: t.db, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    const tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
     const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: redis.port }, prefix: redisKeys(t.config.redisPrefix).bullPrefix });
     queue.on('error', () => {});
     const scheduled = async () => (await queue.getJobScheduler(CLEANUP_JOB).catch(() => undefined)) !== undefined;

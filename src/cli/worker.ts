@@ -2,13 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { startWorkerTier } from '../jobs/worker-tier.js';
-import { createAudit } from '../observability/audit.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { openDatabase } from '../storage/postgres/drivers.js';
-import { migrate } from '../storage/postgres/migrate.js';
-import { loadTopologyFile } from '../regions/topology.js';
-import { openSharedState } from '../storage/shared.js';
-import { systemClock } from '../util/runtime.js';
+import type { Metrics } from '../observability/metrics.js';
+import { openInfrastructure } from '../runtime/infrastructure.js';
 
 /**
  * `meridian worker`: the region's background tier on BullMQ (outbox relay,
@@ -21,16 +16,9 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
     console.error('meridian worker: REDIS_URL is not set. Without Redis the background jobs run inside `meridian start`.');
     return 1;
   }
-  const metrics = createMetrics(config.region);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
-  db.observe((e) => {
-    metrics.dbQueries.inc({ statement: e.statement, result: e.ok ? 'ok' : 'error' });
-    metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
-  });
-  await migrate(db, { log: logger });
-  const shared = await openSharedState(config, { logger, clock: systemClock, metrics, audit: createAudit(logger, config.region, metrics) });
-  const topology = config.regionsFile ? loadTopologyFile(config.regionsFile) : undefined;
-  const tier = await startWorkerTier({ config, db, shared, clock: systemClock, logger, metrics, topology });
+  const infra = await openInfrastructure(config, { logger });
+  const { metrics } = infra;
+  const tier = await startWorkerTier(infra);
   const server = await serveMetrics(config, metrics);
   const address = server.address();
   logger.info({ metricsPort: typeof address === 'object' && address ? address.port : undefined }, 'worker started');
@@ -42,8 +30,7 @@ export async function workerCommand(config: Config, logger: Logger): Promise<num
     logger.info({ signal }, 'worker shutting down: finishing running jobs');
     server.close();
     await tier.close();
-    await shared.close();
-    await db.close();
+    await infra.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

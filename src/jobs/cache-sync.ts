@@ -1,6 +1,6 @@
 import type { RevocationBus } from '../auth/revocation-sync.js';
 import type { RefreshCache } from '../storage/cache/refresh-cache.js';
-import type { PgSessionStore } from '../storage/postgres/repositories.js';
+import type { SessionStorage } from '../storage/storage.js';
 import { familyOf, type SessionChange, tokenOf } from '../storage/session-state.js';
 
 /** One revocation from the outbox: the family that was revoked. */
@@ -19,7 +19,7 @@ export interface SyncEvent {
 export type SyncJob = SyncEvent & { kind: 'revoked'; tokenHashes: string[] };
 
 export interface CacheSyncDeps {
-  sessions: PgSessionStore;
+  sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>;
   cache: RefreshCache;
   /** Where revocations are announced to the API processes (absent with one process). */
   bus?: RevocationBus;
@@ -48,7 +48,7 @@ export function cacheSync(d: CacheSyncDeps): (event: SyncEvent) => Promise<void>
 }
 
 /** The state PostgreSQL holds now for these tokens of a family (or, naming none, the family alone). */
-export async function currentState(sessions: PgSessionStore, sessionId: string, tokenHashes: readonly string[]): Promise<SessionChange> {
+export async function currentState(sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>, sessionId: string, tokenHashes: readonly string[]): Promise<SessionChange> {
   const states = [];
   for (const hash of tokenHashes) {
     const s = await sessions.findRefreshState(hash);

@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChangeRow } from '../regions/replication-events.js';
-import type { Db, Queryable } from '../storage/postgres/db.js';
-import { SQL } from '../storage/postgres/sql.js';
+import type { OutboxStore, TargetsOf } from '../storage/background.js';
 import { QUEUES } from '../storage/redis/keys.js';
 import { PollLoop } from '../util/poll-loop.js';
 import type { Clock } from '../util/runtime.js';
@@ -13,16 +11,11 @@ const BATCH = 200;
 const IDLE_MS = 200;
 const MAX_ERROR_PAUSE_MS = 5000;
 
-interface OutboxRow extends ChangeRow {
-  id: string;
-  generation: number;
-}
-
 /** Where the relay hands changes bound for other regions (src/regions/replication.ts). */
 export interface ReplicationFanout {
-  /** Queues the rows for their target regions, inside the relay's transaction. */
-  enqueue(tx: Queryable, rows: ChangeRow[]): Promise<void>;
-  /** Called after the transaction committed: there is something to send. */
+  /** The regions each change goes to. */
+  targets: TargetsOf;
+  /** Called once changes were queued for other regions: there is something to send. */
   queued(): void;
 }
 
@@ -47,7 +40,7 @@ export class OutboxRelay {
   private readonly syncLoop: PollLoop;
 
   constructor(
-    private readonly db: Db,
+    private readonly outbox: OutboxStore,
     private readonly queue: WorkQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -73,30 +66,24 @@ export class OutboxRelay {
 
   /** Marks one batch sent, having queued it for the other regions in the same transaction. */
   async fanOut(): Promise<number> {
-    const moved = await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<OutboxRow>(SQL.claimOutbox, [BATCH]);
-      if (rows.length === 0) return 0;
-      await this.replication?.enqueue(tx, rows);
-      await tx.query(SQL.markOutboxSent, [rows.map((r) => r.id), new Date(this.clock.now())]);
-      return rows.length;
-    });
+    const moved = await this.outbox.fanOut(BATCH, this.replication?.targets, this.clock.now());
     if (moved > 0) this.replication?.queued();
     return moved;
   }
 
   /** Queues the cache-sync job of one batch of revocations, then marks them synced. */
   async syncRevocations(): Promise<number> {
-    const { rows } = await this.db.query<{ id: string; session_id: string; generation: number }>(SQL.listUnsyncedRevocations, [BATCH]);
+    const rows = await this.outbox.unsyncedRevocations(BATCH);
     if (rows.length === 0) return 0;
     await this.queue.add(
       rows.map((r) => ({
         name: QUEUES.sync,
         id: `outbox-${r.id}`,
         // kind and tokenHashes are what workers of the previous release read.
-        data: { outboxId: r.id, sessionId: r.session_id, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
+        data: { outboxId: r.id, sessionId: r.sessionId, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
       })),
     );
-    await this.db.query(SQL.markOutboxSynced, [rows.map((r) => r.id), new Date(this.clock.now())]);
+    await this.outbox.markSynced(rows.map((r) => r.id), this.clock.now());
     return rows.length;
   }
 

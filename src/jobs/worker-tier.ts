@@ -1,15 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Db } from '../storage/postgres/db.js';
-import { PgSessionStore } from '../storage/postgres/repositories.js';
-import { SQL } from '../storage/postgres/sql.js';
 import { QUEUES } from '../storage/redis/keys.js';
 import type { SharedState } from '../storage/shared.js';
+import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/runtime.js';
 import { BullQueueBackend } from './bullmq-queue.js';
 import { cacheSync, type SyncEvent } from './cache-sync.js';
-import { cleanup, cleanupHorizons } from './cleanup.js';
+import { cleanupHorizons } from './cleanup.js';
 import { MemoryQueueBackend } from './memory-queue.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createReplication, type Replication } from '../regions/replication.js';
@@ -23,7 +21,7 @@ const SYNC_CONCURRENCY = 8;
 
 export interface WorkerTierDeps {
   config: Config;
-  db: Db;
+  storage: Storage;
   shared: SharedState;
   clock: Clock;
   logger: Logger;
@@ -50,7 +48,7 @@ export interface WorkerTier {
  * default runs it inside `meridian start` on in-process queues.
  */
 export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
-  const { config, db, shared, clock, logger, metrics } = d;
+  const { config, storage, shared, clock, logger, metrics } = d;
   const backend: QueueBackend =
     shared.kind === 'redis' && shared.link
       ? new BullQueueBackend(shared.link, { keys: shared.keys, lockMs: config.jobLockSeconds * 1000, metrics, logger, retry: d.retry })
@@ -58,22 +56,22 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   const sync = backend.open(QUEUES.sync);
   const maintenance = backend.open(QUEUES.maintenance);
 
-  const applyEvent = cacheSync({ sessions: new PgSessionStore(db), cache: shared.cache, bus: shared.bus });
+  const applyEvent = cacheSync({ sessions: storage.sessions(), cache: shared.cache, bus: shared.bus });
   sync.process((job) => applyEvent(job.data as SyncEvent), SYNC_CONCURRENCY);
   // Starts at the process's start, so a worker that never gets to run a cleanup is noticed 3 intervals later.
   metrics.cleanupLastSuccess.set(clock.now() / 1000);
   metrics.cleanupInterval.set(config.cleanupInterval);
   maintenance.process(async () => {
     const now = clock.now();
-    const result = await cleanup(db, cleanupHorizons(config, now));
+    const result = await storage.maintenance.cleanup(cleanupHorizons(config, now));
     metrics.cleanupLastSuccess.set(clock.now() / 1000);
     logger.info({ deleted: result }, 'cleanup done');
     return result;
   }, 1);
   await maintenance.schedule(CLEANUP_JOB, config.cleanupInterval * 1000);
 
-  const replication = d.topology && createReplication({ db, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
-  const relay = new OutboxRelay(db, sync, clock, logger, replication);
+  const replication = d.topology && createReplication({ queue: storage.replication, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
+  const relay = new OutboxRelay(storage.outbox, sync, clock, logger, replication);
   relay.start();
   replication?.start();
 
@@ -83,13 +81,11 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
     });
   }
   metrics.onScrape(async () => {
-    const { rows } = await db.query<{ backlog: number }>(SQL.countOutboxBacklog);
-    metrics.outboxPending.set(rows[0]?.backlog ?? 0);
+    metrics.outboxPending.set(await storage.outbox.backlog());
   });
   if (replication) {
     metrics.onScrape(async () => {
-      const { rows } = await db.query<{ target: string; backlog: number }>(SQL.countReplicationBacklog);
-      const backlog = new Map(rows.map((r) => [r.target, r.backlog]));
+      const backlog = await storage.replication.backlog();
       for (const s of replication.senders) metrics.replicationPending.set({ target: s.target }, backlog.get(s.target) ?? 0);
     });
   }

@@ -1,5 +1,4 @@
-import type { Db } from '../storage/postgres/db.js';
-import { countActiveSessions } from '../storage/postgres/stats.js';
+import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/runtime.js';
 import type { Metrics } from './metrics.js';
 
@@ -7,7 +6,7 @@ import type { Metrics } from './metrics.js';
 export const ACTIVE_SESSIONS_EVERY_MS = 5_000;
 
 export interface GaugeSources {
-  db: Db;
+  storage: Pick<Storage, 'poolStats' | 'stats'>;
   revocations: { readonly size: number };
   clock: Clock;
   refreshIdleSeconds: number;
@@ -23,7 +22,7 @@ export function sampleServiceGauges(metrics: Metrics, s: GaugeSources): void {
     metrics.revokedSessions.set(s.revocations.size);
   });
   metrics.onScrape(() => {
-    const pool = s.db.poolStats();
+    const pool = s.storage.poolStats();
     metrics.dbPoolMax.set(pool.max);
     metrics.dbPoolInUse.set(pool.inUse);
     metrics.dbPoolWaiting.set(pool.waiting);
@@ -34,6 +33,6 @@ export function sampleServiceGauges(metrics: Metrics, s: GaugeSources): void {
     if (now - countedAt < ACTIVE_SESSIONS_EVERY_MS) return;
     // Set before the query, so a failing database is asked again only after the window.
     countedAt = now;
-    metrics.activeSessions.set(await countActiveSessions(s.db, now, s.refreshIdleSeconds));
+    metrics.activeSessions.set(await s.storage.stats.activeSessions(now, s.refreshIdleSeconds));
   });
 }

@@ -1,6 +1,5 @@
-import type { Db } from '../storage/postgres/db.js';
-import { SQL } from '../storage/postgres/sql.js';
-import { targetsOf } from './replication-events.js';
+import type { BackfillCounts, ReplicationQueue } from '../storage/background.js';
+import { targetsOf } from './targets.js';
 import type { Topology } from './topology.js';
 
 export interface BackfillInput {
@@ -14,11 +13,7 @@ export interface BackfillInput {
   accessLifetimeMs: number;
 }
 
-export interface BackfillResult {
-  users: number;
-  families: number;
-  revocations: number;
-}
+export type BackfillResult = BackfillCounts;
 
 /**
  * Queues this region's current state for one target region, by the same
@@ -28,15 +23,10 @@ export interface BackfillResult {
  * the target's merge makes a repeated backfill harmless. Without it, a region
  * added to the topology still serves older users and families, by proxy.
  */
-export async function backfill(db: Db, x: BackfillInput): Promise<BackfillResult> {
+export async function backfill(queue: ReplicationQueue, x: BackfillInput): Promise<BackfillResult> {
   if (x.target === x.self || !x.topology.regions.some((r) => r.id === x.target)) {
     throw new Error(`region ${x.target} is not another region of the topology`);
   }
   const goes = (kind: 'user_created' | 'created') => targetsOf(kind, `${x.self}_`, x.self, x.topology).includes(x.target);
-  const now = new Date(x.now);
-  return db.transaction(async (tx) => ({
-    users: goes('user_created') ? (await tx.query(SQL.backfillUsers, [x.target, x.self, now])).rows.length : 0,
-    families: goes('created') ? (await tx.query(SQL.backfillFamilies, [x.target, x.self, now])).rows.length : 0,
-    revocations: (await tx.query(SQL.backfillRevocations, [x.target, new Date(x.now - x.accessLifetimeMs), now])).rows.length,
-  }));
+  return queue.backfill(x.target, { users: goes('user_created'), families: goes('created'), revocationsSince: x.now - x.accessLifetimeMs, self: x.self }, x.now);
 }

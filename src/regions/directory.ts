@@ -1,5 +1,5 @@
 import type { UsernameClaim, UsernameDirectory } from '../auth/regions.js';
-import type { UserStore } from '../auth/stores.js';
+import type { ClaimHolder, ClaimRequest, UserStore, UsernameClaims } from '../auth/stores.js';
 import type { PeerClient } from './peer-client.js';
 
 /**
@@ -11,23 +11,6 @@ import type { PeerClient } from './peer-client.js';
  */
 
 /** Who holds a name. */
-export interface ClaimHolder {
-  userId: string;
-  homeRegion: string;
-}
-
-export interface ClaimRequest extends UsernameClaim {
-  /** Hand the claim over from this user id (same home region only). */
-  takeOverFrom?: string;
-}
-
-/** The directory's store: the table at the directory region, HTTP to it from elsewhere. */
-export interface UsernameClaims {
-  /** Claims the name (idempotent by user id); returns whoever holds it afterwards. */
-  claim(claim: ClaimRequest): Promise<ClaimHolder>;
-  find(usernameNormalized: string): Promise<ClaimHolder | null>;
-}
-
 /** UsernameDirectory over a claims store, as every region of a topology uses it. */
 export class RegionalDirectory implements UsernameDirectory {
   constructor(

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { ReplicationFanout } from '../jobs/outbox-relay.js';
-import type { Db, Queryable } from '../storage/postgres/db.js';
-import { SQL } from '../storage/postgres/sql.js';
+import type { ReplicationQueue } from '../storage/background.js';
+import type { ReplicationEvent } from '../storage/replication-records.js';
 import { PollLoop } from '../util/poll-loop.js';
 import type { PeerClient } from './peer-client.js';
-import { buildEvent, type ChangeRow, type ReplicationEvent, targetsOf } from './replication-events.js';
+import { targetsOf } from './targets.js';
 import type { Topology } from './topology.js';
 
 /** Changes per call to a region; each event is well under 2 KB, so a batch stays far below the route's body limit. */
@@ -22,25 +22,17 @@ export interface ReplicationBatch {
   events: ReplicationEvent[];
 }
 
-interface QueuedRow extends ChangeRow {
-  id: string;
-}
-
 /**
- * Delivers this region's changes to one other region. A batch is claimed,
- * built from the current rows, sent, and deleted from the queue only once
- * the target has applied it, all in one transaction: a target that is down,
- * slow or answers with an error leaves the batch queued, and it is sent again
- * (the target's apply is idempotent). One sender per target at a time (an
- * advisory lock), so a region receives another's changes in the order they
- * were queued. The transaction stays open during the call, which the
- * region timeout bounds; it locks only the queue rows it sends.
+ * Delivers this region's changes to one other region: a batch leaves the
+ * queue only once the target has applied it (see ReplicationQueue.deliver),
+ * so a target that is down, slow or answers with an error gets the batch
+ * again (its apply is idempotent), in the order the changes were queued.
  */
 export class ReplicationSender {
   private readonly loop: PollLoop;
 
   constructor(
-    private readonly d: { db: Db; client: PeerClient; self: string; target: string; logger: Logger },
+    private readonly d: { queue: ReplicationQueue; client: PeerClient; self: string; target: string; logger: Logger },
   ) {
     this.loop = new PollLoop(() => this.runOnce(), {
       idleMs: IDLE_MS,
@@ -57,19 +49,11 @@ export class ReplicationSender {
 
   /** Sends one batch; resolves with how many changes the target applied. Throws when it did not. */
   async runOnce(): Promise<number> {
-    const { db, client, self, target } = this.d;
-    return db.transaction(async (tx) => {
-      const lock = await tx.query<{ locked: boolean }>(SQL.lockReplicationTarget, [target]);
-      if (!lock.rows[0]?.locked) return 0;
-      const { rows } = await tx.query<QueuedRow>(SQL.claimReplication, [target, BATCH]);
-      if (rows.length === 0) return 0;
-      const events: ReplicationEvent[] = [];
-      for (const r of rows) events.push(await buildEvent(tx, r.id, r));
+    const { queue, client, self, target } = this.d;
+    return queue.deliver(target, BATCH, async (events) => {
       const body: ReplicationBatch = { origin: self, events };
       const res = await client.request(target, REPLICATION_PATH, { operation: 'replicate', body, internal: true });
       if (res.status !== 200) throw client.answerError(target, res);
-      await tx.query(SQL.deleteReplication, [rows.map((r) => r.id)]);
-      return rows.length;
     });
   }
 
@@ -87,7 +71,7 @@ export class ReplicationSender {
 }
 
 export interface ReplicationDeps {
-  db: Db;
+  queue: ReplicationQueue;
   client: PeerClient;
   topology: Topology;
   self: string;
@@ -105,23 +89,10 @@ export interface Replication extends ReplicationFanout {
 export function createReplication(d: ReplicationDeps): Replication {
   const senders = d.topology.regions
     .filter((r) => r.id !== d.self)
-    .map((r) => new ReplicationSender({ db: d.db, client: d.client, self: d.self, target: r.id, logger: d.logger }));
+    .map((r) => new ReplicationSender({ queue: d.queue, client: d.client, self: d.self, target: r.id, logger: d.logger }));
   return {
     senders,
-    async enqueue(tx: Queryable, rows: ChangeRow[]) {
-      const cols: [string[], string[], (string | null)[], (string | null)[], string[], Date[]] = [[], [], [], [], [], []];
-      for (const r of rows) {
-        for (const target of targetsOf(r.kind, r.session_id, d.self, d.topology)) {
-          cols[0].push(target);
-          cols[1].push(r.kind);
-          cols[2].push(r.session_id);
-          cols[3].push(r.user_id);
-          cols[4].push(r.token_hashes.join(','));
-          cols[5].push(new Date(r.created_at));
-        }
-      }
-      if (cols[0].length) await tx.query(SQL.enqueueReplication, cols);
-    },
+    targets: (change) => targetsOf(change.kind, change.session_id, d.self, d.topology),
     queued: () => {
       for (const s of senders) s.wake();
     },

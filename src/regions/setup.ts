@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
 import type { RemoteRegions, UsernameDirectory } from '../auth/regions.js';
-import type { UserStore } from '../auth/stores.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Db } from '../storage/postgres/db.js';
-import { PgUsernameClaims } from '../storage/postgres/username-claims.js';
-import { PeerUsernameClaims, RegionalDirectory, type UsernameClaims } from './directory.js';
+import type { UsernameClaims } from '../auth/stores.js';
+import type { Storage } from '../storage/storage.js';
+import { PeerUsernameClaims, RegionalDirectory } from './directory.js';
 import { KeySync } from './key-sync.js';
 import { PeerClient } from './peer-client.js';
 import { PeerRegions } from './remote.js';
@@ -29,13 +28,12 @@ export interface RegionServices {
 }
 
 export interface RegionDeps {
-  db: Db;
-  users: UserStore;
+  storage: Pick<Storage, 'users' | 'usernameClaims' | 'replicas'>;
   keys: KeyRing;
   logger: Logger;
   metrics: Metrics;
   /** What applying replicated changes writes to and tells (see replication-apply.ts). */
-  replica: Omit<ApplyDeps, 'db'>;
+  replica: Omit<ApplyDeps, 'replicas'>;
 }
 
 /** The client for calls to other regions, counted in meridian_region_calls_total. */
@@ -51,12 +49,12 @@ export function peerClientFor(config: Config, topology: Topology, metrics: Metri
   });
 }
 
-/** Wires the directory, the proxies and key sharing for this region of `topology`; starts the key sync. */
+/** Wires the directory, the proxies and key sharing for this region of `topology` (the key sync is started by the caller). */
 export function createRegionServices(config: Config, topology: Topology, deps: RegionDeps): RegionServices {
   regionEntry(topology, config.region);
   const client = peerClientFor(config, topology, deps.metrics);
   const secret = config.regionSecret as string;
-  const localClaims = topology.directory === config.region ? new PgUsernameClaims(deps.db) : undefined;
+  const localClaims = topology.directory === config.region ? deps.storage.usernameClaims : undefined;
   const keySync = new KeySync({
     client,
     keys: deps.keys,
@@ -66,16 +64,15 @@ export function createRegionServices(config: Config, topology: Topology, deps: R
     intervalSeconds: config.keyReloadInterval,
     logger: deps.logger,
   });
-  keySync.start();
   return {
     topology,
     secret,
     client,
     localClaims,
-    directory: new RegionalDirectory(localClaims ?? new PeerUsernameClaims(client, topology.directory), deps.users),
+    directory: new RegionalDirectory(localClaims ?? new PeerUsernameClaims(client, topology.directory), deps.storage.users),
     remote: new PeerRegions(client),
     keySync,
-    replication: new ReplicationApplier({ db: deps.db, ...deps.replica }),
+    replication: new ReplicationApplier({ replicas: deps.storage.replicas, ...deps.replica }),
     close: () => keySync.stop(),
   };
 }

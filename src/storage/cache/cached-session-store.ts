@@ -1,6 +1,6 @@
 import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore } from '../../auth/stores.js';
 import type { Audit } from '../../observability/audit.js';
-import type { PgSessionStore } from '../postgres/repositories.js';
+import type { SessionStorage } from '../storage.js';
 import { familyOf, tokenOf } from '../session-state.js';
 import type { RefreshCache } from './refresh-cache.js';
 
@@ -17,7 +17,7 @@ import type { RefreshCache } from './refresh-cache.js';
  */
 export class CachedSessionStore implements SessionStore {
   constructor(
-    private readonly db: PgSessionStore,
+    private readonly db: SessionStorage,
     private readonly cache: RefreshCache,
     private readonly audit: Audit,
   ) {}

@@ -1,0 +1,28 @@
+import type { ReplicationKind } from '../storage/replication-records.js';
+import { regionOf } from '../util/runtime.js';
+import type { Topology } from './topology.js';
+
+/**
+ * The regions a change made in `self` goes to. Revocations go to every
+ * region, so that every verifier refuses the session's access tokens. A new
+ * user goes to its home's nearby regions (the peers), for local logins. A
+ * family lives in its origin region and is replicated to the origin's peers,
+ * and only there: wherever it is rotated (a replica may rotate it), the
+ * change goes to the origin and the origin's peers, so every region holding
+ * a copy hears of every rotation directly, and the origin is where double
+ * spends meet.
+ */
+export function targetsOf(kind: ReplicationKind, sessionId: string | null, self: string, topology: Topology): string[] {
+  const peersOf = (id: string) => topology.regions.find((r) => r.id === id)?.peers ?? [];
+  let targets: string[];
+  if (kind === 'revoked') {
+    targets = topology.regions.map((r) => r.id);
+  } else if (kind === 'user_created') {
+    targets = [...peersOf(self)];
+  } else {
+    const origin = (sessionId && regionOf(sessionId)) || self;
+    targets = [origin, ...peersOf(origin)];
+  }
+  const known = new Set(topology.regions.map((r) => r.id));
+  return [...new Set(targets)].filter((t) => t !== self && known.has(t));
+}

@@ -1,0 +1,115 @@
+/**
+ * The storage contracts of the background work: the outbox relay, the
+ * replication senders and their receivers, backfill, cleanup and the gauges.
+ * Each is a few calls that say what is wanted, not how it is stored;
+ * `src/storage/postgres/` implements them, and nothing outside `src/storage/`
+ * sees a database handle or a statement. Times are epoch milliseconds.
+ */
+import type { FamilyState } from './session-state.js';
+import type { ChangeRow, ReplicatedToken, ReplicationEvent } from './replication-records.js';
+
+/** The regions one committed change goes to (see targetsOf in src/regions/replication-events.ts). */
+export type TargetsOf = (change: ChangeRow) => readonly string[];
+
+/** A revocation waiting for its cache-sync job. */
+export interface PendingRevocation {
+  id: string;
+  sessionId: string;
+  /** The family's generation when it was revoked. */
+  generation: number;
+}
+
+export interface OutboxStore {
+  /**
+   * Claims up to `batch` changes not yet fanned out, queues each for the
+   * regions `targets` names (none without a topology) and marks them sent, in
+   * one transaction; resolves with how many it moved.
+   */
+  fanOut(batch: number, targets: TargetsOf | undefined, now: number): Promise<number>;
+  /** The oldest revocations whose cache-sync job is not queued yet. */
+  unsyncedRevocations(batch: number): Promise<PendingRevocation[]>;
+  markSynced(ids: readonly string[], now: number): Promise<void>;
+  /** Changes not fanned out yet plus revocations not synced yet (a gauge). */
+  backlog(): Promise<number>;
+}
+
+export interface ReplicationQueue {
+  /**
+   * Delivers the oldest changes queued for `target`, built from the current
+   * rows: `send` is called with them while they stay claimed, and they are
+   * removed only once it resolved. One delivery per target at a time; resolves
+   * with 0 when another process holds the target or nothing is queued.
+   */
+  deliver(target: string, batch: number, send: (events: ReplicationEvent[]) => Promise<void>): Promise<number>;
+  /** Changes queued per target region (a gauge). */
+  backlog(): Promise<Map<string, number>>;
+  /** Queues this region's current state for `target` (see src/regions/backfill.ts). */
+  backfill(target: string, what: BackfillScope, now: number): Promise<BackfillCounts>;
+}
+
+export interface BackfillScope {
+  users: boolean;
+  families: boolean;
+  /** Revocations made since then travel. */
+  revocationsSince: number;
+  /** This region: only its own users and families are queued. */
+  self: string;
+}
+
+export interface BackfillCounts {
+  users: number;
+  families: number;
+  revocations: number;
+}
+
+/** What this region holds of a token another region has just rotated. */
+export interface SpendHere {
+  consumedAt: number;
+  childHash: string;
+}
+
+/** Decides from the token spent elsewhere and what is known of it here whether it was spent twice. */
+export type DoubleSpendRule = (parent: ReplicatedToken, child: ReplicatedToken, here: SpendHere) => boolean;
+
+export interface ReplicaStore {
+  /**
+   * Merges one event from another region into this region's state, moving
+   * only forward, in one transaction; `doubleSpend` is asked for every
+   * rotation in the event that spent a token this region also holds spent.
+   */
+  apply(event: ReplicationEvent, doubleSpend: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }>;
+}
+
+export interface CleanupInput {
+  now: number;
+  /** Revoked families are kept until then (now - longest access-token lifetime): starting servers load revocations from them. */
+  keepRevokedSince: number;
+  /**
+   * Revocations received for families this region does not hold are kept until then (now - the
+   * absolute session lifetime): the family's own events may still arrive late, and must find it revoked.
+   */
+  keepForeignRevocationsSince: number;
+}
+
+export interface CleanupResult {
+  tokens: number;
+  sessions: number;
+  outbox: number;
+  /** Revocations received from other regions. */
+  revocations: number;
+}
+
+export interface Maintenance {
+  /** Deletes what has expired, in small batches; idempotent (see src/jobs/cleanup.ts). */
+  cleanup(input: CleanupInput): Promise<CleanupResult>;
+}
+
+export interface Stats {
+  /** Sessions that can still be refreshed: not revoked, not expired, used within the idle window. */
+  activeSessions(now: number, idleSeconds: number): Promise<number>;
+}
+
+/** A family as it is now, for cache sync; null when it does not exist (any more). */
+export interface FamilyReader {
+  findFamily(sessionId: string): Promise<FamilyState | null>;
+}
