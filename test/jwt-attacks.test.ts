@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, sign as rawSign } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { AccessTokenIssuer } from '../src/auth/access-tokens.js';
 import { systemRandom } from '../src/util/runtime.js';
-import { bearer, createTestApp, json, login, type TestApp } from './helpers.js';
+import { bearer, createTestApp, json, login, startTestServer, type TestApp, type TestServer } from './helpers.js';
 import { addL, flipS, isHighS, nonCanonical, withLowS } from './token-variants.js';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -176,5 +177,50 @@ describe('EdDSA tokens have one spelling too', () => {
     // Ed25519 S is below L < 2^253, so S + L still fits in 32 bytes; RFC 8032 §5.1.7 says refuse it.
     assert.equal((await me(addL(token))).statusCode, 401, 'S + L');
     for (const [label, variant] of nonCanonical(token)) assert.equal((await me(variant)).statusCode, 401, label);
+  });
+});
+
+/** Writes `request` as raw bytes and reads the connection until the server closes it. */
+async function rawExchange(url: string, request: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { hostname, port } = new URL(url);
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  const text = Buffer.concat(chunks).toString('utf8');
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+describe('requests the HTTP parser refuses get the API error shape (a real socket: inject skips the parser)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ backend: 'pglite' });
+  });
+  after(() => t.close());
+
+  it('a bearer token bigger than the header limit: 431 invalid_request', async () => {
+    const res = await rawExchange(t.url, `GET /v1/auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'A'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(res.status, 431);
+    assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+    assert.deepEqual(JSON.parse(res.body), { error: 'invalid_request', error_description: 'The request headers are too large.' });
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body));
+    assert.equal(res.headers['x-meridian-region'], t.config.region);
+  });
+
+  it('a request that is not HTTP: 400 invalid_request', async () => {
+    const res = await rawExchange(t.url, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).error, 'invalid_request');
+  });
+
+  it('the server still answers afterwards (control)', async () => {
+    const res = await fetch(`${t.url}/healthz`);
+    assert.equal(res.status, 200);
   });
 });

@@ -2,6 +2,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { clientErrorResponder } from '../http/client-errors.js';
 import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from './geo.js';
 import { HealthMonitor } from './health.js';
 import type { RegionInfo, Topology } from './topology.js';
@@ -145,6 +146,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     });
   });
   server.requestTimeout = responseTimeout + connectTimeout + 5000;
+  server.on('clientError', clientErrorResponder(o.logger, { 'x-meridian-region': 'gateway' }));
   await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
   health.start();
   const { port } = server.address() as AddressInfo;
