@@ -8,6 +8,7 @@ import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { AccessLogController, registerAccessLog } from './http/plugins/access-log.js';
+import { clientErrorResponder } from './http/client-errors.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
 import { docsRoutes, registerOpenApi } from './http/plugins/openapi.js';
 import { oauthRoutes } from './http/routes/oauth.js';
@@ -32,6 +33,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // Oversized headers and unparsable requests get the API's error body too.
+    clientErrorHandler: clientErrorResponder(services.logger, { 'x-meridian-region': config.region }),
     // One line per request instead of two (http/plugins/access-log.ts).
     logController: new AccessLogController(),
   });

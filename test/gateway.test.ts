@@ -137,5 +137,9 @@ describe('gateway', () => {
     assert.equal(big.status, 413);
     assert.equal(big.headers.get('x-meridian-region'), 'gateway');
     assert.equal(((await big.json()) as { error: string }).error, 'payload_too_large');
+    // Refused by Node's parser, before the gateway's handler: the same error shape all the same.
+    const headers = await fetch(`${gateway.url}/v1/auth/me`, { headers: { authorization: `Bearer ${'A'.repeat(20_000)}` } });
+    assert.equal(`${headers.status} ${headers.headers.get('x-meridian-region')}`, '431 gateway');
+    assert.deepEqual(await headers.json(), { error: 'invalid_request', error_description: 'The request headers are too large.' });
   });
 });

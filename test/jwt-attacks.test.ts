@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, sign as rawSign } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, importJWK, type JWK } from 'jose';
-import { bearer, createTestApp, json, login, type TestApp } from './helpers.js';
+import { AccessTokenIssuer } from '../src/auth/access-tokens.js';
+import { systemRandom } from '../src/util/runtime.js';
+import { bearer, createTestApp, json, login, startTestServer, type TestApp, type TestServer } from './helpers.js';
+import { addL, flipS, isHighS, nonCanonical, withLowS } from './token-variants.js';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const parts = (token: string) => token.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s, 'base64url').toString())) as [Record<string, unknown>, Record<string, unknown>];
@@ -25,8 +29,9 @@ describe('access-token verification refuses forged and broken tokens', () => {
   after(() => t.close());
 
   const me = (token: string) => t.app.inject({ url: '/v1/auth/me', headers: bearer(token) });
+  // Low-S, so that each of these is refused for the reason its test names and not for a high s.
   const signed = async (h: Record<string, unknown>, p: Record<string, unknown>) =>
-    new SignJWT(p).setProtectedHeader({ ...h, alg: 'ES256' } as never).sign(await importJWK(privateJwk, 'ES256'));
+    withLowS(await new SignJWT(p).setProtectedHeader({ ...h, alg: 'ES256' } as never).sign(await importJWK(privateJwk, 'ES256')));
 
   async function assertRefused(token: string, why: string) {
     const res = await me(token);
@@ -109,11 +114,113 @@ describe('access-token verification refuses forged and broken tokens', () => {
     }
   });
 
+  // An earlier test moves the clock past `good`'s expiry: these take tokens of their own.
+  it('the twin ECDSA signature (r, n - s) of a genuine token', async () => {
+    const fresh = (await login(t.app, 'twin')).access_token;
+    assert.equal((await me(fresh)).statusCode, 200, 'control');
+    assert.equal(isHighS(fresh), false, 'the server issues low-S signatures');
+    await assertRefused(flipS(fresh), 'high-S twin of an issued token');
+    const input = fresh.split('.').slice(0, 2).join('.');
+    for (let i = 0; i < 8; i++) {
+      // OpenSSL picks either half at random; some of these come out high-S already.
+      const sig = rawSign('sha256', Buffer.from(input), { key: t.services.keys.signingKey().key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+      const high = isHighS(`${input}.${sig}`) ? `${input}.${sig}` : flipS(`${input}.${sig}`);
+      await assertRefused(high, 'high-S signature over the genuine claims');
+      assert.equal((await me(flipS(high))).statusCode, 200, 'its low-S twin passes (control)');
+    }
+  });
+
+  it('other base64url spellings of a genuine token', async () => {
+    const fresh = (await login(t.app, 'spellings')).access_token;
+    assert.equal((await me(fresh)).statusCode, 200, 'control');
+    const variants = nonCanonical(fresh);
+    assert.ok(variants.some(([label]) => label === 'signature: unused bits of the last character set'));
+    for (const [label, token] of variants) await assertRefused(token, label);
+  });
+
+  it('every token the server issues is low-S and verifies', async () => {
+    const issuer = new AccessTokenIssuer(
+      { issuer: t.config.issuer, audience: t.config.audience, clientId: t.config.clientId, region: t.config.region, ttlSeconds: t.config.accessTokenTtl },
+      t.services.keys,
+      t.clock,
+      systemRandom,
+    );
+    const claims = parts((await login(t.app, 'many-tokens')).access_token)[1];
+    const subject = { userId: String(claims.sub), username: String(claims.username), sessionId: String(claims.sid) };
+    for (let i = 0; i < 200; i++) {
+      const token = issuer.issue(subject);
+      assert.equal(isHighS(token), false, `token ${i} is high-S`);
+      assert.equal((await me(token)).statusCode, 200, `token ${i} refused`);
+    }
+  });
+
   it('/me touches no database', async () => {
     t.queries.clear();
     const token = (await login(t.app, 'nodb')).access_token;
     t.queries.clear();
     for (let i = 0; i < 5; i++) assert.equal((await me(token)).statusCode, 200);
     assert.equal([...t.queries.values()].reduce((a, b) => a + b, 0), 0);
+  });
+});
+
+describe('EdDSA tokens have one spelling too', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_SIGNING_ALG: 'EdDSA' } });
+  });
+  after(() => t.close());
+
+  it('refuses S + L and non-canonical base64url', async () => {
+    const token = (await login(t.app, 'ed-victim')).access_token;
+    const me = (v: string) => t.app.inject({ url: '/v1/auth/me', headers: bearer(v) });
+    assert.equal((await me(token)).statusCode, 200, 'control');
+    // Ed25519 S is below L < 2^253, so S + L still fits in 32 bytes; RFC 8032 §5.1.7 says refuse it.
+    assert.equal((await me(addL(token))).statusCode, 401, 'S + L');
+    for (const [label, variant] of nonCanonical(token)) assert.equal((await me(variant)).statusCode, 401, label);
+  });
+});
+
+/** Writes `request` as raw bytes and reads the connection until the server closes it. */
+async function rawExchange(url: string, request: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { hostname, port } = new URL(url);
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  const text = Buffer.concat(chunks).toString('utf8');
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+describe('requests the HTTP parser refuses get the API error shape (a real socket: inject skips the parser)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ backend: 'pglite' });
+  });
+  after(() => t.close());
+
+  it('a bearer token bigger than the header limit: 431 invalid_request', async () => {
+    const res = await rawExchange(t.url, `GET /v1/auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'A'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(res.status, 431);
+    assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+    assert.deepEqual(JSON.parse(res.body), { error: 'invalid_request', error_description: 'The request headers are too large.' });
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body));
+    assert.equal(res.headers['x-meridian-region'], t.config.region);
+  });
+
+  it('a request that is not HTTP: 400 invalid_request', async () => {
+    const res = await rawExchange(t.url, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).error, 'invalid_request');
+  });
+
+  it('the server still answers afterwards (control)', async () => {
+    const res = await fetch(`${t.url}/healthz`);
+    assert.equal(res.status, 200);
   });
 });

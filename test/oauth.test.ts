@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, json, login, PASSWORD, post, register, type TestApp, type Tokens } from './helpers.js';
+import { flipS, nonCanonical } from './token-variants.js';
 
 // Any printable characters are allowed in service tokens, not only RFC 6750's b64token ones.
 const INTROSPECTION = 'introspection#secret!0123456789';
@@ -94,7 +95,7 @@ describe('OAuth endpoints', () => {
 
   describe('POST /oauth/revoke (RFC 7009)', () => {
     it('answers 200 for unknown and malformed tokens', async () => {
-      for (const token of ['nonsense', 'local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'a.b.c']) {
+      for (const token of ['nonsense', 'local.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'a.b.c', 'x'.repeat(9000)]) {
         const res = await form('/oauth/revoke', { token, token_type_hint: 'refresh_token' });
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(res.body, '');
@@ -181,11 +182,28 @@ describe('OAuth endpoints', () => {
         revoked.refresh_token,
       ];
       for (const token of inactive) assert.equal((await introspect(token)).body, '{"active":false}', token.slice(0, 20));
+      // Longer than any token the server issues, but within the body limit: inactive, not a 400.
+      for (const token of ['x'.repeat(9000), `${revoked.access_token}${'A'.repeat(9000)}`]) {
+        const res = await introspect(token);
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.body, '{"active":false}');
+      }
+      const tooBig = await introspect('x'.repeat(t.config.bodyLimit));
+      assert.equal(tooBig.statusCode, 413, 'the body limit still holds');
+      assert.equal(json(tooBig).error, 'payload_too_large');
       t.clock.advance((t.config.accessTokenTtl + t.config.clockSkewSeconds + 1) * 1000);
       assert.equal((await introspect(expired.access_token)).body, '{"active":false}');
       // Idle expiry of the refresh token.
       t.clock.advance(t.config.refreshIdleTtl * 1000);
       assert.equal((await introspect(expired.refresh_token)).body, '{"active":false}');
+    });
+
+    it('answers {"active":false} for other spellings of a live access token', async () => {
+      const live = await passwordGrant();
+      for (const [label, token] of [['high-S twin', flipS(live.access_token)], ...nonCanonical(live.access_token)] as Array<[string, string]>) {
+        assert.equal((await introspect(token)).body, '{"active":false}', label);
+      }
+      assert.equal(json(await introspect(live.access_token)).active, true, 'control');
     });
   });
 

@@ -16,6 +16,7 @@ import Fastify from 'fastify';
 import { AppError, type AuthenticatedRequest, createVerifier, expressAuth, fastifyAuth, type Verifier, type VerifierConfig } from '../src/sdk/verify/index.js';
 import { ManualClock, systemClock } from '../src/util/runtime.js';
 import { bearer, json, login, post, startTestServer, type TestServer } from './helpers.js';
+import { flipS, nonCanonical } from './token-variants.js';
 
 /** A fetch that counts the requests to each path. */
 function countingFetch() {
@@ -80,6 +81,18 @@ describe('verifier SDK', () => {
     await noFeed.verify(tokens.access_token);
     t.clock.advance((t.config.accessTokenTtl + t.config.clockSkewSeconds + 1) * 1000);
     await assert.rejects(noFeed.verify(tokens.access_token), (e) => code(e) === 'invalid_token');
+  });
+
+  it('refuses every other spelling of a genuine token: the high-S twin and non-canonical base64url', async () => {
+    const v = make({ revocationsUri: null });
+    const token = (await login(t.app, 'sdk-spellings')).access_token;
+    // Before the genuine token is verified (and cached), and after.
+    for (const round of ['before', 'after']) {
+      for (const [label, variant] of [['high-S twin', flipS(token)], ...nonCanonical(token)] as Array<[string, string]>) {
+        await assert.rejects(v.verify(variant), (e) => code(e) === 'invalid_token', `${label}, ${round}`);
+      }
+      assert.equal((await v.verify(token)).username, 'sdk-spellings');
+    }
   });
 
   it('refetches the JWKS for a new key id, at most once per cooldown', async () => {

@@ -34,12 +34,26 @@ export function keyFitsAlg(key: KeyObject, alg: SigningAlg): boolean {
 
 const b64 = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
+// ECDSA signature (r, s) has a twin (r, n - s) that verifies as well, so a token would have two spellings.
+// Only the low half (s <= n/2) is issued or accepted, as in Bitcoin's BIP 62 and libsecp256k1.
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = Buffer.from((P256_N >> 1n).toString(16).padStart(64, '0'), 'hex');
+
+const isLowS = (sig: Buffer): boolean => sig.length === 64 && Buffer.compare(sig.subarray(32), P256_HALF_N) <= 0;
+
+/** A 64-byte P1363 ES256 signature with s in the low half; OpenSSL emits either half. */
+function lowS(sig: Buffer): Buffer {
+  if (isLowS(sig)) return sig;
+  const s = P256_N - BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  return Buffer.concat([sig.subarray(0, 32), Buffer.from(s.toString(16).padStart(64, '0'), 'hex')]);
+}
+
 /** Signs `payload` as a compact JWS with the given protected header. */
 export function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, alg: SigningAlg, key: KeyObject): string {
   const input = `${b64(JSON.stringify({ ...header, alg }))}.${b64(JSON.stringify(payload))}`;
   const spec = ALGS[alg];
   const sig = sign(spec.digest, Buffer.from(input), spec.dsaEncoding ? { key, dsaEncoding: spec.dsaEncoding } : key);
-  return `${input}.${b64(sig)}`;
+  return `${input}.${b64(alg === 'ES256' ? lowS(sig) : sig)}`;
 }
 
 export interface DecodedJws {
@@ -49,11 +63,21 @@ export interface DecodedJws {
   signature: Buffer;
 }
 
-const SEGMENT = /^[A-Za-z0-9_-]*$/;
+/**
+ * The bytes of a base64url segment in its one canonical spelling, else null. Node's decoder skips
+ * padding and stray characters, takes '+' and '/', and ignores a last character's unused bits,
+ * so several strings decode alike; only the one that re-encodes to itself is accepted.
+ */
+function decodeSegment(segment: string): Buffer | null {
+  const bytes = Buffer.from(segment, 'base64url');
+  return bytes.toString('base64url') === segment ? bytes : null;
+}
 
 function parseObject(segment: string): Record<string, unknown> | null {
+  const bytes = decodeSegment(segment);
+  if (!bytes) return null;
   try {
-    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -79,19 +103,22 @@ export function decodeCompact(token: string): DecodedJws | null {
   const a = token.indexOf('.');
   const b = token.indexOf('.', a + 1);
   if (a < 1 || b < a + 2 || b > token.length - 2 || token.includes('.', b + 1)) return null;
-  const s = token.slice(b + 1);
-  // Header and payload need no character check: the signature covers their exact text.
-  // The signature does: a lenient base64 decoder would accept many spellings of one token.
-  if (!SEGMENT.test(s)) return null;
+  // Every segment must be canonical base64url, so that one token has exactly one string. The
+  // signature covers the header's and payload's text, but not the signature's own spelling.
+  const signature = decodeSegment(token.slice(b + 1));
+  if (!signature) return null;
   const header = parseHeader(token.slice(0, a));
   const payload = parseObject(token.slice(a + 1, b));
   if (!header || !payload) return null;
-  return { header, payload, signingInput: Buffer.from(token.slice(0, b)), signature: Buffer.from(s, 'base64url') };
+  return { header, payload, signingInput: Buffer.from(token.slice(0, b)), signature };
 }
 
 /** Checks the signature with `key` under exactly `alg`; never throws. */
 export function verifySignature(jws: DecodedJws, alg: SigningAlg, key: KeyObject): boolean {
   const spec = ALGS[alg];
+  // Ed25519 needs no check here: OpenSSL refuses an S at or above the group order (RFC 8032 §5.1.7),
+  // and RSASSA-PKCS1-v1_5 signatures are deterministic.
+  if (alg === 'ES256' && !isLowS(jws.signature)) return false;
   try {
     return verify(spec.digest, jws.signingInput, spec.dsaEncoding ? { key, dsaEncoding: spec.dsaEncoding } : key, jws.signature);
   } catch {

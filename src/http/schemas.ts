@@ -95,7 +95,9 @@ export const tokenLookupBody = {
   type: 'object',
   required: ['token'],
   properties: {
-    token: { type: 'string', maxLength: 8192 },
+    // No length cap but the body limit: a token too long to be ours is inactive (RFC 7662) or
+    // ignored (RFC 7009), and the verifier refuses it before parsing, so a 400 would say more.
+    token: { type: 'string' },
     token_type_hint: { type: 'string', maxLength: 64 },
     client_id: clientId,
   },

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
+import { clientErrorResponder } from '../http/client-errors.js';
 import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from './geo.js';
 import { HealthMonitor } from './health.js';
 import { isInternalPath, notOriginForm, parseRequestTarget, type RequestTarget } from './request-target.js';
@@ -161,6 +162,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     socket.end(`HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}\r\n${fields.join('')}\r\n${body}`);
   });
   server.requestTimeout = responseTimeout + connectTimeout + 5000;
+  server.on('clientError', clientErrorResponder(o.logger, { 'x-meridian-region': 'gateway' }));
   await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
   health.start();
   const { port } = server.address() as AddressInfo;
