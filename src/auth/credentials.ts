@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
+import { findWeakness, type Weakness } from './password-strength.js';
 
 /**
  * Username and password rules from API.md. Usernames are compared after NFKC
  * and lower-casing, so look-alike and case variants are one name. Passwords
  * are NFKC-normalized too (so the same password typed on another keyboard
  * matches), counted in characters, never truncated, with no composition
- * rules; common passwords are refused.
+ * rules; common, repetitive and sequential passwords, keyboard patterns,
+ * dictionary words and context words (the username, the service name) are
+ * refused (password-strength.ts), each with its own description.
  */
 
 const USERNAME = /^[\p{L}\p{N}._-]{3,64}$/u;
@@ -23,12 +25,6 @@ export function checkUsername(username: string): void {
     });
   }
 }
-
-const COMMON: ReadonlySet<string> = new Set(
-  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#')),
-);
 
 export interface PasswordPolicy {
   minLength: number;
@@ -49,12 +45,19 @@ export function checkPassword(password: string, policy: PasswordPolicy, username
   if (length < policy.minLength) {
     throw new AppError('weak_password', { description: `password must be at least ${policy.minLength} characters`, reason: 'too short' });
   }
-  const lower = normalized.toLowerCase();
-  if (COMMON.has(lower)) {
-    throw new AppError('weak_password', { description: 'password is too common', reason: 'common password' });
-  }
-  if (username !== undefined && lower === normalizeUsername(username)) {
-    throw new AppError('weak_password', { description: 'password must not be the username', reason: 'equals username' });
-  }
+  // No separate blocklist: the estimator's dictionaries hold the common passwords.
+  const weakness = findWeakness(normalized, username === undefined ? undefined : normalizeUsername(username));
+  if (weakness) throw new AppError('weak_password', { description: WEAKNESS[weakness], reason: weakness });
   return normalized;
 }
+
+// Public descriptions: they name the rule and never quote the password.
+const WEAKNESS: Record<Weakness, string> = {
+  username: 'password is built from the username',
+  service: 'password is built from the service name',
+  dictionary: 'password is built from common passwords or dictionary words',
+  keyboard: 'password is a keyboard pattern',
+  sequential: 'password is a sequence of letters or digits',
+  repetitive: 'password is repetitive',
+  date: 'password is built from dates or years',
+};
