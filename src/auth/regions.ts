@@ -1,5 +1,5 @@
 import type { RequestContext } from '../observability/audit.js';
-import type { LogoutOptions, TokenResponse } from './sessions.js';
+import type { LogoutOptions, TokenResponse } from './token-response.js';
 
 /**
  * What the domain needs from other regions, as two small contracts. A region
@@ -12,6 +12,24 @@ export interface UsernameClaim {
   userId: string;
   homeRegion: string;
   now: number;
+}
+
+/** Whoever holds a username in the directory. */
+export interface ClaimHolder {
+  userId: string;
+  homeRegion: string;
+}
+
+export interface ClaimRequest extends UsernameClaim {
+  /** Hand the claim over from this user id (same home region only). */
+  takeOverFrom?: string;
+}
+
+/** The directory's store: the table at the directory region, HTTP to it from elsewhere. */
+export interface UsernameClaims {
+  /** Claims the name (idempotent by user id); returns whoever holds it afterwards. */
+  claim(claim: ClaimRequest): Promise<ClaimHolder>;
+  find(usernameNormalized: string): Promise<ClaimHolder | null>;
 }
 
 /** Where usernames are made unique across regions and where a user's home region is looked up. */

@@ -7,16 +7,10 @@ import { decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
 import type { RemoteRegions } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
+import type { LogoutOptions, TokenResponse } from './token-response.js';
 import type { AccessClaims } from './verifier.js';
 
-/** RFC 6749 §5.1 token response. */
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  refresh_token: string;
-  refresh_expires_in: number;
-}
+export type { LogoutOptions, TokenResponse };
 
 export interface SessionSettings {
   region: string;
@@ -27,10 +21,6 @@ export interface SessionSettings {
   rotationKey: Buffer;
 }
 
-export interface LogoutOptions {
-  refreshToken?: string;
-  allSessions?: boolean;
-}
 
 /** Where revoked session ids go so that their access tokens die at once. */
 export interface RevocationSink {

@@ -1,5 +1,3 @@
-import type { UsernameClaim } from './regions.js';
-
 /**
  * The storage contracts the domain is written against. Times are epoch
  * milliseconds. PostgreSQL implements them in `storage/postgres/`; a cache may
@@ -33,23 +31,6 @@ export interface UserStore {
   /** Inserts the user; null when the normalized username is taken. */
   insert(user: NewUser): Promise<CreatedUser | null>;
   findByUsername(usernameNormalized: string): Promise<UserCredentials | null>;
-}
-
-export interface ClaimHolder {
-  userId: string;
-  homeRegion: string;
-}
-
-export interface ClaimRequest extends UsernameClaim {
-  /** Hand the claim over from this user id (same home region only). */
-  takeOverFrom?: string;
-}
-
-/** The directory's store: the table at the directory region, HTTP to it from elsewhere. */
-export interface UsernameClaims {
-  /** Claims the name (idempotent by user id); returns whoever holds it afterwards. */
-  claim(claim: ClaimRequest): Promise<ClaimHolder>;
-  find(usernameNormalized: string): Promise<ClaimHolder | null>;
 }
 
 export interface NewSession {

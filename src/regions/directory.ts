@@ -1,5 +1,5 @@
-import type { UsernameClaim, UsernameDirectory } from '../auth/regions.js';
-import type { ClaimHolder, ClaimRequest, UserStore, UsernameClaims } from '../auth/stores.js';
+import type { ClaimHolder, ClaimRequest, UsernameClaim, UsernameClaims, UsernameDirectory } from '../auth/regions.js';
+import type { UserStore } from '../auth/stores.js';
 import type { PeerClient } from './peer-client.js';
 
 /**

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
-import type { RemoteRegions, UsernameDirectory } from '../auth/regions.js';
+import type { RemoteRegions, UsernameClaims, UsernameDirectory } from '../auth/regions.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { UsernameClaims } from '../auth/stores.js';
 import type { Storage } from '../storage/storage.js';
 import { PeerUsernameClaims, RegionalDirectory } from './directory.js';
 import { KeySync } from './key-sync.js';

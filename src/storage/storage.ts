@@ -1,4 +1,5 @@
-import type { KeyStore, SessionStore, UserStore, UsernameClaims } from '../auth/stores.js';
+import type { UsernameClaims } from '../auth/regions.js';
+import type { KeyStore, SessionStore, UserStore } from '../auth/stores.js';
 import type { FamilyReader, Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, Stats } from './background.js';
 import type { Db, PoolStats, QueryObserver } from './postgres/db.js';
 import { openDatabase, type OpenOptions } from './postgres/drivers.js';

@@ -2,9 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseBearer } from '../../auth/bearer.js';
 import type { AccessClaims } from '../../auth/verifier.js';
 import { AppError } from '../../errors.js';
-import type { Verifier } from './index.js';
 
 /** A request that passed the middleware: the verified claims are on `auth`. */
+/** What the middleware needs of a verifier (createVerifier's). */
+export interface TokenVerifier {
+  verify(token: string): Promise<AccessClaims>;
+}
+
 export interface AuthenticatedRequest {
   auth: AccessClaims;
 }
@@ -24,7 +28,7 @@ function refusal(err: unknown): Refusal {
   return { status: e.status, headers, body: JSON.stringify({ error: e.code, error_description: e.description }) };
 }
 
-async function authorize(verifier: Verifier, authorization: unknown): Promise<AccessClaims> {
+async function authorize(verifier: TokenVerifier, authorization: unknown): Promise<AccessClaims> {
   const token = parseBearer(authorization);
   if (!token) throw new AppError('invalid_token', { reason: 'missing bearer token' });
   return verifier.verify(token);
@@ -43,7 +47,7 @@ interface FastifyLikeReply {
  * A Fastify `onRequest`/`preHandler` hook: refuses requests without a valid
  * access token, and puts the claims of the others on `request.auth`.
  */
-export function fastifyAuth(verifier: Verifier) {
+export function fastifyAuth(verifier: TokenVerifier) {
   return async function meridianAuth(request: FastifyLikeRequest, reply: FastifyLikeReply): Promise<unknown> {
     try {
       (request as FastifyLikeRequest & AuthenticatedRequest).auth = await authorize(verifier, request.headers.authorization);
@@ -58,7 +62,7 @@ export function fastifyAuth(verifier: Verifier) {
 }
 
 /** The same for Express and Connect: `app.use(expressAuth(verifier))`. */
-export function expressAuth(verifier: Verifier) {
+export function expressAuth(verifier: TokenVerifier) {
   return function meridianAuth(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     authorize(verifier, req.headers.authorization).then(
       (claims) => {

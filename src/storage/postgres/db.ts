@@ -84,3 +84,15 @@ export function isUnavailableError(err: unknown): boolean {
     err.message,
   );
 }
+
+/** Where a migration reports what an operator must act on. */
+export interface MigrationLog {
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * A migration that needs values SQL cannot compute (e.g. Unicode case
+ * folding) runs this instead of its SQL file; it runs the file itself, when
+ * it has prepared what the file reads.
+ */
+export type MigrationStep = (tx: Queryable, sql: string, log: MigrationLog) => Promise<void>;

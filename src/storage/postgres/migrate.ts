@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Db, Queryable } from './db.js';
+import type { Db, MigrationLog, MigrationStep, Queryable } from './db.js';
 import { recomputeUsernameKeys } from './migrations/014_username_case_folding.js';
 
 const dir = new URL('./migrations/', import.meta.url);
@@ -7,17 +7,7 @@ const dir = new URL('./migrations/', import.meta.url);
 // Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK = 7_146_205_391;
 
-/** Where a migration reports what an operator must act on. */
-export interface MigrationLog {
-  warn(fields: object, message: string): void;
-}
-
-/**
- * A migration that needs values SQL cannot compute (e.g. Unicode case
- * folding) runs this instead of its SQL file; it runs the file itself, when
- * it has prepared what the file reads.
- */
-export type MigrationStep = (tx: Queryable, sql: string, log: MigrationLog) => Promise<void>;
+export type { MigrationLog, MigrationStep };
 
 const STEPS: Readonly<Record<number, MigrationStep>> = { 14: recomputeUsernameKeys };
 

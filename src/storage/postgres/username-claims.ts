@@ -1,4 +1,4 @@
-import type { ClaimHolder, ClaimRequest, UsernameClaims } from '../../auth/stores.js';
+import type { ClaimHolder, ClaimRequest, UsernameClaims } from '../../auth/regions.js';
 import type { Db } from './db.js';
 import { SQL } from './sql.js';
 

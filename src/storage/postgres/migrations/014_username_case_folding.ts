@@ -1,6 +1,5 @@
 import { normalizeUsername } from '../../../auth/usernames.js';
-import type { Queryable } from '../db.js';
-import type { MigrationLog } from '../migrate.js';
+import type { MigrationLog, Queryable } from '../db.js';
 
 /**
  * The JavaScript half of 014_username_case_folding.sql: computes the new key

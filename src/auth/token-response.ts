@@ -1,0 +1,16 @@
+/** What a login or refresh answers, and what a logout may ask for: the shapes the sessions hand across their edges (HTTP, other regions). */
+
+/** RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+/** What a logout ends besides the caller's own session. */
+export interface LogoutOptions {
+  refreshToken?: string;
+  allSessions?: boolean;
+}
