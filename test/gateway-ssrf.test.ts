@@ -3,7 +3,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/observability/logger.js';
-import { type Gateway, startGateway } from '../src/regions/gateway.js';
+import { type Gateway, startGateway } from '../src/gateway/gateway.js';
 import type { Topology } from '../src/regions/topology.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/observability/logger.js';
-import { type Gateway, startGateway } from '../src/regions/gateway.js';
+import { type Gateway, startGateway } from '../src/gateway/gateway.js';
 import { loadTopologyFile, type Topology } from '../src/regions/topology.js';
 import { PASSWORD } from './helpers.js';
 import { type RegionSet, startRegions } from './regions-harness.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { startGateway } from '../regions/gateway.js';
+import { startGateway } from '../gateway/gateway.js';
 import type { Topology } from '../regions/topology.js';
 import { onShutdown } from './shutdown.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type Repeating, repeat } from '../util/repeat.js';
-import type { RegionInfo } from './topology.js';
+import type { RegionInfo } from '../regions/topology.js';
 
 export interface HealthOptions {
   regions: readonly RegionInfo[];

@@ -5,10 +5,10 @@ import { urlToHttpOptions } from 'node:url';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import { clientErrorResponder } from '../http/client-errors.js';
-import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from './geo.js';
+import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from '../regions/geo.js';
 import { HealthMonitor } from './health.js';
 import { isInternalPath, notOriginForm, parseRequestTarget, type RequestTarget } from './request-target.js';
-import type { RegionInfo, Topology } from './topology.js';
+import type { RegionInfo, Topology } from '../regions/topology.js';
 
 /**
  * `meridian gateway`: one public address in front of every region. Each
