@@ -10,48 +10,6 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 const DAY = 86_400;
 
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly databaseUrl: string | undefined;
-  readonly dataDir: string;
-  readonly region: string;
-  readonly issuer: string;
-  readonly audience: string;
-  readonly clientId: string;
-  readonly oauthPasswordGrant: boolean;
-  readonly accessTokenTtl: number;
-  readonly refreshTokenTtl: number;
-  readonly refreshIdleTtl: number;
-  readonly refreshGraceSeconds: number;
-  readonly passwordMinLength: number;
-  readonly passwordMaxLength: number;
-  readonly signingAlg: SigningAlg;
-  readonly masterKey: string | undefined;
-  readonly keyPublishDelay: number;
-  readonly keyReloadInterval: number;
-  readonly clockSkewSeconds: number;
-  readonly bodyLimit: number;
-  readonly loginMaxFailuresPerAccount: number;
-  readonly loginMaxFailuresPerIp: number;
-  readonly loginLockoutSeconds: number;
-  readonly registerMaxPerIp: number;
-  readonly registerWindowSeconds: number;
-  readonly trustProxy: boolean;
-  readonly logLevel: string;
-  readonly dbPoolSize: number;
-  readonly redisUrl: string | undefined;
-  readonly adminToken: string | undefined;
-  readonly introspectionToken: string | undefined;
-  readonly corsOrigins: readonly string[];
-  readonly redisPrefix: string;
-  readonly cleanupInterval: number;
-  readonly jobLockSeconds: number;
-  readonly workerMetricsPort: number;
-  readonly regionsFile: string | undefined;
-  readonly regionSecret: string | undefined;
-  readonly regionTimeoutMs: number;
-}
 
 type Kind =
   | { type: 'int'; min: number; max: number }
@@ -76,7 +34,7 @@ export const FIELDS = {
   databaseUrl: { env: 'DATABASE_URL', kind: { type: 'url' }, doc: 'PostgreSQL URL; unset = embedded PGlite in the data directory' },
   dataDir: { env: 'MERIDIAN_DATA_DIR', kind: { type: 'string' }, default: './.meridian', doc: 'embedded database, generated master key' },
   region: { env: 'MERIDIAN_REGION', kind: { type: 'string', pattern: /^[a-z][a-z0-9-]{0,31}$/, hint: 'lower-case letters, digits and -, at most 32, starting with a letter' }, default: 'local', doc: 'this region\'s id' },
-  issuer: { env: 'MERIDIAN_ISSUER', kind: { type: 'url' }, default: (c: Partial<Config>) => `http://${c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`, doc: 'the `iss` of every access token' },
+  issuer: { env: 'MERIDIAN_ISSUER', kind: { type: 'url' }, default: (c: Readonly<Record<string, unknown>>) => `http://${c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`, doc: 'the `iss` of every access token' },
   audience: { env: 'MERIDIAN_AUDIENCE', kind: { type: 'string' }, default: 'meridian', doc: 'the `aud` of every access token' },
   clientId: { env: 'MERIDIAN_CLIENT_ID', kind: { type: 'string' }, default: 'meridian', doc: 'the `client_id` claim (RFC 9068)' },
   // On by default so /oauth/token keeps the grant API.md promises; off for a deployment with third-party clients (docs/oauth.md).
@@ -112,4 +70,26 @@ export const FIELDS = {
   regionsFile: { env: 'MERIDIAN_REGIONS_FILE', kind: { type: 'string' }, doc: 'JSON file listing every region (docs/multi-region.md); unset = one region on its own' },
   regionSecret: { env: 'MERIDIAN_REGION_SECRET', kind: { type: 'string', pattern: /^[\x21-\x7e]{32,256}$/, hint: '32 to 256 printable characters' }, doc: 'shared secret regions present to each other on /internal/v1; required with MERIDIAN_REGIONS_FILE' },
   regionTimeoutMs: { env: 'MERIDIAN_REGION_TIMEOUT_MS', kind: { type: 'int', min: 100, max: 30_000 }, default: 2000, doc: 'a call to another region that takes longer counts as unreachable, ms' },
-} satisfies Record<keyof Config, Field>;
+} satisfies Record<string, Field>;
+
+/** The value a field of `kind` holds. */
+type ValueOf<K extends Kind> = K extends { type: 'int' }
+  ? number
+  : K extends { type: 'bool' }
+    ? boolean
+    : K extends { type: 'enum'; values: readonly (infer V)[] }
+      ? V
+      : K extends { type: 'origins' }
+        ? readonly string[]
+        : string;
+
+type Fields = typeof FIELDS;
+
+/**
+ * The validated settings, derived from FIELDS so that the two cannot drift:
+ * each field has the type its kind reads, and is optional exactly when it has
+ * no default.
+ */
+export type Config = {
+  readonly [F in keyof Fields]: ValueOf<Fields[F]['kind']> | (Fields[F] extends { default: unknown } ? never : undefined);
+};
