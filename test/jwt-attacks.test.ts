@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { AccessTokenIssuer } from '../src/auth/access-tokens.js';
+import { verifyFailureOf } from '../src/auth/verifier.js';
 import { systemRandom } from '../src/util/runtime.js';
 import { bearer, createTestApp, json, login, startTestServer, type TestApp, type TestServer } from './helpers.js';
 import { addL, flipS, isHighS, nonCanonical, withLowS } from './token-variants.js';
@@ -39,6 +40,23 @@ describe('access-token verification refuses forged and broken tokens', () => {
     assert.equal(json(res).error, 'invalid_token', why);
     assert.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"');
   }
+
+  it('names each refusal with one failure of a closed set', async () => {
+    const reasonOf = (token: string) => {
+      try {
+        t.services.verifier.verify(token);
+      } catch (err) {
+        return verifyFailureOf(err);
+      }
+      return 'accepted';
+    };
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    assert.equal(reasonOf(good), 'accepted');
+    assert.equal(reasonOf('not a token'), 'malformed');
+    assert.equal(reasonOf(`${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BA' : 'AA'}`), 'bad signature');
+    assert.equal(reasonOf(await signed(header, { ...payload, aud: 'elsewhere' })), 'wrong audience');
+    assert.equal(verifyFailureOf(new Error('bad signature')), undefined, 'only the verifier\'s own errors carry a failure');
+  });
 
   it('accepts the genuine token (control)', async () => {
     assert.equal((await me(good)).statusCode, 200);

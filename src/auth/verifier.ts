@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { SigningAlg } from '../config/schema.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { Clock } from '../util/runtime.js';
 import { decodeCompact, isSigningAlg, verifySignature } from './jws.js';
 
@@ -42,7 +42,42 @@ export interface VerifierOptions {
 
 const TYP = /^(application\/)?at\+jwt$/i;
 
-function fail(reason: string): never {
+/**
+ * Why a token was refused: the `reason` of its `invalid_token` AppError, one
+ * of a closed set (as jose's error codes), so callers can switch on it.
+ */
+export const VERIFY_FAILURES = [
+  'missing bearer token',
+  'malformed',
+  'algorithm not allowed',
+  'wrong typ',
+  'unsupported crit',
+  'missing kid',
+  'unknown kid',
+  'algorithm does not match key',
+  'bad signature',
+  'wrong issuer',
+  'wrong audience',
+  'missing exp',
+  'missing iat',
+  'missing sub',
+  'missing jti',
+  'missing sid',
+  'not yet valid',
+  'expired',
+  'issued in the future',
+  'too old',
+  'session revoked',
+] as const;
+export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
+
+/** The failure an error from `verify` stands for; undefined for any other error. */
+export function verifyFailureOf(err: unknown): VerifyFailure | undefined {
+  const reason = isAppError(err, 'invalid_token') ? err.reason : undefined;
+  return (VERIFY_FAILURES as readonly (string | undefined)[]).includes(reason) ? (reason as VerifyFailure) : undefined;
+}
+
+export function fail(reason: VerifyFailure): never {
   throw new AppError('invalid_token', { reason });
 }
 

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { parseBearer } from '../../auth/bearer.js';
-import type { AccessClaims, AccessTokenVerifier } from '../../auth/verifier.js';
-import { AppError, isAppError } from '../../errors.js';
+import { type AccessClaims, type AccessTokenVerifier, fail, verifyFailureOf } from '../../auth/verifier.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 declare module 'fastify' {
@@ -10,12 +9,17 @@ declare module 'fastify' {
   }
 }
 
-/** The metric label of a failed verification, from the verifier's reason. */
-function failureOutcome(err: unknown): string {
-  const reason = isAppError(err) ? err.reason : undefined;
-  if (reason === 'expired' || reason === 'too old') return 'expired';
-  if (reason === 'session revoked') return 'revoked';
-  return 'invalid';
+/** The metric label of a failed verification. */
+function failureOutcome(err: unknown): 'expired' | 'revoked' | 'invalid' {
+  switch (verifyFailureOf(err)) {
+    case 'expired':
+    case 'too old':
+      return 'expired';
+    case 'session revoked':
+      return 'revoked';
+    default:
+      return 'invalid';
+  }
 }
 
 /**
@@ -28,7 +32,7 @@ export function authenticate(verifier: AccessTokenVerifier, verifications?: Metr
     const token = parseBearer(request.headers.authorization);
     if (!token) {
       verifications?.inc({ outcome: 'missing' });
-      throw new AppError('invalid_token', { reason: 'missing bearer token' });
+      fail('missing bearer token');
     }
     try {
       request.claims = verifier.verify(token);

@@ -5,13 +5,14 @@
  * session is refused within a stated bound and no request calls the issuer.
  */
 import type { SigningAlg } from '../../config/schema.js';
-import { type AccessClaims, AccessTokenVerifier } from '../../auth/verifier.js';
+import { type AccessClaims, AccessTokenVerifier, fail } from '../../auth/verifier.js';
 import { AppError, unavailable } from '../../errors.js';
 import { type Clock, systemClock } from '../../util/runtime.js';
 import { RemoteKeySet } from './jwks.js';
 import { type FeedMode, RevocationFollower } from './revocation-follower.js';
 
-export type { AccessClaims } from '../../auth/verifier.js';
+export type { AccessClaims, VerifyFailure } from '../../auth/verifier.js';
+export { verifyFailureOf } from '../../auth/verifier.js';
 export { AppError, isAppError } from '../../errors.js';
 export { expressAuth, fastifyAuth, type AuthenticatedRequest } from './middleware.js';
 
@@ -127,7 +128,7 @@ export function createVerifier(config: VerifierConfig): Verifier {
 
 /** The `kid` a token names, from its header alone (the payload is parsed once, by the verifier). */
 function kidOf(token: string): string | undefined {
-  if (typeof token !== 'string' || token.length > 8192) throw new AppError('invalid_token', { reason: 'malformed' });
+  if (typeof token !== 'string' || token.length > 8192) fail('malformed');
   try {
     const kid: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'))?.kid;
     return typeof kid === 'string' && kid.length <= 512 ? kid : undefined;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseBearer } from '../../auth/bearer.js';
-import type { AccessClaims } from '../../auth/verifier.js';
+import { type AccessClaims, fail } from '../../auth/verifier.js';
 import { AppError } from '../../errors.js';
 
 /** A request that passed the middleware: the verified claims are on `auth`. */
@@ -30,7 +30,7 @@ function refusal(err: unknown): Refusal {
 
 async function authorize(verifier: TokenVerifier, authorization: unknown): Promise<AccessClaims> {
   const token = parseBearer(authorization);
-  if (!token) throw new AppError('invalid_token', { reason: 'missing bearer token' });
+  if (!token) fail('missing bearer token');
   return verifier.verify(token);
 }
 
