@@ -7,12 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTestApp, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
+import { claimsOf, createTestApp, eventually, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
 import { type AuditLine, auditLines, deltas } from './metric-helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { type RegionSet, startRegions } from './regions-harness.js';
-
-const sidOf = (accessToken: string): string => (JSON.parse(Buffer.from(accessToken.split('.')[1] as string, 'base64url').toString('utf8')) as { sid: string }).sid;
 
 /** The lines of `event` logged while `act` ran. */
 async function linesDuring(t: TestApp, event: string, act: () => Promise<unknown>): Promise<AuditLine[]> {
@@ -43,7 +41,7 @@ describe('audit: cache.lookup from the refresh path on a real Redis', () => {
 
   it('a miss, then a hit, then an error that PostgreSQL answers: each a debug line, counted once', async () => {
     const tokens = await login(t.app, 'cached-alice');
-    const sid = sidOf(tokens.access_token);
+    const { sid } = claimsOf(tokens.access_token);
     let next = tokens;
     const step = async (want: keyof typeof series) => {
       let lines: AuditLine[] = [];
@@ -86,7 +84,7 @@ describe('audit: replication.applied from a peer region\'s worker', () => {
     const eu = set.nodes['eu-west']!;
     const us = set.nodes['us-east']!.t;
     const tokens = await login(eu.t.app, 'travelling-bob');
-    const sid = sidOf(tokens.access_token);
+    const { sid } = claimsOf(tokens.access_token);
     const applied = (kind: string) => auditLines(us.logs, 'replication.applied').filter((l) => l.session_id === sid && l.kind === kind);
     await eventually(() => applied('session').length === 1, 10_000, 'the login applied in us-east');
 

@@ -8,15 +8,10 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import { AUDIT_EVENTS } from '../src/observability/audit.js';
-import { assertAbsent, createTestApp, json, PASSWORD, startTestServer, type TestApp, type Tokens } from './helpers.js';
+import { assertAbsent, claimsOf, createTestApp, eventually, json, PASSWORD, startTestServer, type TestApp, type Tokens } from './helpers.js';
 import { type AuditLine, auditLines, deltas } from './metric-helpers.js';
 
 const REGION = 'eu-west';
-
-/** The claims of an access token, read without verifying (the tests issued it). */
-function claimsOf(accessToken: string): { sub: string; sid: string } {
-  return JSON.parse(Buffer.from(accessToken.split('.')[1] as string, 'base64url').toString('utf8')) as { sub: string; sid: string };
-}
 
 describe('audit events', () => {
   let t: TestApp;
@@ -273,8 +268,7 @@ describe('audit events', () => {
         socket.on('error', reject);
       });
       const line = async () => s.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.reqId === 'req-gone' && l.msg === 'request aborted');
-      for (let i = 0; i < 100 && !(await line()); i++) await new Promise((r) => setTimeout(r, 20));
-      const gone = await line();
+      const gone = await eventually(line, 5000, 'the aborted request logged');
       // No address: the socket is gone before anything asked it for one.
       assert.deepEqual([gone?.method, gone?.path], ['POST', '/v1/auth/login']);
       assertAbsent(s.logs.join('\n'), ['abandoned']);

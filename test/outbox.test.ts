@@ -9,8 +9,8 @@ import type { SyncEvent } from '../src/jobs/cache-sync.js';
 import { OutboxRelay } from '../src/jobs/outbox-relay.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { PgSessionStore } from '../src/storage/postgres/repositories.js';
-import { createTestApp, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createTestApp, eventually, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 const KINDS = ['bullmq', 'memory'] as const;
 

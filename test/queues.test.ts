@@ -12,8 +12,8 @@ import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { RedisLink } from '../src/storage/redis/connection.js';
 import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
-import { REDIS_URL } from './helpers.js';
-import { eventually, testPrefix } from './redis-server.js';
+import { eventually, REDIS_URL } from './helpers.js';
+import { testPrefix } from './redis-server.js';
 
 const KINDS = ['bullmq', 'memory'] as const;
 const retry = { attempts: 3, backoffMs: 20 };

@@ -11,8 +11,8 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { CLEANUP_JOB, startWorkerTier } from '../src/jobs/worker-tier.js';
 import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
-import { createTestApp, login, logout, type TestApp } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createTestApp, eventually, login, logout, type TestApp } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { exited, startWorker } from './worker-process.js';
 
