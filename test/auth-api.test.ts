@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BACKENDS, bearer, createTestApp, json, login, PASSWORD, post, register, type TestApp, type Tokens } from './helpers.js';
+import { BACKENDS, bearer, claimsOf, createTestApp, decodeJws, json, login, PASSWORD, post, register, type TestApp, type Tokens } from './helpers.js';
 
 for (const backend of BACKENDS) {
   describe(`API endpoints (${backend})`, () => {
@@ -115,7 +115,7 @@ for (const backend of BACKENDS) {
         assert.equal(body.refresh_expires_in, t.config.refreshIdleTtl);
         assert.match(body.refresh_token, /^local\.[A-Za-z0-9_-]{43}$/);
         assert.equal(Buffer.from(body.refresh_token.split('.')[1]!, 'base64url').length, 32);
-        const [h, p] = body.access_token.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s, 'base64url').toString()));
+        const { header: h, claims: p } = decodeJws(body.access_token);
         assert.equal(h.typ, 'at+jwt');
         assert.equal(h.alg, 'ES256');
         assert.ok(h.kid);
@@ -159,7 +159,7 @@ for (const backend of BACKENDS) {
         const tokens = await login(t.app, 'meuser');
         const res = await t.app.inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) });
         const body = json(res);
-        const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+        const claims = claimsOf(tokens.access_token);
         assert.deepEqual(body, { id: claims.sub, username: 'meuser', session_id: claims.sid, region: 'local' });
       });
 
@@ -220,7 +220,7 @@ for (const backend of BACKENDS) {
     describe('well-known and health', () => {
       it('JWKS lists the signing key with kid and alg', async () => {
         const tokens = await login(t.app, 'jwksuser');
-        const kid = JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString()).kid;
+        const { kid } = decodeJws(tokens.access_token).header;
         const res = await t.app.inject({ url: '/.well-known/jwks.json' });
         assert.equal(res.statusCode, 200);
         const keys = json<{ keys: Record<string, string>[] }>(res).keys;

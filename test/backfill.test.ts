@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backfill } from '../src/regions/backfill.js';
-import { json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
-import { eventually } from './redis-server.js';
+import { eventually, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startChain } from './regions-harness.js';
 
 /** A region added to the topology holds nothing of the past; a backfill from its peers gives it replicas. */

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createDatabase, freePort, PASSWORD } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createDatabase, eventually, freePort, PASSWORD } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 interface Reply {
   status: number;

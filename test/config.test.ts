@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import { ConfigError, describeConfig, loadConfig } from '../src/config/load.js';
 import { FIELDS } from '../src/config/schema.js';
 
 describe('configuration', () => {
@@ -22,8 +22,8 @@ describe('configuration', () => {
     assert.ok(Object.isFrozen(c));
   });
 
-  it('reads every documented variable', () => {
-    const c = loadConfig({ PORT: '9000', MERIDIAN_REGION: 'eu-west', MERIDIAN_SIGNING_ALG: 'EdDSA', MERIDIAN_PASSWORD_MIN_LENGTH: '8', MERIDIAN_TRUST_PROXY: 'true', MERIDIAN_OAUTH_PASSWORD_GRANT: 'false' });
+  it('derives the issuer from PORT when MERIDIAN_ISSUER is unset', () => {
+    const c = loadConfig({ PORT: '9000', MERIDIAN_REGION: 'eu-west', MERIDIAN_SIGNING_ALG: 'EdDSA', MERIDIAN_PASSWORD_MIN_LENGTH: '8', MERIDIAN_TRUST_PROXY: 'true' });
     assert.equal(c.port, 9000);
     assert.equal(c.region, 'eu-west');
     assert.equal(c.signingAlg, 'EdDSA');
@@ -48,9 +48,120 @@ describe('configuration', () => {
     for (const [env, message] of cases) assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(env));
   });
 
-  it("README's table lists every variable of the schema", () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const missing = Object.values(FIELDS).filter((f) => !readme.includes(`| \`${f.env}\` |`));
-    assert.deepEqual(missing.map((f) => f.env), []);
+});
+
+type Field = (typeof FIELDS)[keyof typeof FIELDS];
+type Key = keyof typeof FIELDS;
+const KEYS = Object.keys(FIELDS) as Key[];
+const fieldOf = (key: Key): Field => FIELDS[key];
+const defaultOf = (key: Key): unknown => ('default' in fieldOf(key) ? (fieldOf(key) as { default: unknown }).default : undefined);
+
+/** Candidates for string settings with a pattern; each pattern takes at least one. */
+const STRING_SAMPLES = ['eu-west-2', 'k'.repeat(43)];
+
+/** A value of the field's type, not its default, and an expected parse; all of them load together. */
+function validSample(key: Key): { raw: string; value: unknown } {
+  const kind = fieldOf(key).kind;
+  const d = defaultOf(key);
+  switch (kind.type) {
+    case 'int': {
+      const n = typeof d === 'number' && d < kind.max ? d + 1 : kind.max - 1;
+      return { raw: String(n), value: n };
+    }
+    case 'bool':
+      return { raw: String(!d), value: !d };
+    case 'enum': {
+      const v = kind.values.find((x) => x !== d) as string;
+      return { raw: v, value: v };
+    }
+    case 'origins':
+      return { raw: 'https://a.example, https://b.example:8443', value: ['https://a.example', 'https://b.example:8443'] };
+    case 'url':
+      return { raw: 'https://sample.example/x', value: 'https://sample.example/x' };
+    case 'string': {
+      const pattern = 'pattern' in kind ? kind.pattern : undefined;
+      const v = pattern ? STRING_SAMPLES.find((s) => pattern.test(s)) : `${key}-sample`;
+      assert.ok(v, `no sample matches the pattern of ${fieldOf(key).env}`);
+      return { raw: v, value: v };
+    }
+  }
+}
+
+/** Values the field's type refuses, each with the message it must give; none for a free string. */
+function invalidSamples(key: Key): { raw: string; message: RegExp }[] {
+  const kind = fieldOf(key).kind;
+  const env = fieldOf(key).env;
+  switch (kind.type) {
+    case 'int':
+      return [
+        { raw: 'ten', message: new RegExp(`^${env} must be a whole number`) },
+        { raw: String(kind.max + 1), message: new RegExp(`^${env} must be between ${kind.min} and ${kind.max}`) },
+        ...(kind.min > 0 ? [{ raw: String(kind.min - 1), message: new RegExp(`^${env} must be between`) }] : []),
+      ];
+    case 'bool':
+      return [{ raw: 'maybe', message: new RegExp(`^${env} must be true or false`) }];
+    case 'enum':
+      return [{ raw: 'none-of-these', message: new RegExp(`^${env} must be one of ${kind.values.join(', ')}`) }];
+    case 'origins':
+      return [{ raw: 'https://a.example/path', message: new RegExp(`^${env} must list origins`) }];
+    case 'url':
+      return [{ raw: 'not a url', message: new RegExp(`^${env} must be a URL`) }];
+    case 'string':
+      return 'pattern' in kind ? [{ raw: 'has a space', message: new RegExp(`^${env} is invalid: `) }] : [];
+  }
+}
+
+const validEnv = (): Record<string, string> => Object.fromEntries(KEYS.map((k) => [fieldOf(k).env, validSample(k).raw]));
+
+describe('configuration, every variable of the schema', () => {
+  it('reads a valid value of every variable into the config', () => {
+    const c = loadConfig(validEnv());
+    for (const key of KEYS) {
+      const { value } = validSample(key);
+      assert.notDeepEqual(value, defaultOf(key), `${fieldOf(key).env}: the sample must not be the default`);
+      assert.deepEqual(c[key], value, fieldOf(key).env);
+    }
+  });
+
+  it('stops on an invalid value of any variable whose type refuses one, naming it', () => {
+    for (const key of KEYS) {
+      for (const { raw, message } of invalidSamples(key)) {
+        const env = { ...validEnv(), [fieldOf(key).env]: raw };
+        assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), `${fieldOf(key).env}=${raw}`);
+      }
+    }
+  });
+});
+
+/** The rows of the README's configuration table: variable and default as written. */
+function readmeConfigRows(): Map<string, string> {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Configuration\n'), readme.indexOf('\n## ', readme.indexOf('\n## Configuration\n') + 1));
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const m = /^\| `([A-Z0-9_]+)` \| ([^|]+) \|/.exec(line);
+    if (m) {
+      assert.ok(!rows.has(m[1] as string), `${m[1]} is listed twice`);
+      rows.set(m[1] as string, (m[2] as string).trim().replace(/^`(.*)`$/, '$1'));
+    }
+  }
+  return rows;
+}
+
+/** A default as the README writes it: "(unset)" for none or an empty list, a derived one with its inputs named. */
+function documentedDefault(key: Key): string {
+  const d = defaultOf(key);
+  if (d === undefined || (Array.isArray(d) && d.length === 0)) return '(unset)';
+  if (typeof d === 'function') return String(d({ host: 'HOST', port: 'PORT' }));
+  return String(d);
+}
+
+describe('the README configuration table', () => {
+  it('lists every variable `meridian config` prints, with its default, and nothing else', () => {
+    const rows = readmeConfigRows();
+    const printed = [...describeConfig().matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual([...rows.keys()].sort(), [...printed].sort());
+    assert.deepEqual([...printed].sort(), KEYS.map((k) => fieldOf(k).env).sort());
+    for (const key of KEYS) assert.equal(rows.get(fieldOf(key).env), documentedDefault(key), `default of ${fieldOf(key).env}`);
   });
 });

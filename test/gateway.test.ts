@@ -3,21 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/observability/logger.js';
 import { type Gateway, startGateway } from '../src/gateway/gateway.js';
 import { loadTopologyFile, type Topology } from '../src/regions/topology.js';
-import { PASSWORD } from './helpers.js';
+import { eventually, PASSWORD } from './helpers.js';
 import { type RegionSet, startRegions } from './regions-harness.js';
 
 const PARIS = '48.86,2.35';
 const TOKYO = '35.68,139.69';
 const NEW_YORK = '40.71,-74.01';
-
-/** Polls `condition` every 50 ms, for at most `ms`; a bound on waiting, not an assertion about time. */
-async function eventually(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('gateway', () => {
   let set: RegionSet;
@@ -88,7 +79,7 @@ describe('gateway', () => {
       // Paris: Frankfurt, then Virginia (about 6,200 km), then Singapore (about 10,700 km).
       assert.equal(await servedBy(gateway, PARIS), '200 virginia');
       set.nodes.frankfurt!.proxy.heal();
-      await eventually(() => gateway.health.isHealthy('frankfurt'));
+      await eventually(() => gateway.health.isHealthy('frankfurt'), 10_000, 'frankfurt healthy');
       // A POST that may have reached a failing region is not sent to another one (it could run twice):
       // that one request gets a 503, and the next goes to the next nearest region.
       set.nodes.frankfurt!.proxy.cut();
@@ -104,19 +95,19 @@ describe('gateway', () => {
       set.nodes.frankfurt!.proxy.heal();
       set.nodes.virginia!.proxy.heal();
     }
-    await eventually(() => gateway.health.isHealthy('frankfurt'));
+    await eventually(() => gateway.health.isHealthy('frankfurt'), 10_000, 'frankfurt healthy');
     assert.equal(await servedBy(gateway, PARIS), '200 frankfurt');
   });
 
   it('routes around a region whose /readyz fails even though it still accepts connections', async () => {
     set.nodes.frankfurt!.dbProxy.cut();
     try {
-      await eventually(() => !gateway.health.isHealthy('frankfurt') && gateway.health.isHealthy('virginia'));
+      await eventually(() => !gateway.health.isHealthy('frankfurt') && gateway.health.isHealthy('virginia'), 10_000, 'frankfurt unhealthy, virginia healthy');
       assert.equal(await servedBy(gateway, PARIS), '200 virginia');
     } finally {
       set.nodes.frankfurt!.dbProxy.heal();
     }
-    await eventually(() => gateway.health.isHealthy('frankfurt'));
+    await eventually(() => gateway.health.isHealthy('frankfurt'), 10_000, 'frankfurt healthy');
     assert.equal(await servedBy(gateway, PARIS), '200 frankfurt');
   });
 

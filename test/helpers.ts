@@ -215,3 +215,48 @@ export async function startTestServer(opts: TestAppOptions = {}): Promise<TestSe
   await t.app.listen({ port, host: '127.0.0.1' });
   return { ...t, url };
 }
+
+/**
+ * Polls `probe` until it returns something other than false, undefined or null, and resolves with
+ * that; fails after `ms` with `what` (a liveness bound, not a timing assertion). The one polling
+ * loop of the tests: a probe that throws fails the wait at once (a child process that exited, say).
+ */
+export async function eventually<T>(probe: () => T | Promise<T>, ms = 5000, what: string | (() => string) = 'condition', everyMs = 20): Promise<Exclude<T, false | undefined | null>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== false && value !== undefined && value !== null) return value as Exclude<T, false | undefined | null>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export interface AccessClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: number;
+  iat: number;
+  jti: string;
+  sid: string;
+  client_id: string;
+  username: string;
+  region: string;
+  [claim: string]: unknown;
+}
+
+export interface JwsHeader {
+  alg: string;
+  typ: string;
+  kid: string;
+  [param: string]: unknown;
+}
+
+/** The header and claims of a JWS, decoded without verifying it (the tests issued or built it). */
+export function decodeJws(token: string): { header: JwsHeader; claims: AccessClaims } {
+  const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown);
+  return { header: header as JwsHeader, claims: claims as AccessClaims };
+}
+
+/** The claims of an access token, unverified. */
+export const claimsOf = (token: string): AccessClaims => decodeJws(token).claims;

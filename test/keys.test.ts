@@ -4,10 +4,9 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { KeyRing } from '../src/auth/keys.js';
 import { deriveKey } from '../src/auth/secrets.js';
 import { PgKeyStore } from '../src/storage/postgres/repositories.js';
-import { bearer, createDatabase, createTestApp, json, login, PASSWORD, post, register, type TestApp } from './helpers.js';
+import { bearer, createDatabase, createTestApp, decodeJws, json, login, PASSWORD, post, register, type TestApp } from './helpers.js';
 import { ManualClock, systemRandom } from '../src/util/runtime.js';
 
-const kidOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
 
 describe('signing keys', () => {
   let db: { url: string; drop: () => Promise<void> };
@@ -37,15 +36,15 @@ describe('signing keys', () => {
 
   it('rotation publishes the new key first, signs with it after the delay, and keeps the old one until its tokens expire', async () => {
     const before = await login(a.app, 'rotator');
-    const oldKid = kidOf(before.access_token);
+    const oldKid = decodeJws(before.access_token).header.kid;
     const newKid = await a.services.keys.rotate();
     await b.services.keys.reload();
     for (const t of [a, b]) assert.deepEqual(new Set(await jwks(t)), new Set([oldKid, newKid]));
-    assert.equal(kidOf((await login(a.app, 'rotator')).access_token), oldKid, 'not yet active');
+    assert.equal(decodeJws((await login(a.app, 'rotator')).access_token).header.kid, oldKid, 'not yet active');
 
     clock.advance(61_000);
-    assert.equal(kidOf((await login(b.app, 'rotator')).access_token), newKid);
-    assert.equal(kidOf((await login(a.app, 'rotator')).access_token), newKid);
+    assert.equal(decodeJws((await login(b.app, 'rotator')).access_token).header.kid, newKid);
+    assert.equal(decodeJws((await login(a.app, 'rotator')).access_token).header.kid, newKid);
     // The old key's token, still unexpired, keeps verifying.
     assert.equal((await a.app.inject({ url: '/v1/auth/me', headers: bearer(before.access_token) })).statusCode, 200);
     // Once every token the old key signed has expired, it leaves the JWKS.
@@ -61,7 +60,7 @@ describe('signing algorithms', () => {
       const t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_SIGNING_ALG: alg } });
       try {
         const tokens = await login(t.app, `alg-${alg.toLowerCase()}`);
-        const header = JSON.parse(Buffer.from(tokens.access_token.split('.')[0]!, 'base64url').toString());
+        const { header } = decodeJws(tokens.access_token);
         assert.equal(header.alg, alg);
         const set = createLocalJWKSet(json(await t.app.inject({ url: '/.well-known/jwks.json' })) as never);
         const { payload } = await jwtVerify(tokens.access_token, set, { issuer: 'https://auth.test', audience: 'meridian', typ: 'at+jwt', currentDate: new Date(t.clock.now()) });

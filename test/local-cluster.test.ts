@@ -10,7 +10,7 @@ import pg from 'pg';
 import { childEnv } from '../src/config/load.js';
 import type { ClusterInfo } from '../src/regions/cluster.js';
 import { freePort } from '../src/regions/ports.js';
-import { PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
+import { eventually, PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SINGAPORE = '1.29,103.85';
@@ -25,17 +25,17 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Polls `probe` every 200 ms until it returns a value, for at most `ms`; fails early if the cluster exits. */
-async function until<T>(child: ChildProcess, output: () => string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the cluster exited with ${child.exitCode}:\n${output()}`);
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting; cluster output:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Polls `probe` every 200 ms until it returns a value, for at most `ms`; fails at once if the cluster exits. */
+const until = <T>(child: ChildProcess, output: () => string, ms: number, probe: () => Promise<T | undefined>) =>
+  eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the cluster exited with ${child.exitCode}:\n${output()}`);
+      return probe();
+    },
+    ms,
+    () => `the cluster; its output:\n${output()}`,
+    200,
+  );
 
 const call = (url: string, init: { method?: string; geo?: string; body?: unknown; token?: string } = {}) =>
   fetch(url, {

@@ -4,18 +4,11 @@
  * verifications; each moves when its event happens.
  */
 import assert from 'node:assert/strict';
-import { setImmediate as tick } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ACTIVE_SESSIONS_EVERY_MS } from '../src/observability/gauges.js';
 import { SQL } from '../src/storage/postgres/sql.js';
-import { BACKENDS, bearer, createTestApp, login, post, type TestApp } from './helpers.js';
+import { BACKENDS, bearer, createTestApp, eventually, login, post, type TestApp } from './helpers.js';
 import { deltas, metricValue } from './metric-helpers.js';
-
-/** Waits (a bounded number of event-loop turns) until `cond` holds. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 10_000 && !cond(); i++) await tick();
-  assert.ok(cond(), 'condition never held');
-}
 
 describe('metrics', () => {
   let t: TestApp;
@@ -157,9 +150,9 @@ for (const backend of BACKENDS) {
         await q.query(SQL.ping);
         await held;
       });
-      await until(() => t.db.poolStats().inUse === 1);
+      await eventually(() => t.db.poolStats().inUse === 1, 5000, 'the transaction holding a connection');
       const queued = t.db.query(SQL.ping);
-      await until(() => t.db.poolStats().waiting === 1);
+      await eventually(() => t.db.poolStats().waiting === 1, 5000, 'a query waiting for a connection');
       await m.sample();
       assert.deepEqual(await gauges(), [1, 1, 1]);
       release();

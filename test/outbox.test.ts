@@ -9,8 +9,8 @@ import type { SyncEvent } from '../src/jobs/cache-sync.js';
 import { OutboxRelay } from '../src/jobs/outbox-relay.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { PgSessionStore } from '../src/storage/postgres/repositories.js';
-import { createTestApp, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createTestApp, eventually, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 const KINDS = ['bullmq', 'memory'] as const;
 
@@ -49,6 +49,16 @@ for (const kind of KINDS) {
         const c = await tier.sync.counts();
         return c.waiting + c.active + c.delayed === 0;
       }, 10_000, 'sync queue drained');
+    /**
+     * The worker tier has handled every change made so far: a session logged out now by `other`
+     * (which only the sync tells the cache of) shows as revoked in the cache. Rows are synced in
+     * order, so anything the worker would have done with earlier changes is done too.
+     */
+    const caughtUp = async () => {
+      const marker = await login(t.app, `marker-${kind}`);
+      assert.equal((await logout(other.app, marker.access_token)).statusCode, 204);
+      await eventually(async () => (await t.services.shared.cache.lookup(hashRefreshToken(marker.refresh_token)))?.revokedAt != null, 10_000, 'a later revocation synced');
+    };
 
     before(async () => {
       const env: Record<string, string> = kind === 'bullmq' ? { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('outbox') } : {};
@@ -115,7 +125,7 @@ for (const kind of KINDS) {
       const cache = t.services.shared.cache;
       const hash = hashRefreshToken(tokens.refresh_token);
       const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
-      await idle();
+      await caughtUp();
       // The cache still holds the parent as live, and knows nothing of the child.
       assert.equal((await cache.lookup(hash))?.consumedAt, null);
       assert.equal(await cache.lookup(hashRefreshToken(rotated.refresh_token)), null);
@@ -133,7 +143,8 @@ for (const kind of KINDS) {
       // Logged in here (the cache holds the tokens), logged out by `other` (only the sync tells the cache).
       const sessions = await Promise.all([1, 2, 3].map(() => login(t.app, `replay-${kind}`)));
       assert.equal((await logout(other.app, sessions[0]!.access_token, { all_sessions: true })).statusCode, 204);
-      await idle();
+      // Delivered once in order first, so the replay below comes after it.
+      for (const s of sessions) await eventually(async () => (await t.services.shared.cache.lookup(hashRefreshToken(s.refresh_token)))?.revokedAt != null, 10_000, 'revocations synced');
       const sids = await Promise.all(sessions.map((s) => sessionOf(s.refresh_token)));
       const rows = (await Promise.all(sids.map((sid) => outbox(sid)))).flat();
       assert.equal(rows.length, 3);
@@ -156,14 +167,22 @@ for (const kind of KINDS) {
     });
 
     it('the same outbox row relayed twice is harmless', async () => {
-      const tokens = await login(other.app, `twice-${kind}`);
-      await eventually(async () => (await outbox(await sessionOf(tokens.refresh_token))).every((r) => r.sent_at !== null), 10_000, 'sent');
-      await t.db.query('UPDATE outbox SET sent_at = NULL WHERE session_id = $1', [await sessionOf(tokens.refresh_token)]);
+      const [gone, live] = [await login(t.app, `twice-${kind}`), await login(t.app, `twice-${kind}`)];
+      assert.equal((await logout(other.app, gone.access_token)).statusCode, 204);
+      const sid = await sessionOf(gone.refresh_token);
+      const done = async () => (await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE session_id = $1 AND sent_at IS NOT NULL AND synced_at IS NOT NULL', [sid])).rows[0]!.n === '1';
+      await eventually(done, 10_000, 'relayed once');
+      await t.db.query('UPDATE outbox SET sent_at = NULL, synced_at = NULL WHERE session_id = $1', [sid]);
+      // This relay and the tier's may both take the row again; either way it ends sent and synced, and nothing breaks.
       const relay = new OutboxRelay(t.services.storage.outbox, tier.sync, t.clock, t.services.logger);
-      await eventually(async () => (await relay.runOnce()) === 0 && (await outbox()).every((r) => r.sent_at !== null), 10_000, 'relayed again');
+      await relay.runOnce();
+      await eventually(done, 10_000, 'relayed again');
       await idle();
       assert.equal((await tier.sync.counts()).failed, 0);
-      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200);
+      const cached = await t.services.shared.cache.lookup(hashRefreshToken(gone.refresh_token));
+      assert.deepEqual({ ...cached, source: 'db' }, await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(gone.refresh_token)));
+      assert.ok(cached?.revokedAt);
+      assert.equal((await refresh(t.app, live.refresh_token)).statusCode, 200);
     });
   });
 }

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearer, createTestApp, json, login, logout, metricValue, post, refresh, type TestApp, type Tokens } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { bearer, createTestApp, eventually, json, login, logout, metricValue, post, refresh, type TestApp, type Tokens } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 const readyChecks = async (t: TestApp) => json<{ checks: Record<string, string> }>(await t.app.inject({ url: '/readyz' })).checks;
 

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { freePort } from './helpers.js';
+import { eventually, freePort } from './helpers.js';
 
 export interface RedisServer {
   url: string;
@@ -29,17 +29,21 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});
-    for (let i = 0; i < 200; i++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-    throw new Error(`redis-server did not start on port ${port}`);
+    await eventually(
+      async () => {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      5000,
+      `redis-server to start on port ${port}`,
+      25,
+    );
+    probe.disconnect();
   };
   await launch();
   const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
@@ -71,14 +75,4 @@ export async function startRedisServer(args: string[] = []): Promise<RedisServer
 /** A key prefix unique to one test run, for tests on the shared Redis. */
 export function testPrefix(name: string): string {
   return `test-${name}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Waits until `check` holds, polling; fails after `ms` (a liveness bound, not a timing assertion). */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }

@@ -4,11 +4,9 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { isAppError } from '../src/errors.js';
 import { PeerClient } from '../src/regions/peer-client.js';
 import { after, before, describe, it } from 'node:test';
-import { bearer, createTestApp, json, PASSWORD, post, register, type Tokens } from './helpers.js';
+import { bearer, claimsOf, createTestApp, decodeJws, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
 
-const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-const kidOf = (token: string): string => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
 
 describe('two regions', () => {
   let set: RegionSet;
@@ -95,7 +93,7 @@ describe('two regions', () => {
     it("every region's JWKS lists every region's keys, and a token from one verifies in the other", async () => {
       await register(a().app, 'keyholder');
       const fromA = await loginAt(a, 'keyholder');
-      const ownA = kidOf(fromA.access_token);
+      const ownA = decodeJws(fromA.access_token).header.kid;
       assert.deepEqual(await jwks(a), await jwks(b));
       assert.ok((await jwks(b)).has(ownA));
       assert.equal((await jwks(b)).size, 2);
@@ -111,7 +109,7 @@ describe('two regions', () => {
         await set.nodes.b!.restart();
         await b().services.regions!.keySync.syncAll();
         assert.equal((await b().app.inject({ url: '/v1/auth/me', headers: bearer(fromA.access_token) })).statusCode, 200);
-        assert.ok((await jwks(b)).has(kidOf(fromA.access_token)));
+        assert.ok((await jwks(b)).has(decodeJws(fromA.access_token).header.kid));
       } finally {
         set.nodes.a!.proxy.heal();
       }
@@ -134,7 +132,7 @@ describe('two regions', () => {
       assert.equal(rows[0]!.public_jwk.d, undefined);
       await assert.rejects(b().services.keys.importForeign('b', [good!]), /refusing to import keys for this region/);
       // b still signs with its own key only.
-      assert.notEqual(kidOf((await loginAt(b, 'homebody')).access_token), good!.kid);
+      assert.notEqual(decodeJws((await loginAt(b, 'homebody')).access_token).header.kid, good!.kid);
     });
 
     it('internal routes need the region secret, and exist only with a topology', async () => {

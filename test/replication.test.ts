@@ -10,8 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildEvent } from '../src/storage/postgres/replication-queue.js';
 import type { ChangeRow } from '../src/storage/replication-records.js';
 import type { TestApp } from './helpers.js';
-import { bearer, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
-import { eventually } from './redis-server.js';
+import { bearer, claimsOf, eventually, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startChain } from './regions-harness.js';
 
 const GRACE_MS = 10_000;
@@ -72,7 +71,7 @@ describe('replication between regions', () => {
     const tokens = await loginAt('a', 'orderly');
     const rotated = json<Tokens>(await refreshAt('a', tokens.refresh_token));
     assert.equal((await post(app('a'), '/v1/auth/logout', undefined, bearer(rotated.access_token))).statusCode, 204);
-    const sid = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).sid as string;
+    const { sid } = claimsOf(tokens.access_token);
     const rows = (await node('a').t.db.query<ChangeRow & { id: string }>('SELECT id::text AS id, kind, session_id, user_id, token_hashes, created_at FROM outbox WHERE session_id = $1 ORDER BY id', [sid])).rows;
     assert.deepEqual(rows.map((r) => r.kind), ['created', 'rotated', 'revoked']);
     const events = await Promise.all(rows.map((r) => buildEvent(node('a').t.db, r.id, r)));

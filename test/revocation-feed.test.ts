@@ -4,9 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { RevocationSet } from '../src/auth/revocations.js';
 import { readEvents, type ServerSentEvent } from '../src/sdk/verify/sse.js';
 import { ManualClock } from '../src/util/runtime.js';
-import { bearer, createTestApp, json, login, post, startTestServer, type TestApp, type TestServer } from './helpers.js';
+import { bearer, claimsOf, createTestApp, json, login, post, startTestServer, type TestApp, type TestServer } from './helpers.js';
 
-const sidOf = (access: string): string => JSON.parse(Buffer.from(access.split('.')[1] as string, 'base64url').toString()).sid;
 
 describe('RevocationSet log', () => {
   it('lists entries by when they were learned, once each, and notifies subscribers of new ones only', () => {
@@ -48,7 +47,7 @@ describe('GET /v1/revocations', () => {
     const a = await login(t.app, 'feed-a');
     await post(t.app, '/v1/auth/logout', {}, bearer(a.access_token));
     const first = json<{ revocations: { sid: string; revoked_at: number }[]; next_since: number }>(await t.app.inject({ url: '/v1/revocations' }));
-    assert.deepEqual(first.revocations.map((r) => r.sid), [sidOf(a.access_token)]);
+    assert.deepEqual(first.revocations.map((r) => r.sid), [claimsOf(a.access_token).sid]);
     assert.equal(first.revocations[0]?.revoked_at, t.clock.now());
     assert.equal(first.next_since, t.clock.now() - t.config.clockSkewSeconds * 1000);
 
@@ -57,7 +56,7 @@ describe('GET /v1/revocations', () => {
     const b = await login(t.app, 'feed-b');
     await post(t.app, '/v1/auth/logout', {}, bearer(b.access_token));
     const next = json<{ revocations: { sid: string }[] }>(await t.app.inject({ url: `/v1/revocations?since=${cursor}` }));
-    assert.deepEqual(next.revocations.map((r) => r.sid), [sidOf(b.access_token)]);
+    assert.deepEqual(next.revocations.map((r) => r.sid), [claimsOf(b.access_token).sid]);
   });
 
   it('refuses a malformed cursor with invalid_request', async () => {
@@ -91,7 +90,7 @@ describe('GET /v1/revocations/stream', () => {
     const events = await open('/v1/revocations/stream?since=0');
     const backlog = await next(events);
     assert.equal(backlog.event, 'revoked');
-    assert.equal(JSON.parse(backlog.data).sid, sidOf(early.access_token));
+    assert.equal(JSON.parse(backlog.data).sid, claimsOf(early.access_token).sid);
     const beat = await next(events);
     assert.equal(beat.event, 'heartbeat');
     assert.equal(JSON.parse(beat.data).next_since, Number(beat.id));
@@ -100,7 +99,7 @@ describe('GET /v1/revocations/stream', () => {
     await post(t.app, '/oauth/revoke', { token: late.refresh_token });
     const pushed = await next(events);
     assert.equal(pushed.event, 'revoked');
-    assert.equal(JSON.parse(pushed.data).sid, sidOf(late.access_token));
+    assert.equal(JSON.parse(pushed.data).sid, claimsOf(late.access_token).sid);
     await events.return(undefined);
   });
 

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { bearer, createTestApp, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
-import { eventually, startRedisServer, type RedisServer, testPrefix } from './redis-server.js';
+import { bearer, createTestApp, eventually, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
+import { startRedisServer, type RedisServer, testPrefix } from './redis-server.js';
 
 const me = (t: TestApp, access: string) => t.app.inject({ url: '/v1/auth/me', headers: bearer(access) });
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearer, json, PASSWORD, post, register, type Tokens } from './helpers.js';
-import { eventually } from './redis-server.js';
+import { bearer, eventually, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startChain } from './regions-harness.js';
 
 /** RFC 7009 at a region that does not hold the session: a 200 must still mean the token is dead. */

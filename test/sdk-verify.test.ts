@@ -10,12 +10,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import Fastify from 'fastify';
 import { AppError, type AuthenticatedRequest, createVerifier, expressAuth, fastifyAuth, type Verifier, type VerifierConfig } from '../src/sdk/verify/index.js';
 import { ManualClock, systemClock } from '../src/util/runtime.js';
-import { bearer, json, login, post, startTestServer, type TestServer } from './helpers.js';
+import { bearer, eventually, json, login, post, startTestServer, type TestServer } from './helpers.js';
 import { flipS, nonCanonical } from './token-variants.js';
 
 /** A fetch that counts the requests to each path. */
@@ -37,11 +36,8 @@ const code = (err: unknown): string => (err instanceof AppError ? err.code : Str
  */
 async function msUntilRefused(check: () => Promise<boolean>, boundMs: number): Promise<number> {
   const start = performance.now();
-  while (performance.now() - start <= boundMs) {
-    if (!(await check())) return performance.now() - start;
-    await sleep(5);
-  }
-  throw new Error(`still accepted after ${boundMs} ms`);
+  await eventually(async () => !(await check()), boundMs, `a refusal: still accepted after ${boundMs} ms`, 5);
+  return performance.now() - start;
 }
 
 // The documented bound (docs/sdk.md): maxStalenessSeconds, default 30 s.

@@ -14,8 +14,8 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createServices } from '../src/services.js';
-import { createDatabase, createTestApp } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createDatabase, createTestApp, eventually } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 /** Handles that keep the event loop alive, by kind (sockets, timers). */
 function openHandles(): Map<string, number> {

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { PasswordHasher } from '../src/auth/passwords.js';
-import { BACKENDS, createTestApp, json, PASSWORD, REDIS_URL, register, type TestApp } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { BACKENDS, createTestApp, eventually, json, PASSWORD, REDIS_URL, register, type TestApp } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 /** The real hasher, counting the passwords it checks (a dummy verification for an unknown user included). */
 class CountingHasher extends PasswordHasher {

@@ -12,8 +12,8 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
 import { ManualClock } from '../src/util/runtime.js';
-import { createTestApp, login, type TestApp } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createTestApp, eventually, login, type TestApp } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { exited, startWorker } from './worker-process.js';
 
 const DAY = 86_400_000;

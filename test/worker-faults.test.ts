@@ -11,8 +11,8 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { CLEANUP_JOB, startWorkerTier } from '../src/jobs/worker-tier.js';
 import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
-import { createTestApp, login, logout, type TestApp } from './helpers.js';
-import { eventually, startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
+import { createTestApp, eventually, login, logout, type TestApp } from './helpers.js';
+import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { exited, startWorker } from './worker-process.js';
 
@@ -49,7 +49,11 @@ describe('a worker whose PostgreSQL link drops', () => {
       LOG_LEVEL: 'info',
     });
     children.push(worker.child);
-    await eventually(() => worker.output.join('').includes('worker started'), 20_000, 'worker started');
+    const started = await eventually(() => worker.output.join('').split('\n').find((l) => l.includes('"worker started"')), 20_000, 'worker started');
+    const metricsUrl = `http://127.0.0.1:${(JSON.parse(started) as { metricsPort: number }).metricsPort}/metrics`;
+    /** Statements the worker saw fail, from its own /metrics. */
+    const failedStatements = async () =>
+      [...(await (await fetch(metricsUrl)).text()).matchAll(/^meridian_db_queries_total\{[^}]*result="error"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 
     const locker = new pg.Client({ connectionString: t.config.databaseUrl });
     await locker.connect();
@@ -67,9 +71,11 @@ describe('a worker whose PostgreSQL link drops', () => {
           10_000,
           'both relay paths waiting inside a statement',
         );
+        const failedBefore = await failedStatements();
         proxy.cut();
         await locker.query('ROLLBACK');
-        await new Promise((r) => setTimeout(r, 300));
+        // The worker has seen the statements in hand fail and still answers: it handled the drop.
+        await eventually(async () => worker.child.exitCode !== null || (await failedStatements().catch(() => failedBefore)) > failedBefore, 10_000, 'the worker to count the failed statements');
         assert.equal(worker.child.exitCode, null, `the worker is still running after cut ${round + 1}:\n${worker.output.join('').slice(-2000)}`);
         proxy.heal();
       }
