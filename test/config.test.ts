@@ -29,7 +29,6 @@ describe('configuration', () => {
     assert.equal(c.signingAlg, 'EdDSA');
     assert.equal(c.passwordMinLength, 8);
     assert.equal(c.trustProxy, true);
-    assert.equal(c.oauthPasswordGrant, false);
     assert.equal(c.issuer, 'http://127.0.0.1:9000');
   });
 
