@@ -58,6 +58,7 @@ export const REVOCATION_POLL_MS = REVOCATION_BOUND_MS / 4;
 export class RevocationSync implements RevocationSink {
   private timer: NodeJS.Timeout | undefined;
   private polledUpTo: number;
+  private pollFailing = false;
 
   constructor(private readonly d: RevocationSyncDeps) {
     this.polledUpTo = d.clock.now();
@@ -104,8 +105,12 @@ export class RevocationSync implements RevocationSink {
     try {
       for (const r of await this.d.store.revokedSince(this.polledUpTo - this.d.overlapMs)) this.received(r.id, r.revokedAt, 'poll');
       this.polledUpTo = now;
-    } catch {
-      // The database is down too; the next tick tries again.
+      if (this.pollFailing) this.d.logger.info('revocation poll working again');
+      this.pollFailing = false;
+    } catch (err) {
+      // The database is down too; the next tick tries again. Told once per run of failures.
+      if (!this.pollFailing) this.d.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'revocation poll failed; retried every tick');
+      this.pollFailing = true;
     }
   }
 

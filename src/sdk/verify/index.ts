@@ -74,6 +74,7 @@ export function createVerifier(config: VerifierConfig): Verifier {
     clock,
     cooldownMs: (config.jwksCooldownSeconds ?? 30) * 1000,
     maxAgeMs: 300_000,
+    onError: config.onError,
   });
   const feedUrl = config.revocationsUri === undefined ? `${base}/v1/revocations` : config.revocationsUri;
   const feed = feedUrl

@@ -12,6 +12,8 @@ export interface RemoteKeySetOptions {
   cooldownMs: number;
   /** Keys are refetched in the background this long after the last fetch (keys can be withdrawn). */
   maxAgeMs: number;
+  /** Told of a background refetch that failed (the keys in hand stay in use until they are stale). */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -41,7 +43,7 @@ export class RemoteKeySet {
   async require(kid: string): Promise<void> {
     const age = this.opts.clock.now() - this.fetchedAt;
     if (!this.keys.has(kid) && age >= this.opts.cooldownMs) await this.load();
-    else if (age >= this.opts.maxAgeMs) void this.load().catch(() => {});
+    else if (age >= this.opts.maxAgeMs) void this.load().catch((err: unknown) => this.opts.onError?.(err));
   }
 
   /** Fetches now, or joins the fetch in flight. */
