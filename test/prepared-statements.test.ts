@@ -25,7 +25,7 @@ describe('named prepared statements after a migration', () => {
     // Two connections, so that a retry may meet a second stale copy.
     db = await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', poolSize: 2 });
     await migrate(db);
-    await db.query(SQL.insertUser, ['u1', 'Alice', 'alice', 'hash', 'local', new Date(), false]);
+    await db.query(SQL.insertUser, ['u1', 'Alice', 'alice', 'hash', 'local', new Date()]);
     admin = new pg.Client({ connectionString: url });
     await admin.connect();
   });
@@ -56,6 +56,6 @@ describe('named prepared statements after a migration', () => {
   });
 
   it('any other error still reaches the caller', async () => {
-    await assert.rejects(db.query(SQL.insertUser, ['u2', 'x', null, 'hash', 'local', new Date(), false]), /null value/);
+    await assert.rejects(db.query(SQL.insertUser, ['u2', 'x', null, 'hash', 'local', new Date()]), /null value/);
   });
 });

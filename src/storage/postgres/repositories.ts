@@ -21,21 +21,24 @@ const at = (d: Date | string): number => new Date(d).getTime();
 const date = (t: number): Date => new Date(t);
 
 export class PgUserStore implements UserStore {
+  private readonly insertSql: string;
+
   /** `replicate`: record each new user in the outbox, for the nearby regions of a topology. */
   constructor(
     private readonly db: Db,
-    private readonly replicate = false,
-  ) {}
+    replicate = false,
+  ) {
+    this.insertSql = replicate ? SQL.insertUserInTopology : SQL.insertUser;
+  }
 
   async insert(u: NewUser): Promise<CreatedUser | null> {
-    const r = await this.db.query<{ id: string; username: string; home_region: string; created_at: Date }>(SQL.insertUser, [
+    const r = await this.db.query<{ id: string; username: string; home_region: string; created_at: Date }>(this.insertSql, [
       u.id,
       u.username,
       u.usernameNormalized,
       u.passwordHash,
       u.homeRegion,
       date(u.now),
-      this.replicate,
     ]);
     const row = r.rows[0];
     return row ? { id: row.id, username: row.username, homeRegion: row.home_region, createdAt: at(row.created_at) } : null;
@@ -114,18 +117,19 @@ export interface PgSessionStoreOptions {
  */
 export class PgSessionStore implements SessionStore {
   private readonly onChange: ChangeListener | undefined;
-  private readonly replicate: boolean;
+  /** The statements that write logins and rotations: with their outbox row in a topology, without it otherwise. */
+  private readonly sql: { create: string; rotate: string };
 
   constructor(
     private readonly db: Db,
     opts: PgSessionStoreOptions = {},
   ) {
     this.onChange = opts.onChange;
-    this.replicate = opts.replicate ?? false;
+    this.sql = opts.replicate ? { create: SQL.createSessionInTopology, rotate: SQL.rotateRefreshInTopology } : { create: SQL.createSession, rotate: SQL.rotateRefresh };
   }
 
   async create(s: NewSession): Promise<void> {
-    const r = await this.db.query<RefreshRow>(SQL.createSession, [
+    const r = await this.db.query<RefreshRow>(this.sql.create, [
       s.id,
       s.userId,
       s.region,
@@ -133,7 +137,6 @@ export class PgSessionStore implements SessionStore {
       date(s.expiresAt),
       s.tokenHash,
       date(s.tokenExpiresAt),
-      this.replicate,
     ]);
     await this.onChange?.(tokenChange(r.rows));
   }
@@ -152,14 +155,13 @@ export class PgSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(SQL.rotateRefresh, [
+    const r = await this.db.query<RefreshRow>(this.sql.rotate, [
       x.sessionId,
       x.generation,
       x.parentHash,
       x.childHash,
       date(x.childExpiresAt),
       date(x.now),
-      this.replicate,
     ]);
     if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));

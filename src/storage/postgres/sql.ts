@@ -7,13 +7,33 @@ import { readFileSync } from 'node:fs';
 const dir = new URL('./sql/', import.meta.url);
 const load = (name: string): string => readFileSync(new URL(`${name}.sql`, dir), 'utf8');
 
+/**
+ * A statement that records its change in the outbox only in a region
+ * topology marks that part `-- topology: begin` ... `-- topology: end`. It is
+ * two prepared statements: the file without the block, for a region on its
+ * own, and the whole file, for a region of a topology. The store picks one
+ * when it is made; no statement takes a flag.
+ */
+const TOPOLOGY_BLOCK = /^-- topology: begin\n[\s\S]*?^-- topology: end\n/gm;
+const variants = (name: string): { alone: string; topology: string } => {
+  const text = load(name);
+  if (!text.match(TOPOLOGY_BLOCK)) throw new Error(`${name}.sql has no topology block`);
+  return { alone: text.replace(TOPOLOGY_BLOCK, ''), topology: text };
+};
+const insertUser = variants('insert-user');
+const createSession = variants('create-session');
+const rotateRefresh = variants('rotate-refresh');
+
 export const SQL = {
   ping: load('ping'),
-  insertUser: load('insert-user'),
+  insertUser: insertUser.alone,
+  insertUserInTopology: insertUser.topology,
   findUserByUsername: load('find-user-by-username'),
-  createSession: load('create-session'),
+  createSession: createSession.alone,
+  createSessionInTopology: createSession.topology,
   findRefreshState: load('find-refresh-state'),
-  rotateRefresh: load('rotate-refresh'),
+  rotateRefresh: rotateRefresh.alone,
+  rotateRefreshInTopology: rotateRefresh.topology,
   revokeSession: load('revoke-session'),
   revokeUserSessions: load('revoke-user-sessions'),
   findSessionOwner: load('find-session-owner'),

@@ -1,9 +1,9 @@
 -- create-session: starts a token family with its generation-0 refresh token
--- and, in a region topology, records the change in the outbox for the other
--- regions, all in this one statement. (The cache is written by the caller.)
+-- and, in a region topology (the block marked below), records the change in
+-- the outbox for the other regions, all in this one statement. (The cache is
+-- written by the caller.)
 -- Inputs: $1 session id, $2 user_id, $3 region, $4 now, $5 session expires_at,
---         $6 token_hash, $7 token expires_at, $8 replicate (boolean: write
---         the outbox row).
+--         $6 token_hash, $7 token expires_at.
 -- Returns: one row, the new token with its family and user, in the columns of
 --          find-refresh-state (the cache is written from it).
 WITH s AS (
@@ -15,9 +15,12 @@ WITH s AS (
   INSERT INTO refresh_tokens (token_hash, session_id, user_id, region, generation, parent_hash, created_at, expires_at)
   SELECT $6, s.session_id, s.user_id, s.region, 0, NULL, $4, $7 FROM s
   RETURNING token_hash, generation AS token_generation, consumed_at, expires_at AS token_expires_at
-), o AS (
-  INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
-  SELECT 'created', s.session_id, s.session_generation, ARRAY[t.token_hash], $4 FROM s, t WHERE $8::boolean
 )
+-- topology: begin
+, o AS (
+  INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
+  SELECT 'created', s.session_id, s.session_generation, ARRAY[t.token_hash], $4 FROM s, t
+)
+-- topology: end
 SELECT s.*, t.*, u.username, u.disabled
 FROM s JOIN users u ON u.id = s.user_id, t

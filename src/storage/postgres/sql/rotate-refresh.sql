@@ -1,14 +1,13 @@
 -- rotate-refresh: consumes the live token of a family and inserts its child,
--- atomically, and in a region topology records the rotation in the outbox
--- for the other regions. (The cache is written by the caller: a rotation the
+-- atomically, and in a region topology (the block marked below) records the
+-- rotation in the outbox for the other regions. (The cache is written by the caller: a rotation the
 -- cache missed is safe, see sessions.ts.) The session row is the
 -- family's lock: its UPDATE succeeds only if the family is still at the
 -- expected generation, live and unexpired, and the parent is unconsumed; a
 -- concurrent rotation or logout makes it match nothing, and then nothing at
 -- all is written (no token, no outbox row).
 -- Inputs: $1 session_id, $2 expected generation, $3 parent token_hash,
---         $4 child token_hash, $5 child expires_at, $6 now,
---         $7 replicate (boolean: write the outbox row).
+--         $4 child token_hash, $5 child expires_at, $6 now.
 -- Returns: on success two rows, the consumed parent then the child, each with
 --          the family and user after the rotation, in the columns of
 --          find-refresh-state; no row otherwise.
@@ -32,12 +31,15 @@ WITH s AS (
   SELECT $4, s.session_id, s.user_id, s.region, s.session_generation, parent.token_hash, $6, $5
   FROM s, parent
   RETURNING token_hash, generation AS token_generation, consumed_at, expires_at AS token_expires_at
-), o AS (
+)
+-- topology: begin
+, o AS (
   INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
   SELECT 'rotated', s.session_id, s.session_generation, ARRAY[parent.token_hash, child.token_hash], $6
   FROM s, parent, child
-  WHERE $7::boolean
-), t AS (
+)
+-- topology: end
+, t AS (
   SELECT * FROM parent UNION ALL SELECT * FROM child
 )
 SELECT s.*, t.*, u.username, u.disabled
