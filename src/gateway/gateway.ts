@@ -1,8 +1,8 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { urlToHttpOptions } from 'node:url';
 import type { Logger } from 'pino';
+import { type Dispatcher, Pool } from 'undici';
 import { AppError, isAppError } from '../errors.js';
 import { clientErrorResponder } from '../http/client-errors.js';
 import { distanceKm, type GeoPoint, IpPrefixMap, parseGeoHeader } from '../regions/geo.js';
@@ -19,13 +19,15 @@ import type { RegionInfo, Topology } from '../regions/topology.js';
  * every second) or refuses a connection is skipped for the next nearest
  * (and tried last, should every other region fail too).
  *
- * The request body is read first (bounded), so that a request can go to the
- * next region when a connection cannot be made. Once a region may have
- * received a request that changes state (POST), it is never sent elsewhere
- * (a registration must not run twice): a failure then is a 503 and the
- * region is skipped from then on. Responses are streamed back. Every response names
- * the region that served it in X-Meridian-Region ("gateway" for the
- * gateway's own errors).
+ * Connections to a region are kept alive and reused (an undici Pool per
+ * region). The request body is read first (bounded), so that a request can
+ * go to the next region when a connection cannot be made. Once a request is
+ * written on a connection, the region may have received it: a request that
+ * changes state (POST) is then never sent again, there or elsewhere (a
+ * registration must not run twice), and a failure is a 503 and the region is
+ * skipped from then on; a safe method goes to the next region. Responses are
+ * streamed back. Every response names the region that served it in
+ * X-Meridian-Region ("gateway" for the gateway's own errors).
  *
  * The client never chooses where the gateway connects: only an origin-form
  * target is accepted, its path is normalised once (request-target.ts), the
@@ -57,7 +59,7 @@ export interface Gateway {
 // Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
-function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   return out;
@@ -83,6 +85,8 @@ class Unanswered extends Error {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+const isUsageError = (err: Error) => ['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED'].includes((err as Error & { code?: string }).code ?? '');
+
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const health = new HealthMonitor({ regions: o.topology.regions, intervalMs: o.healthIntervalMs ?? 1000, logger: o.logger });
   const prefixes = new IpPrefixMap(o.topology.ipPrefixes);
@@ -95,35 +99,64 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     res.writeHead(err.status, headers).end(body);
   };
 
+  // Keep-alive connections per region. Idle ones are closed before the region would close them (undici follows the
+  // region's Keep-Alive: timeout, less a margin, and checks an idle socket for a close before writing on it).
+  const pools = new Map(o.topology.regions.map((r) => [r.id, new Pool(new URL(r.url).origin, { connect: { timeout: connectTimeout }, headersTimeout: responseTimeout, bodyTimeout: responseTimeout })]));
+
   /** Sends the request to one region and streams its answer back; Unanswered when it failed before answering. */
   const forward = (region: RegionInfo, target: RequestTarget, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
     new Promise<void>((resolve, reject) => {
       const clientIp = req.socket.remoteAddress ?? '';
       const forwardedFor = req.headers['x-forwarded-for'];
-      const headers = { ...endToEnd(req.headers), 'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp, 'content-length': String(body.length) };
-      let connected = false;
+      const headers: Record<string, string | string[]> = { ...endToEnd(req.headers), 'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp, 'content-length': String(body.length) };
+      // Node's server has answered Expect: 100-continue already (the body is read); undici refuses to send it.
+      delete headers.expect;
+      // Set once undici writes the request on a connection: from then on the region may have it. undici
+      // sends a request once (it resends only pipelined ones, and pipelines no POST), so a failure after
+      // that is never retried under the gateway, and one before it (no connection) is safe to send elsewhere.
+      let sent = false;
       let answered = false;
-      const origin = urlToHttpOptions(new URL(region.url));
-      const upstream = http.request({ ...origin, path: target.path + target.query, method: req.method, headers, agent: false, timeout: connectTimeout });
-      upstream.on('socket', (socket) => socket.once('connect', () => {
-        connected = true;
-        upstream.setTimeout(responseTimeout);
-      }));
-      upstream.on('timeout', () => upstream.destroy(new Error(connected ? 'region did not answer in time' : 'connect timed out')));
-      upstream.on('error', (err) => reject(answered ? err : new Unanswered(err.message, connected)));
-      upstream.on('response', (answer) => {
-        answered = true;
-        const out = endToEnd(answer.headers);
-        out['x-meridian-region'] ??= region.id;
-        out.via = answer.headers.via ? `${answer.headers.via}, 1.1 gateway` : '1.1 gateway';
-        res.writeHead(answer.statusCode ?? 502, out);
-        answer.pipe(res);
-        // 'close' comes whether the answer ended or the client went away mid-way.
-        answer.on('close', resolve);
-        answer.on('error', reject);
+      let gone = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      const leave = () => controller?.abort(new Error('client went away'));
+      res.on('close', () => {
+        gone = true;
+        leave();
       });
-      res.on('close', () => upstream.destroy());
-      upstream.end(body);
+      (pools.get(region.id) as Pool).dispatch(
+        { path: target.path + target.query, method: req.method as Dispatcher.HttpMethod, headers, body },
+        {
+          onRequestStart(c) {
+            controller = c;
+            sent = true;
+            if (gone) leave();
+          },
+          onResponseStart(_c, status, answer) {
+            // An informational answer (103 Early Hints) is not passed on, as before: the final one follows.
+            if (status < 200) return;
+            answered = true;
+            const out = endToEnd(answer);
+            out['x-meridian-region'] ??= region.id;
+            out.via = answer.via ? `${[answer.via].flat().join(', ')}, 1.1 gateway` : '1.1 gateway';
+            res.writeHead(status, out);
+          },
+          onResponseData(c, chunk) {
+            if (res.write(chunk)) return;
+            c.pause();
+            res.once('drain', () => c.resume());
+          },
+          onResponseEnd() {
+            res.end();
+            resolve();
+          },
+          onResponseError(_c, err) {
+            if (gone) return resolve();
+            // A request undici refuses to build is the gateway's fault, not the region's.
+            if (answered || isUsageError(err)) return reject(err);
+            reject(new Unanswered(err.message, sent));
+          },
+        },
+      );
     });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -172,7 +205,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     async close() {
       health.stop();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), ...[...pools.values()].map((pool) => pool.destroy())]);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../util/runtime.js';
 import { getJson } from './http.js';
-import { readEvents } from './sse.js';
+import { readEvents, type StreamState } from './sse.js';
 
 export type FeedMode = 'stream' | 'poll';
 
@@ -19,6 +19,11 @@ export interface FollowerOptions {
 // The server sends a heartbeat every 5 s; three missed in a row mean the stream is dead.
 const STREAM_SILENCE_MS = 15_000;
 const MAX_BACKOFF_MS = 5_000;
+// The wait before reconnecting, unless the server says otherwise with `retry:`.
+const DEFAULT_RETRY_MS = 250;
+// Nothing polls while the follower waits to reconnect: a server's `retry:` is kept well under the default staleness bound (30 s).
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 10_000;
 
 class StreamUnsupported extends Error {}
 
@@ -49,6 +54,8 @@ export class RevocationFollower {
   private abort: AbortController | null = null;
   private wake: (() => void) | null = null;
   private mode: FeedMode;
+  /** The stream's last event id and `retry:`, kept across reconnections. */
+  private readonly feed: StreamState = {};
   /** Local time of the last word from the feed. */
   heardAt = Number.NEGATIVE_INFINITY;
 
@@ -87,7 +94,7 @@ export class RevocationFollower {
           else this.opts.onError(err);
           failures++;
         }
-        await this.sleep(Math.min(MAX_BACKOFF_MS, 250 * 2 ** failures));
+        await this.sleep(this.reconnectDelay(failures));
       } else {
         await this.sleep(this.opts.pollIntervalMs);
       }
@@ -95,6 +102,12 @@ export class RevocationFollower {
       // In stream mode this keeps the verifier fresh while the stream is being re-established.
       await this.poll().catch((err: unknown) => this.opts.onError(err));
     }
+  }
+
+  /** The server's `retry:` (bounded), doubled for each failure in a row up to MAX_BACKOFF_MS (or the `retry:` if longer). */
+  private reconnectDelay(failures: number): number {
+    const base = Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, this.feed.retryMs ?? DEFAULT_RETRY_MS));
+    return Math.min(Math.max(MAX_BACKOFF_MS, base), base * 2 ** failures);
   }
 
   private async poll(): Promise<void> {
@@ -111,10 +124,13 @@ export class RevocationFollower {
     const silence = () => setTimeout(() => abort.abort(), STREAM_SILENCE_MS).unref?.();
     let watchdog = silence();
     try {
-      const res = await this.opts.fetch(`${this.opts.url}/stream?since=${this.cursor}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+      // The cursor covers what polls brought in too; Last-Event-ID is for a server (or proxy) that goes by it, as an EventSource would send.
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (this.feed.lastEventId !== undefined) headers['last-event-id'] = this.feed.lastEventId;
+      const res = await this.opts.fetch(`${this.opts.url}/stream?since=${this.cursor}`, { headers, signal: abort.signal });
       if (res.status === 404 || res.status === 405) throw new StreamUnsupported(`revocation stream: HTTP ${res.status}`);
       if (!res.ok || !res.body) throw new Error(`revocation stream: HTTP ${res.status}`);
-      for await (const message of readEvents(res.body)) {
+      for await (const message of readEvents(res.body, this.feed)) {
         clearTimeout(watchdog);
         watchdog = silence();
         const data: unknown = JSON.parse(message.data);
