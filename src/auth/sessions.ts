@@ -3,7 +3,7 @@ import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../obse
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
-import { decideRefresh } from './refresh-policy.js';
+import { cachedDecisionStands, decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
 import type { RemoteRegions } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
@@ -75,10 +75,9 @@ export class SessionService {
       const state = await this.d.sessions.findRefreshState(hash, { consistent });
       const now = this.d.clock.now();
       const decision = decideRefresh(state, now, { graceMs: this.d.settings.graceSeconds * 1000 });
-      // A cached state is trusted for what only ever moves one way (revoked, expired) and for a
-      // rotation, which PostgreSQL re-checks. Unknown, grace and reuse are confirmed at the source.
-      const confirmed = consistent || !state || state.source === 'db' || state.source === undefined;
-      if (!confirmed && (decision.kind === 'grace' || decision.kind === 'reuse' || (decision.kind === 'reject' && decision.reason === 'unknown'))) {
+      // Only a read of the source of truth ('db') decides everything; see cachedDecisionStands.
+      const fromCache = !consistent && state !== null && state.source !== undefined && state.source !== 'db';
+      if (fromCache && !cachedDecisionStands(decision)) {
         consistent = true;
         continue;
       }
