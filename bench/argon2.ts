@@ -19,4 +19,4 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(JSON.stringify({ rps: done / ((performance.now() - started) / 1000) }) + '\n');
+process.stdout.write(`${JSON.stringify({ rps: done / ((performance.now() - started) / 1000) })}\n`);

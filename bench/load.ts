@@ -76,7 +76,7 @@ async function setup(i: number): Promise<() => Promise<number>> {
 
 const workers = await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => setup(i)));
 // Setup (registrations, logins) is done: whoever measures the servers' CPU starts now.
-process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 const latencies: number[] = [];
 const statuses: Record<number, number> = {};
 const started = performance.now();
@@ -97,5 +97,5 @@ const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 const ok = Object.entries(statuses).filter(([s]) => Number(s) < 400).reduce((n, [, c]) => n + c, 0);
-process.stdout.write(JSON.stringify({ requests: latencies.length, ok, rps: ok / elapsed, p50: pct(50), p99: pct(99), statuses }) + '\n');
+process.stdout.write(`${JSON.stringify({ requests: latencies.length, ok, rps: ok / elapsed, p50: pct(50), p99: pct(99), statuses })}\n`);
 agent.destroy();

@@ -55,4 +55,4 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 const result: Record<string, unknown> = {};
 for (const [name, password] of Object.entries(inputs)) result[name] = await measure(() => check(password));
 result['argon2id-hash'] = await measure(() => hash('correct horse battery staple', { ...ARGON2_PARAMS, algorithm: Algorithm.Argon2id }));
-process.stdout.write(JSON.stringify(result) + '\n');
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -81,7 +81,10 @@ async function dropKeys(url: string, prefix: string): Promise<void> {
 }
 
 const children: Child[] = [];
-const keep = (c: Child) => (children.push(c), c);
+const keep = (c: Child) => {
+  children.push(c);
+  return c;
+};
 
 async function main() {
   // 1. Verification, in its own process.
@@ -185,7 +188,7 @@ async function main() {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   console.log(`\nMeridian benchmarks (${machine}; ${SECONDS} s per load${REDIS ? ', Redis' : ''})\n`);
   console.log('| figure | Meridian | baseline | ratio | target | met |\n|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.baseline} | ${Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2) + 'x'} | ${r.target} | ${r.pass ? 'yes' : 'NO'} |`);
+  for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.baseline} | ${Number.isNaN(r.ratio) ? '-' : `${r.ratio.toFixed(2)}x`} | ${r.target} | ${r.pass ? 'yes' : 'NO'} |`);
   if (Object.keys(cpuUse).length) {
     console.log('\nCPU time per request (us), by process:\n');
     for (const [name, us] of Object.entries(cpuUse)) console.log(`- ${name}: ${costs(us)}`);

@@ -74,11 +74,11 @@ for (let round = 0; round < 11; round++) {
   results.repeatedRatio.push(repeated / r2);
 }
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     raw: median(results.raw),
     firstSeen: median(results.firstSeen),
     repeated: median(results.repeated),
     firstSeenRatio: median(results.firstSeenRatio),
     repeatedRatio: median(results.repeatedRatio),
-  }) + '\n',
+  })}\n`,
 );

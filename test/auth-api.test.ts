@@ -49,7 +49,7 @@ for (const backend of BACKENDS) {
 
       it('accepts any characters and long passwords, never truncated', async () => {
         // 200 different CJK ideographs (a repeated character would be refused as repetitive).
-        const long = Array.from({ length: 200 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 20000))).join('') + ' ü 🙂 x';
+        const long = `${Array.from({ length: 200 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 20000))).join('')} ü 🙂 x`;
         assert.equal((await post(t.app, '/v1/auth/register', { username: 'longpw', password: long })).statusCode, 201);
         assert.equal((await post(t.app, '/v1/auth/login', { username: 'longpw', password: long })).statusCode, 200);
         // One character less is a different password.
@@ -148,7 +148,7 @@ for (const backend of BACKENDS) {
       });
 
       it('unknown and malformed refresh tokens are invalid_grant', async () => {
-        for (const token of ['local.' + 'A'.repeat(43), 'garbage', '', 'x'.repeat(1000)]) {
+        for (const token of [`local.${'A'.repeat(43)}`, 'garbage', '', 'x'.repeat(1000)]) {
           const res = await post(t.app, '/v1/auth/refresh', { refresh_token: token });
           assert.equal(res.statusCode, 400, token);
           assert.equal(json(res).error, 'invalid_grant');

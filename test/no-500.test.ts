@@ -34,27 +34,27 @@ const JSON_PAYLOADS: (string | undefined)[] = [
   '{"__proto__":{"admin":true}}',
   '{"constructor":{"prototype":{"x":1}}}',
   '{"username":"\\u0000\\u0000\\u0000","password":"\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800"}',
-  '{"username":"a\\u0301\\u0301\\u0301","password":"' + 'x'.repeat(16) + '"}',
-  '{"refresh_token":"local.' + '/'.repeat(43) + '"}',
+  `{"username":"a\\u0301\\u0301\\u0301","password":"${'x'.repeat(16)}"}`,
+  `{"refresh_token":"local.${'/'.repeat(43)}"}`,
   '{"refresh_token":{"$ne":null}}',
-  '{"all_sessions":true,"refresh_token":"' + 'z'.repeat(1024) + '"}',
-  '{"username":"ok-name","password":"' + '\\u00e9'.repeat(1100) + '"}',
-  '{' + '"a":1,'.repeat(2000) + '"b":2}',
+  `{"all_sessions":true,"refresh_token":"${'z'.repeat(1024)}"}`,
+  `{"username":"ok-name","password":"${'\\u00e9'.repeat(1100)}"}`,
+  `{${'"a":1,'.repeat(2000)}"b":2}`,
   '['.repeat(5000) + ']'.repeat(5000),
   '{"grant_type":"refresh_token","refresh_token":["a","b"]}',
-  '{"token":"' + 'a.'.repeat(600) + '","token_type_hint":"access_token"}',
+  `{"token":"${'a.'.repeat(600)}","token_type_hint":"access_token"}`,
   '{"origin":"solo","events":[]}',
   '{"origin":"elsewhere","events":[{"id":"e","kind":"revoked","at":-1,"tokens":[],"revocation":{"sessionId":"s","userId":"u","revokedAt":1e309,"reason":"x"}}]}',
   '{"username_normalized":"fuzzed","user_id":"u","home_region":"EU"}',
-  '{"user_id":"u","session_id":"' + 's'.repeat(200) + '","all_sessions":"yes"}',
+  `{"user_id":"u","session_id":"${'s'.repeat(200)}","all_sessions":"yes"}`,
 ];
 const FORM_PAYLOADS = [
-  'grant_type=password&username=fuzzed&password=' + encodeURIComponent('not the password, long enough'),
-  'grant_type=refresh_token&refresh_token=local.' + 'A'.repeat(43),
+  `grant_type=password&username=fuzzed&password=${encodeURIComponent('not the password, long enough')}`,
+  `grant_type=refresh_token&refresh_token=local.${'A'.repeat(43)}`,
   'grant_type=client_credentials&grant_type=password',
   'token=%ZZ&token_type_hint=refresh_token',
   'token=&token_type_hint[]=x',
-  '=&&==&' + 'k=v&'.repeat(3000),
+  `=&&==&${'k=v&'.repeat(3000)}`,
 ];
 const TYPES = ['application/json', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', ''];
 const ROUTES: [method: string, url: string][] = [
@@ -110,10 +110,10 @@ for (const backend of BACKENDS) {
       const statuses = new Map<string, Set<number>>();
       for (const [method, url] of ROUTES) {
         const cases: [string | undefined, string, string | undefined][] = [];
-        payloads.forEach((p, i) => {
-          TYPES.forEach((type, j) => cases.push([p, type, auths[(i + j) % auths.length]]));
-          auths.forEach((auth, j) => cases.push([p, TYPES[(i + j) % TYPES.length] as string, auth]));
-        });
+        for (const [i, p] of payloads.entries()) {
+          for (const [j, type] of TYPES.entries()) cases.push([p, type, auths[(i + j) % auths.length]]);
+          for (const [j, auth] of auths.entries()) cases.push([p, TYPES[(i + j) % TYPES.length] as string, auth]);
+        }
         for (const [payload, type, auth] of cases) {
           const headers: Record<string, string> = {};
           if (type) headers['content-type'] = type;

@@ -79,7 +79,7 @@ describe('client SDK', () => {
         responses.map((r) => r.status),
         Array(20).fill(200),
       );
-      assert.equal((await responses[0]?.json() as { username: string }).username, username);
+      assert.equal(((await responses[0]!.json()) as { username: string }).username, username);
       assert.equal(state.refreshes - before.client, 1);
       assert.equal(rotations() - before.server, 1);
     }

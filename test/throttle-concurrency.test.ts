@@ -27,7 +27,11 @@ const LIMITS = { MERIDIAN_LOGIN_MAX_FAILURES: '10', MERIDIAN_LOGIN_MAX_FAILURES_
 const attempt = (app: FastifyInstance, username: string, password: string, ip: string) =>
   app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username, password }) });
 
-const tally = (codes: number[]) => codes.reduce<Record<number, number>>((n, c) => ({ ...n, [c]: (n[c] ?? 0) + 1 }), {});
+const tally = (codes: number[]) => {
+  const n: Record<number, number> = {};
+  for (const c of codes) n[c] = (n[c] ?? 0) + 1;
+  return n;
+};
 
 /** The `login.failed` audit lines by reason. */
 const failures = (t: TestApp, reason: string) => t.logs.filter((l) => l.includes('"msg":"login.failed"') && l.includes(`"reason":"${reason}"`)).length;

@@ -22,7 +22,9 @@ export class PasswordHasher {
     private readonly params: Argon2Params = ARGON2_PARAMS,
     pool?: HashPool,
   ) {
-    this.pool = pool ?? (shared ??= new HashPool());
+    // One pool per process unless one is given: the threads are the costly part.
+    if (!pool) shared ??= new HashPool();
+    this.pool = pool ?? (shared as HashPool);
   }
 
   async hash(password: string): Promise<string> {

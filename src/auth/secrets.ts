@@ -33,7 +33,7 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
   }
   mkdirSync(dataDir, { recursive: true });
   const key = random.bytes(32);
-  writeFileSync(file, key.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  writeFileSync(file, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
   return { key, origin: 'generated' };
 }

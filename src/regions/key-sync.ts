@@ -53,12 +53,15 @@ export class KeySync {
   async syncAll(): Promise<string[]> {
     const results = await Promise.allSettled(this.others.map((id) => this.syncRegion(id)));
     const failed: string[] = [];
-    results.forEach((r, i) => {
+    for (const [i, r] of results.entries()) {
       const region = this.others[i] as string;
-      if (r.status === 'fulfilled') return void this.seen.add(region);
+      if (r.status === 'fulfilled') {
+        this.seen.add(region);
+        continue;
+      }
       failed.push(region);
       this.o.logger.warn({ region, err: r.reason }, 'could not fetch the keys of a region; its known keys stay in use');
-    });
+    }
     return failed;
   }
 

@@ -108,13 +108,13 @@ export function parseTopology(text: string, source: string): Topology {
     if (ids.has(r.id)) c.fail(`regions[${i}].id`, `"${r.id}" is listed twice`);
     ids.add(r.id);
   });
-  regions.forEach((r, i) =>
-    r.peers.forEach((p, j) => {
+  for (const [i, r] of regions.entries()) {
+    for (const [j, p] of r.peers.entries()) {
       if (p === r.id) c.fail(`regions[${i}].peers[${j}]`, 'must not name the region itself');
       if (!ids.has(p)) c.fail(`regions[${i}].peers[${j}]`, `names unknown region "${p}"`);
       if (r.peers.indexOf(p) !== j) c.fail(`regions[${i}].peers[${j}]`, `lists "${p}" twice`);
-    }),
-  );
+    }
+  }
   const directory = top.directory === undefined ? (regions[0] as RegionInfo).id : c.regionId(top.directory, 'directory');
   if (!ids.has(directory)) c.fail('directory', `names unknown region "${directory}"`);
   const prefixes = top.ipPrefixes === undefined ? {} : c.object(top.ipPrefixes, 'ipPrefixes');

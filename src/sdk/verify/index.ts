@@ -6,7 +6,7 @@
  */
 import type { SigningAlg } from '../../config/schema.js';
 import { type AccessClaims, AccessTokenVerifier, fail } from '../../auth/verifier.js';
-import { AppError, unavailable } from '../../errors.js';
+import { unavailable } from '../../errors.js';
 import { type Clock, systemClock } from '../../util/runtime.js';
 import { RemoteKeySet } from './jwks.js';
 import { type FeedMode, RevocationFollower } from './revocation-follower.js';

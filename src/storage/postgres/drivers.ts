@@ -33,7 +33,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Db> {
   const url = opts.databaseUrl;
   const observers = opts.observer ? [opts.observer] : [];
   if (url && /^postgres(ql)?:/.test(url)) return new PostgresDb(url, opts.poolSize, observers);
-  if (url && url.startsWith('memory:')) return PgliteDb.open(undefined, observers);
+  if (url?.startsWith('memory:')) return PgliteDb.open(undefined, observers);
   mkdirSync(opts.dataDir, { recursive: true });
   return PgliteDb.open(join(opts.dataDir, 'pgdata'), observers);
 }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Db, MigrationLog, MigrationStep, Queryable } from './db.js';
+import type { Db, MigrationLog, MigrationStep } from './db.js';
 import { recomputeUsernameKeys } from './migrations/014_username_case_folding.js';
 
 const dir = new URL('./migrations/', import.meta.url);

@@ -65,7 +65,7 @@ export class RedisLink {
   private bypassUntil = 0;
   private down = false;
 
-  constructor(url: string, private readonly logger: Logger) {
+  constructor(url: string, logger: Logger) {
     this.redis = new Redis(url, { ...FAIL_FAST, lazyConnect: false });
     defineScripts(this.redis);
     this.redis.on('error', (err: Error) => {
