@@ -51,6 +51,10 @@ export const SQL = {
   upsertReplicaToken: load('upsert-replica-token'),
   recordReplicatedRevocation: load('record-replicated-revocation'),
   deleteOldReplicatedRevocations: load('delete-old-replicated-revocations'),
+  listUserSessions: load('list-user-sessions'),
+  findUserById: load('find-user-by-id'),
+  updateUser: load('update-user'),
+  deleteUser: load('delete-user'),
 } as const;
 
 // Each statement of the registry runs as a named prepared statement: PostgreSQL parses
