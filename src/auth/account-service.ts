@@ -72,10 +72,9 @@ export class AccountService {
    * count, failure), and every other session of the user ends.
    */
   async changePassword(caller: Caller, current: string, next: string, ctx: RequestContext): Promise<void> {
-    if (this.homeElsewhere(caller.sub, ctx)) {
-      // The record here is a replica; the home region's copy is the one to change.
-      throw unavailable(`home region of ${caller.sub}`, new Error('password change outside the home region is not served'), 30);
-    }
+    const home = this.homeElsewhere(caller.sub, ctx);
+    // The record here is a replica: the change is the home region's, which checks, counts and replicates it.
+    if (home) return this.remote(home).changePassword(home, { userId: caller.sub, sessionId: caller.sid, currentPassword: current, newPassword: next }, ctx);
     const user = await this.d.users.findById(caller.sub);
     try {
       if (!user) throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });
@@ -153,8 +152,14 @@ export class AccountService {
     return home && home !== this.d.region && this.d.remote && !ctx.via ? home : undefined;
   }
 
-  private async remoteSessions(home: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]> {
-    if (!this.d.remote?.sessions) throw unavailable(`region ${home}`, new Error('the session list of another region is not served'), 30);
-    return this.d.remote.sessions(home, userId, ctx);
+  private remoteSessions(home: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]> {
+    return this.remote(home).sessions(home, userId, ctx);
+  }
+
+  /** The other regions, when they serve the account calls (every PeerRegions does). */
+  private remote(home: string): Required<RemoteRegions> {
+    const r = this.d.remote;
+    if (!r?.sessions || !r.changePassword) throw unavailable(`region ${home}`, new Error('the account calls of another region are not served'), 30);
+    return r as Required<RemoteRegions>;
   }
 }

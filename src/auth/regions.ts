@@ -68,6 +68,15 @@ export interface RemoteRegions {
   revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void>;
   /** The live sessions of a user, from the user's home region. */
   sessions?(region: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]>;
+  /** A password change made in the user's home region, for a caller whose access token this region verified. */
+  changePassword?(region: string, request: RemotePasswordChange, ctx: RequestContext): Promise<void>;
+}
+
+export interface RemotePasswordChange {
+  userId: string;
+  sessionId: string;
+  currentPassword: string;
+  newPassword: string;
 }
 
 export interface RemoteLogout extends LogoutOptions {

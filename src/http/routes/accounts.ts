@@ -7,7 +7,8 @@ import { context } from './auth.js';
 
 const iso = (t: number): string => new Date(t).toISOString();
 
-function sessionBody(s: SessionView) {
+/** A session in the body of `GET /v1/auth/sessions` (and of the home region's answer to another region). */
+export function sessionBody(s: SessionView) {
   return { id: s.id, created_at: iso(s.createdAt), last_used_at: iso(s.lastUsedAt), region: s.region, user_agent: s.userAgent, ip: s.ip, current: s.current };
 }
 
