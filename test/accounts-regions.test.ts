@@ -10,6 +10,7 @@ import { bearer, claimsOf, eventually, json, PASSWORD, post, register, type Toke
 import { type RegionSet, startChain } from './regions-harness.js';
 
 const NEW_PASSWORD = 'a quite different passphrase, 2nd';
+const ADMIN = 'admin-token-for-tests-0123456789';
 
 describe('account endpoints across regions', () => {
   let set: RegionSet;
@@ -36,7 +37,7 @@ describe('account endpoints across regions', () => {
   };
 
   before(async () => {
-    set = await startChain();
+    set = await startChain({ MERIDIAN_ADMIN_TOKEN: ADMIN });
   });
   after(() => set.close());
 
@@ -96,5 +97,17 @@ describe('account endpoints across regions', () => {
     assert.equal(ok.headers['x-meridian-region'], 'a');
     assert.equal((await loginAt('a', 'changed-far')).statusCode, 400);
     assert.equal((await loginAt('a', 'changed-far', NEW_PASSWORD)).statusCode, 200);
+  });
+
+  it('refuses to delete an account in a topology (replicas would outlive it), and changes nothing', async () => {
+    assert.equal((await register(app('a'), 'kept-far')).statusCode, 201);
+    const tokens = await tokensAt('a', 'kept-far');
+    const { sub } = claimsOf(tokens.access_token);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const res = await app('a').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(json(res).error, 'invalid_request');
+    assert.equal((await app('a').inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
+    assert.equal((await app('a').inject({ url: `/admin/v1/users/${sub}`, headers: admin })).statusCode, 200);
   });
 });

@@ -117,8 +117,14 @@ export class AccountService {
     return ended.length;
   }
 
-  /** Removes the account here: its sessions are revoked first (so the revocations are announced), then the rows go and the name is free. */
+  /**
+   * Removes the account: its sessions are revoked first (so the revocations are announced), then
+   * the rows go and the name is free. A region on its own only: in a topology the replicas, their
+   * families and the directory's claim would outlive the rows here (a replica could still log the
+   * user in), so deletion is refused there and disabling is the way to shut an account.
+   */
   async deleteUser(userId: string, ctx: RequestContext): Promise<void> {
+    if (this.d.remote) throw new AppError('invalid_request', { reason: 'deletion in a topology', description: 'Accounts cannot be deleted in a region topology; disable the account instead.' });
     await this.existing(userId);
     const ended = await this.revokeAll(userId, this.d.clock.now(), 'deleted');
     if (!(await this.d.users.delete(userId))) throw new AppError('not_found', { description: 'No such user.' });

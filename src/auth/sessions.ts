@@ -40,8 +40,8 @@ export interface SessionDeps {
   remote?: RemoteRegions;
 }
 
-/** The user agent kept with a session is cut here: a header is up to the body limit, a session list needs far less. */
-export const USER_AGENT_MAX_LENGTH = 256;
+/** The user agent kept with a session is cut here: a header may be kilobytes long, a session list needs far less. */
+const USER_AGENT_MAX_LENGTH = 256;
 
 /** The client a session records: the request's user agent (bounded) and address. */
 function clientOf(ctx: RequestContext): { userAgent?: string; ip?: string } {
