@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { accountRoutes } from './http/routes/accounts.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { adminUserRoutes } from './http/routes/admin-users.js';
 import { authRoutes } from './http/routes/auth.js';
 import { dashboardRoutes } from './http/routes/dashboard.js';
 import { internalRoutes } from './http/routes/internal.js';
 import { publicRoutes } from './http/routes/public.js';
-import { registerErrorHandling } from './http/plugins/errors.js';
+import { registerErrorHandling, sendError } from './http/plugins/errors.js';
+import { AppError } from './errors.js';
 import { AccessLogController, registerAccessLog } from './http/plugins/access-log.js';
 import { clientErrorResponder } from './http/client-errors.js';
 import { registerHttpMetrics } from './http/plugins/metrics.js';
@@ -33,6 +36,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // A path the router refuses (a parameter over maxParamLength, bad percent-encoding) gets the API's error body, not Fastify's.
+    frameworkErrors: (err, _request, reply) => sendError(reply, new AppError('invalid_request', { description: 'The request path is malformed or too long.', cause: err })),
     // Oversized headers and unparsable requests get the API's error body too.
     clientErrorHandler: clientErrorResponder(services.logger, { 'x-meridian-region': config.region }),
     // One line per request instead of two (http/plugins/access-log.ts).
@@ -65,16 +70,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   // Browsers on the listed origins may call the API directly; none by default.
   if (config.corsOrigins.length) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
   }
   await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });
   await app.register(authRoutes, { services });
+  await app.register(accountRoutes, { services });
   await app.register(dashboardRoutes, { services });
   await app.register(oauthRoutes, { services });
   await app.register(revocationRoutes, { services });
   await app.register(docsRoutes);
   await app.register(adminRoutes, { services });
+  await app.register(adminUserRoutes, { services });
   if (services.regions) await app.register(internalRoutes, { services, regions: services.regions });
   return app;
 }

@@ -12,6 +12,7 @@ import { assertAbsent, claimsOf, createTestApp, eventually, json, PASSWORD, star
 import { type AuditLine, auditLines, deltas } from './metric-helpers.js';
 
 const REGION = 'eu-west';
+const ADMIN = 'admin-token-for-tests-0123456789';
 
 describe('audit events', () => {
   let t: TestApp;
@@ -19,7 +20,7 @@ describe('audit events', () => {
   const passwords = [PASSWORD, 'not the right password at all', 'Sh0rt!pw'];
 
   before(async () => {
-    t = await createTestApp({ env: { MERIDIAN_REGION: REGION, MERIDIAN_LOGIN_MAX_FAILURES: '2', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3' } });
+    t = await createTestApp({ env: { MERIDIAN_REGION: REGION, MERIDIAN_LOGIN_MAX_FAILURES: '2', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3', MERIDIAN_ADMIN_TOKEN: ADMIN } });
   });
   after(() => t.close());
 
@@ -238,6 +239,37 @@ describe('audit events', () => {
     assert.deepEqual(revoked, { n: 1 });
     const r = last('session.revoked');
     assert.deepEqual([r.user_id, r.session_id, r.request_id], [claimsOf(erin.access_token).sub, claimsOf(erin.access_token).sid, 'req-revoke']);
+  });
+
+  it('password change and admin API: password.changed, password.change_failed, admin.action naming the actor', async () => {
+    const m = t.services.metrics;
+    const ip = '10.0.0.77';
+    const frank = await loginAs('frank', ip);
+    await loginAs('frank', ip);
+    const { sub, sid } = claimsOf(frank.access_token);
+    const auth = { authorization: `Bearer ${frank.access_token}` };
+    const newPassword = 'an entirely new passphrase, 3rd';
+    passwords.push(newPassword);
+    const failed = await deltas(m, { wrong: ['meridian_password_changes_total', { outcome: 'bad_credentials' }], login: ['meridian_login_attempts_total', { outcome: 'bad_credentials' }] }, async () => {
+      const res = await send('/v1/auth/password', { current_password: 'not the right password at all', new_password: newPassword }, { ip, requestId: 'req-pw-1', headers: auth });
+      assert.equal(res.statusCode, 400);
+    });
+    assert.deepEqual(failed, { wrong: 1, login: 1 });
+    const f = last('password.change_failed');
+    assert.deepEqual([f.user_id, f.session_id, f.reason, f.outcome, f.request_id], [sub, sid, 'bad_credentials', 'failure', 'req-pw-1']);
+    const changed = await deltas(m, { n: ['meridian_password_changes_total', { outcome: 'success' }] }, async () => {
+      assert.equal((await send('/v1/auth/password', { current_password: PASSWORD, new_password: newPassword }, { ip, headers: auth })).statusCode, 204);
+    });
+    assert.deepEqual(changed, { n: 1 });
+    assert.deepEqual([last('password.changed').user_id, last('password.changed').session_id, last('password.changed').count], [sub, sid, 1]);
+
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const disabled = await deltas(m, { n: ['meridian_admin_actions_total', { action: 'user_disabled' }] }, async () => {
+      assert.equal((await t.app.inject({ method: 'POST', url: `/admin/v1/users/${sub}/disable`, headers: { ...admin, 'x-request-id': 'req-admin' } })).statusCode, 204);
+    });
+    assert.deepEqual(disabled, { n: 1 });
+    const a = last('admin.action');
+    assert.deepEqual([a.actor, a.action, a.user_id, a.count, a.request_id, a.outcome], ['admin', 'user_disabled', sub, 1, 'req-admin', 'success']);
   });
 
   it('each request is one access line with its id, path and status, never its query string', async () => {

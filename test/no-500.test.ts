@@ -15,6 +15,7 @@ import { BACKENDS, login, PASSWORD, PG_SERVER, REDIS_URL, startTestServer, type 
 const REGION = 'solo';
 const SECRET = randomBytes(32).toString('base64url');
 const INTROSPECTION_TOKEN = randomBytes(24).toString('base64url');
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
 /** A topology of this region alone, keeping the username directory, so every /internal/v1 route is registered. */
 function topologyFile(dir: string): string {
@@ -47,6 +48,8 @@ const JSON_PAYLOADS: (string | undefined)[] = [
   '{"origin":"elsewhere","events":[{"id":"e","kind":"revoked","at":-1,"tokens":[],"revocation":{"sessionId":"s","userId":"u","revokedAt":1e309,"reason":"x"}}]}',
   '{"username_normalized":"fuzzed","user_id":"u","home_region":"EU"}',
   `{"user_id":"u","session_id":"${'s'.repeat(200)}","all_sessions":"yes"}`,
+  `{"user_id":"u","session_id":"s","current_password":"\\ud800\\ud800","new_password":"${'\\u0000'.repeat(20)}"}`,
+  `{"current_password":"${'x'.repeat(8192)}","new_password":"${'\\u00e9'.repeat(1100)}"}`,
 ];
 const FORM_PAYLOADS = [
   `grant_type=password&username=fuzzed&password=${encodeURIComponent('not the password, long enough')}`,
@@ -64,6 +67,15 @@ const ROUTES: [method: string, url: string][] = [
   ['POST', '/v1/auth/logout'],
   ['GET', '/v1/auth/me'],
   ['DELETE', '/v1/auth/me'],
+  ['GET', '/v1/auth/sessions'],
+  ['DELETE', '/v1/auth/sessions'],
+  ['DELETE', '/v1/auth/sessions/not-a-session'],
+  ['POST', '/v1/auth/password'],
+  ['GET', '/admin/v1/users?username=fuzzed&id=x'],
+  ['GET', '/admin/v1/users/not-a-user'],
+  ['POST', '/admin/v1/users/not-a-user/disable'],
+  ['DELETE', '/admin/v1/users/not-a-user/sessions'],
+  ['DELETE', '/admin/v1/users/not-a-user'],
   ['GET', '/.well-known/jwks.json'],
   ['POST', '/oauth/token'],
   ['POST', '/oauth/revoke'],
@@ -72,6 +84,8 @@ const ROUTES: [method: string, url: string][] = [
   ['GET', '/internal/v1/keys'],
   ['POST', '/internal/v1/login'],
   ['POST', '/internal/v1/logout'],
+  ['POST', '/internal/v1/sessions'],
+  ['POST', '/internal/v1/password'],
   ['POST', '/internal/v1/replication'],
   ['POST', '/internal/v1/usernames/claim'],
   ['POST', '/internal/v1/usernames/find'],
@@ -88,7 +102,7 @@ for (const backend of BACKENDS) {
       dir = mkdtempSync(join(tmpdir(), 'meridian-no-500-'));
       s = await startTestServer({
         backend,
-        env: { MERIDIAN_REGION: REGION, MERIDIAN_REGIONS_FILE: topologyFile(dir), MERIDIAN_REGION_SECRET: SECRET, MERIDIAN_INTROSPECTION_TOKEN: INTROSPECTION_TOKEN },
+        env: { MERIDIAN_REGION: REGION, MERIDIAN_REGIONS_FILE: topologyFile(dir), MERIDIAN_REGION_SECRET: SECRET, MERIDIAN_INTROSPECTION_TOKEN: INTROSPECTION_TOKEN, MERIDIAN_ADMIN_TOKEN: ADMIN_TOKEN },
       });
       const tokens = await login(s.app, 'fuzzed');
       payloads = [
@@ -97,7 +111,7 @@ for (const backend of BACKENDS) {
         `token=${tokens.access_token}&token_type_hint=refresh_token`,
         JSON.stringify({ grant_type: 'password', username: 'fuzzed', password: PASSWORD, scope: '\u0000' }),
       ];
-      auths = [undefined, `Bearer ${tokens.access_token}`, 'Bearer \u0000', 'Bearer a.b.c', `Bearer ${INTROSPECTION_TOKEN}`, `Bearer ${SECRET}`, `Basic ${Buffer.from(':').toString('base64')}`];
+      auths = [undefined, `Bearer ${tokens.access_token}`, 'Bearer \u0000', 'Bearer a.b.c', `Bearer ${INTROSPECTION_TOKEN}`, `Bearer ${SECRET}`, `Bearer ${ADMIN_TOKEN}`, `Basic ${Buffer.from(':').toString('base64')}`];
     });
     after(async () => {
       await s.close();

@@ -158,14 +158,14 @@ export async function syncKeys(set: RegionSet): Promise<void> {
  * Three replicating regions in a chain, as the local cluster lays them out: a - b - c, with b
  * the username directory, each running its worker tier; keys already exchanged.
  */
-export async function startChain(): Promise<RegionSet> {
+export async function startChain(env?: Record<string, string>): Promise<RegionSet> {
   const set = await startRegions(
     [
       { id: 'a', lat: 38.9, lon: -77.0 },
       { id: 'b', lat: 53.3, lon: -6.3 },
       { id: 'c', lat: 1.35, lon: 103.8 },
     ],
-    { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] } },
+    { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] }, env },
   );
   await syncKeys(set);
   return set;

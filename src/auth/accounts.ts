@@ -4,7 +4,7 @@ import { type Clock, newId, type Random } from '../util/runtime.js';
 import { checkPassword, normalizePassword, type PasswordPolicy } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
-import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
+import type { CreatedUser, UserCredentials, UserRecord, UserStore } from './stores.js';
 import type { LoginReservation, Throttle } from './throttle.js';
 import { checkUsername, normalizeUsername } from './usernames.js';
 
@@ -87,26 +87,59 @@ export class Accounts {
       this.d.audit('login.failed', { reason: 'invalid_request' }, ctx);
       throw err;
     }
+    const normalizedPassword = this.loginPassword(password, ctx);
+    const account = normalizeUsername(username);
+    const reservation = await this.reserveLogin(account, ctx);
+    const checked = await this.whileReserved(reservation, () => this.check(account, normalizedPassword, ctx));
+    if ('homeRegion' in checked) {
+      await reservation.cancel();
+      return checked;
+    }
+    return this.settle(reservation, checked, ctx);
+  }
+
+  /**
+   * Checks the password of a signed-in user again (a password change) exactly
+   * as a login with the user's name would: the same throttle and count, the
+   * same argon2 work, the same failure.
+   */
+  async reauthenticate(user: UserRecord, password: string, ctx: RequestContext): Promise<void> {
+    const normalizedPassword = this.loginPassword(password, ctx);
+    const reservation = await this.reserveLogin(user.usernameNormalized, ctx);
+    const checked = await this.whileReserved(reservation, async () => ({ user, ok: await this.d.hasher.verify(user.passwordHash, normalizedPassword) }));
+    await this.settle(reservation, checked, ctx);
+  }
+
+  /**
+   * For a password change: checks `next` against the registration policy,
+   * then `current` as a login would; the argon2id hash of `next`.
+   */
+  async replacementHash(user: UserRecord, current: string, next: string, ctx: RequestContext): Promise<string> {
+    const normalized = checkPassword(next, this.d.policy, user.username);
+    await this.reauthenticate(user, current, ctx);
+    return this.d.hasher.hash(normalized);
+  }
+
+  private loginPassword(password: string, ctx: RequestContext): string {
     const normalizedPassword = normalizePassword(password);
     if ([...normalizedPassword].length > this.d.policy.maxLength) {
       this.d.audit('login.failed', { reason: 'invalid_request' }, ctx);
       throw new AppError('invalid_request', { description: `password must be at most ${this.d.policy.maxLength} characters` });
     }
-    const account = normalizeUsername(username);
-    const reservation = await this.reserveLogin(account, ctx);
-    let checked: Checked | HomeElsewhere;
+    return normalizedPassword;
+  }
+
+  private async whileReserved<T>(reservation: LoginReservation, check: () => Promise<T>): Promise<T> {
     try {
-      checked = await this.check(account, normalizedPassword, ctx);
+      return await check();
     } catch (err) {
       // The check did not finish (an outage): it told the client nothing, so it costs nothing.
       await reservation.cancel();
       throw err;
     }
-    if ('homeRegion' in checked) {
-      await reservation.cancel();
-      return checked;
-    }
-    const { user, ok } = checked;
+  }
+
+  private async settle(reservation: LoginReservation, { user, ok }: Checked, ctx: RequestContext): Promise<UserCredentials> {
     if (!user || !ok || user.disabled) {
       // The reservation stays taken: it is the failure's count.
       const detail = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../observability/audit.js';
+import type { SessionSummary } from './stores.js';
 import type { LogoutOptions, TokenResponse } from './token-response.js';
 
 /**
@@ -65,6 +66,17 @@ export interface RemoteRegions {
   logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<string[]>;
   /** Revokes a refresh token at its origin (RFC 7009 there); resolves once it is dead. */
   revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void>;
+  /** The live sessions of a user, from the user's home region. */
+  sessions?(region: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]>;
+  /** A password change made in the user's home region, for a caller whose access token this region verified. */
+  changePassword?(region: string, request: RemotePasswordChange, ctx: RequestContext): Promise<void>;
+}
+
+export interface RemotePasswordChange {
+  userId: string;
+  sessionId: string;
+  currentPassword: string;
+  newPassword: string;
 }
 
 export interface RemoteLogout extends LogoutOptions {

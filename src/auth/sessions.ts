@@ -40,6 +40,14 @@ export interface SessionDeps {
   remote?: RemoteRegions;
 }
 
+/** The user agent kept with a session is cut here: a header may be kilobytes long, a session list needs far less. */
+const USER_AGENT_MAX_LENGTH = 256;
+
+/** The client a session records: the request's user agent (bounded) and address. */
+function clientOf(ctx: RequestContext): { userAgent?: string; ip?: string } {
+  return { userAgent: ctx.userAgent?.slice(0, USER_AGENT_MAX_LENGTH), ip: ctx.ip };
+}
+
 // A rotation that loses a race re-reads the state; more losses than this in a row mean contention, not a client error.
 const MAX_ROTATION_ATTEMPTS = 3;
 
@@ -56,7 +64,7 @@ export class SessionService {
     const token = newRefreshToken(s.region, this.d.random);
     const expiresAt = now + s.refreshTtlSeconds * 1000;
     const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
-    await this.d.sessions.create({ id: sessionId, userId: user.id, region: s.region, now, expiresAt, tokenHash: hashRefreshToken(token), tokenExpiresAt });
+    await this.d.sessions.create({ id: sessionId, userId: user.id, region: s.region, now, expiresAt, tokenHash: hashRefreshToken(token), tokenExpiresAt, ...clientOf(ctx) });
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
     return this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt);
   }

@@ -27,10 +27,25 @@ export interface UserCredentials {
   disabled: boolean;
 }
 
+/** A user's record as a password change and the admin API see it. */
+export interface UserRecord extends UserCredentials {
+  usernameNormalized: string;
+  homeRegion: string;
+  createdAt: number;
+  passwordChangedAt: number;
+}
+
 export interface UserStore {
   /** Inserts the user; null when the normalized username is taken. */
   insert(user: NewUser): Promise<CreatedUser | null>;
   findByUsername(usernameNormalized: string): Promise<UserCredentials | null>;
+  findById(id: string): Promise<UserRecord | null>;
+  /** Stores a new password hash (password_changed_at = now); false when the user does not exist. */
+  setPassword(id: string, passwordHash: string, now: number): Promise<boolean>;
+  /** Disables or re-enables the account; false when the user does not exist. Sessions are the caller's to end. */
+  setDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
+  /** Removes the user with its sessions and tokens; false when it did not exist. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface NewSession {
@@ -41,6 +56,19 @@ export interface NewSession {
   expiresAt: number;
   tokenHash: string;
   tokenExpiresAt: number;
+  /** The client that logged in, as the request showed it (bounded by the caller). */
+  userAgent?: string;
+  ip?: string;
+}
+
+/** A live session as its user sees it in the session list. */
+export interface SessionSummary {
+  id: string;
+  region: string;
+  createdAt: number;
+  lastUsedAt: number;
+  userAgent: string | null;
+  ip: string | null;
 }
 
 /** A refresh token, its family and its user, as one read sees them. */
@@ -71,7 +99,7 @@ export interface Rotation {
   now: number;
 }
 
-export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked';
+export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_changed' | 'disabled' | 'admin' | 'deleted';
 
 export interface SessionStore {
   create(session: NewSession): Promise<void>;
@@ -84,8 +112,10 @@ export interface SessionStore {
   rotate(rotation: Rotation): Promise<boolean>;
   /** True when the session was live and is now revoked. */
   revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean>;
-  /** Ids of the sessions revoked. */
-  revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]>;
+  /** Ids of the sessions revoked; `except` (a session id) stays live. */
+  revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]>;
+  /** The user's live sessions (not revoked, not expired, not idle-expired), newest first. */
+  listForUser(userId: string, now: number): Promise<SessionSummary[]>;
   findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null>;
   revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]>;
 }

@@ -60,7 +60,7 @@ export const FIELDS = {
   logLevel: { env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', doc: 'log level' },
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
   redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: 'the region\'s Redis (cache, queues, revocation channel); unset = in-process cache and queue' },
-  adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard) and introspection; unset = admin pages off' },
+  adminToken: { env: 'MERIDIAN_ADMIN_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token for admin pages (queues, dashboard), the admin API (/admin/v1) and introspection; unset = admin pages and API off' },
   corsOrigins: { env: 'MERIDIAN_CORS_ORIGINS', kind: { type: 'origins' }, default: [], doc: 'comma-separated browser origins allowed to call the API (CORS); unset = none' },
   introspectionToken: { env: 'MERIDIAN_INTROSPECTION_TOKEN', kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' }, doc: 'bearer token resource servers present to /oauth/introspect' },
   redisPrefix: { env: 'MERIDIAN_REDIS_PREFIX', kind: { type: 'string', pattern: /^[A-Za-z0-9_.-]{1,64}$/, hint: '1 to 64 letters, digits, _, . or -' }, default: 'meridian', doc: 'start of every Redis key, so deployments can share a Redis' },

@@ -67,6 +67,75 @@ export const meResponse = {
   },
 } as const;
 
+const isoTime = { type: 'string', format: 'date-time' } as const;
+
+export const passwordChangeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['current_password', 'new_password'],
+  properties: {
+    current_password: credentialsBody.properties.password,
+    new_password: credentialsBody.properties.password,
+  },
+} as const;
+
+/** A session or user id in the path; anything else of this shape is simply not found. */
+export const idParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+export const sessionsResponse = {
+  type: 'object',
+  required: ['sessions'],
+  properties: {
+    sessions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'created_at', 'last_used_at', 'region', 'user_agent', 'ip', 'current'],
+        properties: {
+          id: { type: 'string' },
+          created_at: isoTime,
+          last_used_at: isoTime,
+          region: { type: 'string' },
+          user_agent: { type: ['string', 'null'] },
+          ip: { type: ['string', 'null'] },
+          current: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
+/** `GET /admin/v1/users?username=…` or `?id=…` (exactly one). */
+export const userLookupQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { id: idParams.properties.id, username: credentialsBody.properties.username },
+} as const;
+
+export const adminUserResponse = {
+  type: 'object',
+  required: ['id', 'username', 'home_region', 'disabled', 'created_at', 'password_changed_at'],
+  properties: {
+    id: { type: 'string' },
+    username: { type: 'string' },
+    home_region: { type: 'string' },
+    disabled: { type: 'boolean' },
+    created_at: isoTime,
+    password_changed_at: isoTime,
+  },
+} as const;
+
+export const endedResponse = {
+  type: 'object',
+  required: ['ended'],
+  properties: { ended: { type: 'integer', description: 'how many sessions ended' } },
+} as const;
+
 /** Error responses a route may give, by status. */
 export function errors(...statuses: number[]): Record<number, typeof errorBodySchema> {
   return Object.fromEntries(statuses.map((s) => [s, errorBodySchema]));

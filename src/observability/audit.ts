@@ -17,6 +17,8 @@ export type RegisterFailure = 'invalid_request' | 'weak_password' | 'username_ta
 export type RefreshFailure = RejectReason | 'malformed';
 /** outside_grace: a rotated token came back after the window; double_spend: one token rotated in two regions. */
 export type ReuseCause = 'outside_grace' | 'double_spend';
+export type PasswordChangeFailure = 'bad_credentials' | 'locked' | 'rate_limited' | 'weak_password' | 'invalid_request';
+export type AdminAction = 'user_looked_up' | 'user_disabled' | 'user_enabled' | 'sessions_ended' | 'user_deleted';
 /** error: the cache could not answer and the lookup fell back to the database. */
 export type CacheResult = 'hit' | 'miss' | 'error';
 
@@ -42,6 +44,12 @@ export interface AuditEvents {
   'session.revoked': Subject;
   /** One cache read; logged at debug level, always counted. */
   'cache.lookup': Partial<Subject> & { operation: string; result: CacheResult };
+  /** The caller changed its password; count is how many other sessions ended. */
+  'password.changed': Subject & { count: number };
+  /** A password change refused; a wrong current password is also a login.failed. */
+  'password.change_failed': Subject & { reason: PasswordChangeFailure };
+  /** An operator's action through the admin API; count is how many sessions ended. */
+  'admin.action': { actor: 'admin'; action: AdminAction; userId: string; count?: number };
   /** A change from a peer region applied here; lagSeconds is its age when applied. */
   'replication.applied': Partial<Subject> & { peer: string; kind: string; lagSeconds: number };
 }
@@ -51,6 +59,8 @@ export type AuditEvent = keyof AuditEvents;
 export interface RequestContext {
   requestId?: string;
   ip?: string;
+  /** The User-Agent header, recorded with a new session (never logged). */
+  userAgent?: string;
   /** The region that forwarded this request; a forwarded request is never forwarded again. */
   via?: string;
   /** Set when another region produced the answer (a proxied login, refresh or logout). */
@@ -122,6 +132,19 @@ const EVENTS: { [E in AuditEvent]: { level: Level; failure?: (f: AuditEvents[E])
       m.cacheLookups.inc({ operation: f.operation, result: f.result });
       if (f.result === 'error') m.cacheFallbacks.inc({ operation: f.operation });
     },
+  },
+  'password.changed': {
+    level: 'info',
+    count: (m) => m.passwordChanges.inc({ outcome: 'success' }),
+  },
+  'password.change_failed': {
+    level: 'info',
+    failure: () => true,
+    count: (m, f) => m.passwordChanges.inc({ outcome: f.reason }),
+  },
+  'admin.action': {
+    level: 'info',
+    count: (m, f) => m.adminActions.inc({ action: f.action }),
   },
   'replication.applied': {
     level: 'info',

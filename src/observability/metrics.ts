@@ -77,6 +77,18 @@ export function createMetrics(region: string) {
       labelNames: ['kind'] as const,
       registers: r,
     }),
+    passwordChanges: new Counter({
+      name: 'meridian_password_changes_total',
+      help: 'Password changes by outcome (success, bad_credentials, locked, rate_limited, weak_password, invalid_request).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    adminActions: new Counter({
+      name: 'meridian_admin_actions_total',
+      help: 'Admin API actions on accounts, by action (user_looked_up, user_disabled, user_enabled, sessions_ended, user_deleted).',
+      labelNames: ['action'] as const,
+      registers: r,
+    }),
     tokenVerifications: new Counter({
       name: 'meridian_access_token_verifications_total',
       help: 'Access-token verifications on protected routes by outcome (valid, missing, expired, revoked, invalid).',

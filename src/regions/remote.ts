@@ -1,8 +1,19 @@
-import type { RemoteLogout, RemoteRegions } from '../auth/regions.js';
+import type { RemoteLogout, RemotePasswordChange, RemoteRegions } from '../auth/regions.js';
+import type { SessionSummary } from '../auth/stores.js';
 import type { TokenResponse } from '../auth/sessions.js';
 import { AppError, unavailable } from '../errors.js';
 import type { RequestContext } from '../observability/audit.js';
 import type { PeerClient, PeerRequest } from './peer-client.js';
+
+/** A session as the home region lists it (the public body of GET /v1/auth/sessions). */
+interface WireSession {
+  id: string;
+  region: string;
+  created_at: string;
+  last_used_at: string;
+  user_agent: string | null;
+  ip: string | null;
+}
 
 /**
  * Logins and refreshes served by the region that holds their state. A
@@ -41,6 +52,20 @@ export class PeerRegions implements RemoteRegions {
     const res = await this.client.request(region, '/oauth/revoke', { operation: 'revoke', body: { token: refreshToken, token_type_hint: 'refresh_token' }, requestId: ctx.requestId });
     ctx.servedBy = region;
     if (res.status !== 200) throw this.client.answerError(region, res);
+  }
+
+  async sessions(region: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]> {
+    const res = await this.client.request<{ sessions: WireSession[] }>(region, '/internal/v1/sessions', { operation: 'sessions', body: { user_id: userId }, internal: true, requestId: ctx.requestId });
+    ctx.servedBy = region;
+    if (res.status !== 200 || !Array.isArray(res.body?.sessions)) throw this.client.answerError(region, res);
+    return res.body.sessions.map((s) => ({ id: s.id, region: s.region, createdAt: Date.parse(s.created_at), lastUsedAt: Date.parse(s.last_used_at), userAgent: s.user_agent, ip: s.ip }));
+  }
+
+  async changePassword(region: string, r: RemotePasswordChange, ctx: RequestContext): Promise<void> {
+    const body = { user_id: r.userId, session_id: r.sessionId, current_password: r.currentPassword, new_password: r.newPassword, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
+    const res = await this.client.request(region, '/internal/v1/password', { operation: 'password', body, internal: true, requestId: ctx.requestId });
+    ctx.servedBy = region;
+    if (res.status !== 204) throw this.client.answerError(region, res);
   }
 
   private async tokens(region: string, path: string, req: PeerRequest, ctx: RequestContext): Promise<TokenResponse> {

@@ -1,4 +1,5 @@
 import { AccessTokenIssuer } from '../auth/access-tokens.js';
+import { AccountService } from '../auth/account-service.js';
 import { Accounts } from '../auth/accounts.js';
 import type { CounterStore } from '../auth/counters.js';
 import { KeyRing } from '../auth/keys.js';
@@ -26,6 +27,8 @@ export interface Domain {
   revocationFeed: RevocationFeed;
   accounts: Accounts;
   sessions: SessionService;
+  /** The session list, password change and the admin API's account actions. */
+  accountService: AccountService;
   /** The OAuth 2.0 endpoints over `sessions` and `verifier`. */
   oauth: OAuthService;
   /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
@@ -113,6 +116,7 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
     clock,
     random,
   );
+  const sessionStore = new CachedSessionStore(sessionStorage, shared.cache, audit);
   const sessions = new SessionService({
     settings: {
       region: config.region,
@@ -121,7 +125,7 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
       graceSeconds: config.refreshGraceSeconds,
       rotationKey: rotationKey(infra.masterKey, regions),
     },
-    sessions: new CachedSessionStore(sessionStorage, shared.cache, audit),
+    sessions: sessionStore,
     accounts,
     access,
     revocations: revocationSync,
@@ -138,6 +142,17 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
     revocationFeed: new RevocationFeed(revocations, clock, config.clockSkewSeconds * 1000),
     accounts,
     sessions,
+    accountService: new AccountService({
+      users: storage.users,
+      sessions: sessionStore,
+      logins: sessions,
+      accounts,
+      revocations: revocationSync,
+      region: config.region,
+      clock,
+      audit,
+      remote: regions?.remote,
+    }),
     oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId, passwordGrant: config.oauthPasswordGrant }, sessions, verifier),
     regions,
   };

@@ -11,7 +11,8 @@ declare module 'fastify' {
 }
 
 /** The request's context, made once per request: the domain may note on it which region served the answer. */
-export const context = (request: FastifyRequest): RequestContext => (request.ctx ??= { requestId: request.id, ip: request.ip });
+export const context = (request: FastifyRequest): RequestContext =>
+  (request.ctx ??= { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] });
 
 /** `/v1/auth/*`: thin handlers over the account and session services. */
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {

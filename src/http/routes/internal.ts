@@ -7,7 +7,8 @@ import { REPLICATION_PATH, type ReplicationBatch } from '../../regions/replicati
 import type { RegionServices } from '../../regions/setup.js';
 import type { Services } from '../../services.js';
 import { requireRegionSecret } from '../plugins/region-auth.js';
-import { errors, tokenResponse } from '../schemas.js';
+import { errors, sessionsResponse, tokenResponse } from '../schemas.js';
+import { sessionBody } from './accounts.js';
 
 /**
  * `/internal/v1/*`: what regions ask each other. Registered only when a
@@ -106,6 +107,21 @@ const replicationBody = {
   },
 } as const;
 
+const userIdBody = { type: 'object', additionalProperties: false, required: ['user_id'], properties: { user_id: { type: 'string', maxLength: 128 } } } as const;
+
+const passwordBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user_id', 'session_id', 'current_password', 'new_password'],
+  properties: {
+    user_id: { type: 'string', maxLength: 128 },
+    session_id: { type: 'string', maxLength: 128 },
+    current_password: loginBody.properties.password,
+    new_password: loginBody.properties.password,
+    client_ip: loginBody.properties.client_ip,
+  },
+} as const;
+
 /** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
 const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
   const from = request.headers['x-meridian-from'];
@@ -132,6 +148,22 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
       const b = request.body;
       const ended = await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined));
       return { ended };
+    },
+  );
+
+  // The list in the public body (`current` is false throughout: the asking region marks its caller's).
+  app.post<{ Body: { user_id: string } }>('/internal/v1/sessions', { schema: { body: userIdBody, response: { 200: sessionsResponse, ...failures } } }, async (request) => {
+    const list = await services.accountService.listSessions({ sub: request.body.user_id, sid: '' }, forwarded(request, undefined));
+    return { sessions: list.map(sessionBody) };
+  });
+
+  app.post<{ Body: { user_id: string; session_id: string; current_password: string; new_password: string; client_ip?: string } }>(
+    '/internal/v1/password',
+    { schema: { body: passwordBody, response: { 204: { type: 'null' }, ...failures, ...errors(429) } } },
+    async (request, reply) => {
+      const b = request.body;
+      await services.accountService.changePassword({ sub: b.user_id, sid: b.session_id }, b.current_password, b.new_password, forwarded(request, b.client_ip));
+      return reply.code(204).send();
     },
   );
 

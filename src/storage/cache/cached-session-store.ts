@@ -1,4 +1,4 @@
-import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore } from '../../auth/stores.js';
+import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore, SessionSummary } from '../../auth/stores.js';
 import type { Audit } from '../../observability/audit.js';
 import type { SessionStorage } from '../storage.js';
 import { familyOf, tokenOf } from '../session-state.js';
@@ -56,8 +56,12 @@ export class CachedSessionStore implements SessionStore {
     return this.db.revoke(sessionId, userId, now, reason);
   }
 
-  revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]> {
-    return this.db.revokeAllForUser(userId, now, reason);
+  revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
+    return this.db.revokeAllForUser(userId, now, reason, except);
+  }
+
+  listForUser(userId: string, now: number): Promise<SessionSummary[]> {
+    return this.db.listForUser(userId, now);
   }
 
   findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {

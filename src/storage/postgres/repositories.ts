@@ -7,8 +7,10 @@ import type {
   RevocationReason,
   Rotation,
   SessionStore,
+  SessionSummary,
   StoredKey,
   UserCredentials,
+  UserRecord,
   UserStore,
 } from '../../auth/stores.js';
 import type { ChangeListener, FamilyState, SessionChange, TokenState } from '../session-state.js';
@@ -22,6 +24,7 @@ const date = (t: number): Date => new Date(t);
 
 export class PgUserStore implements UserStore {
   private readonly insertSql: string;
+  private readonly updateSql: string;
 
   /** `replicate`: record each new user in the outbox, for the nearby regions of a topology. */
   constructor(
@@ -29,6 +32,7 @@ export class PgUserStore implements UserStore {
     replicate = false,
   ) {
     this.insertSql = replicate ? SQL.insertUserInTopology : SQL.insertUser;
+    this.updateSql = replicate ? SQL.updateUserInTopology : SQL.updateUser;
   }
 
   async insert(u: NewUser): Promise<CreatedUser | null> {
@@ -50,6 +54,49 @@ export class PgUserStore implements UserStore {
     ]);
     const row = r.rows[0];
     return row ? { id: row.id, username: row.username, passwordHash: row.password_hash, disabled: row.disabled } : null;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const r = await this.db.query<{
+      id: string;
+      username: string;
+      username_normalized: string;
+      password_hash: string;
+      home_region: string;
+      disabled: boolean;
+      created_at: Date;
+      password_changed_at: Date;
+    }>(SQL.findUserById, [id]);
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      username: row.username,
+      usernameNormalized: row.username_normalized,
+      passwordHash: row.password_hash,
+      homeRegion: row.home_region,
+      disabled: row.disabled,
+      createdAt: at(row.created_at),
+      passwordChangedAt: at(row.password_changed_at),
+    };
+  }
+
+  setPassword(id: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.update(id, passwordHash, null, now);
+  }
+
+  setDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
+    return this.update(id, null, disabled, now);
+  }
+
+  private async update(id: string, passwordHash: string | null, disabled: boolean | null, now: number): Promise<boolean> {
+    const r = await this.db.query(this.updateSql, [id, passwordHash, disabled, date(now)]);
+    return r.rows.length > 0;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.query(SQL.deleteUser, [id]);
+    return r.rows.length > 0;
   }
 }
 
@@ -137,6 +184,8 @@ export class PgSessionStore implements SessionStore {
       date(s.expiresAt),
       s.tokenHash,
       date(s.tokenExpiresAt),
+      s.userAgent ?? null,
+      s.ip ?? null,
     ]);
     await this.onChange?.(tokenChange(r.rows));
   }
@@ -175,10 +224,18 @@ export class PgSessionStore implements SessionStore {
     return true;
   }
 
-  async revokeAllForUser(userId: string, now: number, reason: RevocationReason): Promise<string[]> {
-    const r = await this.db.query<FamilyRow>(SQL.revokeUserSessions, [userId, date(now), reason]);
+  async revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
+    const r = await this.db.query<FamilyRow>(SQL.revokeUserSessions, [userId, date(now), reason, except ?? null]);
     if (r.rows.length) await this.onChange?.({ tokens: [], families: r.rows.map(toFamily) });
     return r.rows.map((row) => row.session_id);
+  }
+
+  async listForUser(userId: string, now: number): Promise<SessionSummary[]> {
+    const r = await this.db.query<{ id: string; region: string; created_at: Date; last_used_at: Date; user_agent: string | null; ip: string | null }>(
+      SQL.listUserSessions,
+      [userId, date(now)],
+    );
+    return r.rows.map((row) => ({ id: row.id, region: row.region, createdAt: at(row.created_at), lastUsedAt: at(row.last_used_at), userAgent: row.user_agent, ip: row.ip }));
   }
 
   async findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {

@@ -23,6 +23,7 @@ const variants = (name: string): { alone: string; topology: string } => {
 const insertUser = variants('insert-user');
 const createSession = variants('create-session');
 const rotateRefresh = variants('rotate-refresh');
+const updateUser = variants('update-user');
 
 export const SQL = {
   ping: load('ping'),
@@ -71,6 +72,11 @@ export const SQL = {
   upsertReplicaToken: load('upsert-replica-token'),
   recordReplicatedRevocation: load('record-replicated-revocation'),
   deleteOldReplicatedRevocations: load('delete-old-replicated-revocations'),
+  listUserSessions: load('list-user-sessions'),
+  findUserById: load('find-user-by-id'),
+  updateUser: updateUser.alone,
+  updateUserInTopology: updateUser.topology,
+  deleteUser: load('delete-user'),
 } as const;
 
 // Each statement of the registry runs as a named prepared statement: PostgreSQL parses

@@ -3,12 +3,13 @@
 -- the outbox for the other regions, all in this one statement. (The cache is
 -- written by the caller.)
 -- Inputs: $1 session id, $2 user_id, $3 region, $4 now, $5 session expires_at,
---         $6 token_hash, $7 token expires_at.
+--         $6 token_hash, $7 token expires_at, $8 user_agent, $9 ip (either
+--         may be null).
 -- Returns: one row, the new token with its family and user, in the columns of
 --          find-refresh-state (the cache is written from it).
 WITH s AS (
-  INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at)
-  VALUES ($1, $2, $3, 0, $4, $5, $4)
+  INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, user_agent, ip)
+  VALUES ($1, $2, $3, 0, $4, $5, $4, $8, $9)
   RETURNING id AS session_id, user_id, region, generation AS session_generation,
             expires_at AS session_expires_at, revoked_at
 ), t AS (

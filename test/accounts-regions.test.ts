@@ -1,0 +1,113 @@
+/**
+ * The account endpoints in a region topology (a - b - c, b the directory):
+ * a password change replicates to the regions holding the user, the session
+ * list and a password change asked elsewhere are answered by the home region.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp } from './helpers.js';
+import { bearer, claimsOf, eventually, json, PASSWORD, post, register, type Tokens } from './helpers.js';
+import { type RegionSet, startChain } from './regions-harness.js';
+
+const NEW_PASSWORD = 'a quite different passphrase, 2nd';
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+describe('account endpoints across regions', () => {
+  let set: RegionSet;
+  const node = (id: string) => set.nodes[id]!;
+  const app = (id: string) => node(id).t.app;
+  const count = async (t: TestApp, sql: string) => Number((await t.db.query<{ n: string }>(sql)).rows[0]!.n);
+  const settled = () =>
+    eventually(
+      async () => {
+        for (const id of ['a', 'b', 'c']) {
+          const t = node(id).t;
+          if ((await count(t, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(t, 'SELECT count(*) AS n FROM replication_queue')) > 0) return false;
+        }
+        return true;
+      },
+      15_000,
+      'replication to settle',
+    );
+  const loginAt = (id: string, username: string, password = PASSWORD) => post(app(id), '/v1/auth/login', { username, password });
+  const tokensAt = async (id: string, username: string): Promise<Tokens> => {
+    const res = await loginAt(id, username);
+    assert.equal(res.statusCode, 200, res.body);
+    return json<Tokens>(res);
+  };
+
+  before(async () => {
+    set = await startChain({ MERIDIAN_ADMIN_TOKEN: ADMIN });
+  });
+  after(() => set.close());
+
+  it('a password change at home replicates: the old password stops working at b, the other sessions end there too', async () => {
+    assert.equal((await register(app('a'), 'traveller')).statusCode, 201);
+    await settled();
+    const atB = await tokensAt('b', 'traveller');
+    assert.equal((await loginAt('b', 'traveller')).headers['x-meridian-region'], 'b', 'b decides logins of the user from its replica');
+    const caller = await tokensAt('a', 'traveller');
+    await settled();
+    const res = await post(app('a'), '/v1/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(res.statusCode, 204, res.body);
+    await settled();
+    const old = await loginAt('b', 'traveller');
+    assert.equal(old.statusCode, 400, old.body);
+    assert.equal(json(old).error, 'invalid_grant');
+    const fresh = await loginAt('b', 'traveller', NEW_PASSWORD);
+    assert.equal(fresh.statusCode, 200, fresh.body);
+    assert.equal(fresh.headers['x-meridian-region'], 'b');
+    assert.equal((await post(app('b'), '/v1/auth/refresh', { refresh_token: atB.refresh_token })).statusCode, 400, 'the session made at b ended');
+    await eventually(async () => (await app('b').inject({ url: '/v1/auth/me', headers: bearer(atB.access_token) })).statusCode === 401, 10_000, 'access token refused at b');
+    assert.equal((await app('a').inject({ url: '/v1/auth/me', headers: bearer(caller.access_token) })).statusCode, 200, "the caller's session stays");
+  });
+
+  it('the session list asked at c comes from the home region; unreachable, it is a 503 with Retry-After', async () => {
+    assert.equal((await register(app('a'), 'listed-far')).statusCode, 201);
+    const first = await tokensAt('a', 'listed-far');
+    const second = await tokensAt('a', 'listed-far');
+    const res = await app('c').inject({ url: '/v1/auth/sessions', headers: bearer(second.access_token) });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['x-meridian-region'], 'a');
+    const listed = json<{ sessions: { id: string; current: boolean; region: string }[] }>(res).sessions;
+    assert.equal(listed.length, 2);
+    assert.deepEqual(listed.filter((s) => s.current).map((s) => s.id), [claimsOf(second.access_token).sid]);
+    assert.ok(listed.every((s) => s.region === 'a'));
+    node('a').proxy.cut();
+    try {
+      const down = await app('c').inject({ url: '/v1/auth/sessions', headers: bearer(first.access_token) });
+      assert.equal(down.statusCode, 503, down.body);
+      assert.equal(json(down).error, 'temporarily_unavailable');
+      assert.ok(Number(down.headers['retry-after']) > 0);
+    } finally {
+      node('a').proxy.heal();
+    }
+  });
+
+  it('a password change asked at c is made in the home region, with its answers', async () => {
+    assert.equal((await register(app('a'), 'changed-far')).statusCode, 201);
+    const caller = await tokensAt('a', 'changed-far');
+    const wrong = await post(app('c'), '/v1/auth/password', { current_password: 'not the password at all!', new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(wrong.statusCode, 400, wrong.body);
+    assert.equal(json(wrong).error, 'invalid_grant');
+    const weak = await post(app('c'), '/v1/auth/password', { current_password: PASSWORD, new_password: 'short' }, bearer(caller.access_token));
+    assert.equal(json(weak).error, 'weak_password');
+    const ok = await post(app('c'), '/v1/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(ok.statusCode, 204, ok.body);
+    assert.equal(ok.headers['x-meridian-region'], 'a');
+    assert.equal((await loginAt('a', 'changed-far')).statusCode, 400);
+    assert.equal((await loginAt('a', 'changed-far', NEW_PASSWORD)).statusCode, 200);
+  });
+
+  it('refuses to delete an account in a topology (replicas would outlive it), and changes nothing', async () => {
+    assert.equal((await register(app('a'), 'kept-far')).statusCode, 201);
+    const tokens = await tokensAt('a', 'kept-far');
+    const { sub } = claimsOf(tokens.access_token);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const res = await app('a').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(json(res).error, 'invalid_request');
+    assert.equal((await app('a').inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
+    assert.equal((await app('a').inject({ url: `/admin/v1/users/${sub}`, headers: admin })).statusCode, 200);
+  });
+});
