@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, json, logout, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { eventually } from './redis-server.js';
-import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
+import { type RegionSet, startHub } from './regions-harness.js';
 
 describe('logout of every session forwarded to the home region', () => {
   let set: RegionSet;
@@ -20,15 +20,7 @@ describe('logout of every session forwarded to the home region', () => {
     (await node(region).t.db.query<{ id: string }>('SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1 AND s.region = $2', [username, region])).rows.map((r) => r.id);
 
   before(async () => {
-    set = await startRegions(
-      [
-        { id: 'eu-west', lat: 53.3, lon: -6.3 },
-        { id: 'us-east', lat: 38.9, lon: -77.0 },
-        { id: 'ap-southeast', lat: 1.35, lon: 103.8 },
-      ],
-      { directory: 'eu-west', workers: true, peers: { 'eu-west': ['us-east', 'ap-southeast'], 'us-east': ['eu-west'], 'ap-southeast': ['eu-west'] } },
-    );
-    await syncKeys(set);
+    set = await startHub();
   });
   after(() => set.close());
 

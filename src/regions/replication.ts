@@ -7,12 +7,16 @@ import type { PeerClient } from './peer-client.js';
 import { buildEvent, type ChangeRow, type ReplicationEvent, targetsOf } from './replication-events.js';
 import type { Topology } from './topology.js';
 
-/** Changes per call to a region; each event is well under 2 KB, so a batch stays far below the route's body limit. */
-const BATCH = 100;
-/** How often an idle sender looks for work it was not woken for (another worker's relay queued it). */
-const IDLE_MS = 100;
-/** Longest pause between attempts at a region that does not answer: it catches up soon after it is back. */
-const MAX_ERROR_PAUSE_MS = 2000;
+/**
+ * How a sender polls. batch: changes per call to a region; each event is well under 2 KB, so a batch
+ * stays far below the route's body limit. idleMs: how often an idle sender looks for work it was not
+ * woken for (another worker's relay queued it). maxErrorPauseMs: the longest pause between attempts at
+ * a region that does not answer, which is also how long a healed link can wait before its backlog
+ * moves. A revocation must reach every region within 1 s of the link healing; 250 ms leaves the rest of
+ * that second for the call and the apply. Trying that often is cheap: an attempt at a dead region is
+ * one claim of its queued rows and one request that fails at connect.
+ */
+export const SENDER_POLL = { batch: 100, idleMs: 100, maxErrorPauseMs: 250 } as const;
 
 export const REPLICATION_PATH = '/internal/v1/replication';
 
@@ -43,9 +47,7 @@ export class ReplicationSender {
     private readonly d: { db: Db; client: PeerClient; self: string; target: string; logger: Logger },
   ) {
     this.loop = new PollLoop(() => this.runOnce(), {
-      idleMs: IDLE_MS,
-      maxErrorPauseMs: MAX_ERROR_PAUSE_MS,
-      batch: BATCH,
+      ...SENDER_POLL,
       onFailing: (err) => d.logger.warn({ target: d.target, err: err instanceof Error ? err.message : String(err) }, 'replication to region failing; changes stay queued'),
       onRecovered: () => d.logger.info({ target: d.target }, 'replication to region working again'),
     });
@@ -61,7 +63,7 @@ export class ReplicationSender {
     return db.transaction(async (tx) => {
       const lock = await tx.query<{ locked: boolean }>(SQL.lockReplicationTarget, [target]);
       if (!lock.rows[0]?.locked) return 0;
-      const { rows } = await tx.query<QueuedRow>(SQL.claimReplication, [target, BATCH]);
+      const { rows } = await tx.query<QueuedRow>(SQL.claimReplication, [target, SENDER_POLL.batch]);
       if (rows.length === 0) return 0;
       const events: ReplicationEvent[] = [];
       for (const r of rows) events.push(await buildEvent(tx, r.id, r));
