@@ -48,10 +48,10 @@ describe('replication from a region whose Redis is down', () => {
   });
 
   it('with the worker that was running when Redis stopped', async (ctx) => {
-    const before = await login();
+    const earlier = await login();
     await replicated(await newestSession());
     await redis.stop();
-    await logoutEnforcedElsewhere(ctx, before, 'a session from before the outage');
+    await logoutEnforcedElsewhere(ctx, earlier, 'a session from before the outage');
 
     const during = await login();
     await replicated(await newestSession());
