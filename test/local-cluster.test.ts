@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { childEnv } from '../src/config/load.js';
-import type { ClusterInfo } from '../src/regions/cluster.js';
+import { createLogger } from '../src/observability/logger.js';
+import { type ClusterInfo, LocalCluster } from '../src/regions/cluster.js';
 import { freePort } from '../src/regions/ports.js';
 import { eventually, PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
 
@@ -128,6 +129,52 @@ describe('meridian cluster', () => {
       const admin = new pg.Client({ connectionString: PG_SERVER });
       await admin.connect();
       for (const id of ['us_east', 'eu_west', 'ap_southeast']) await admin.query(`DROP DATABASE IF EXISTS ${prefix}_${id} WITH (FORCE)`);
+      await admin.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('meridian cluster after its master keys were deleted', () => {
+  it('keeps its databases while the keys are kept, and makes them again (rather than dying on keys it cannot decrypt) once they are gone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meridian-cluster-keys-'));
+    const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
+    const gatewayPort = await freePort();
+    // One region is enough: each region's key and database are handled alike.
+    const cluster = () =>
+      new LocalCluster({
+        postgresUrl: PG_SERVER,
+        dbPrefix: prefix,
+        dataDir,
+        host: '127.0.0.1',
+        gatewayPort,
+        meridian: [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts')],
+        env: (overrides) => childEnv({ MERIDIAN_REGIONS_FILE: '', MERIDIAN_REGION_SECRET: '', ...overrides }),
+        logLevel: 'warn',
+        apiProcesses: 1,
+        logger: createLogger('silent'),
+        regions: [{ id: 'us-east', location: { lat: 38.9, lon: -77.0 } }],
+        readyTimeoutMs: 60_000,
+      });
+    const run = async (body: (url: string) => Promise<void>) => {
+      const c = cluster();
+      try {
+        await body((await c.start()).regions[0]!.url);
+      } finally {
+        await c.stop();
+      }
+    };
+    const credentials = { username: 'keeper', password: PASSWORD };
+    try {
+      await run(async (url) => assert.equal((await call(`${url}/v1/auth/register`, { body: credentials })).status, 201));
+      await run(async (url) => assert.equal((await call(`${url}/v1/auth/login`, { body: credentials })).status, 200, 'same keys: same database'));
+      rmSync(join(dataDir, 'cluster', 'us-east'), { recursive: true, force: true });
+      // Before, the region died here: "signing key ... cannot be decrypted".
+      await run(async (url) => assert.equal((await call(`${url}/v1/auth/register`, { body: credentials })).status, 201, 'new keys: a new, empty database'));
+    } finally {
+      const admin = new pg.Client({ connectionString: PG_SERVER });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${prefix}_us_east WITH (FORCE)`);
       await admin.end();
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -55,6 +55,8 @@ export interface RegionSetOptions {
   workers?: boolean;
   /** Each region's peers; default: every other region. */
   peers?: Record<string, string[]>;
+  /** Settings of one region only, over `env` (a region's own REDIS_URL, say). */
+  regionEnv?: Record<string, Record<string, string>>;
 }
 
 export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions = {}): Promise<RegionSet> {
@@ -81,7 +83,7 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
     location: { lat: p.spec.lat, lon: p.spec.lon },
     url: `http://127.0.0.1:${p.proxy.port}`,
     databaseUrl: p.databaseUrl,
-    redisUrl: REDIS_URL,
+    redisUrl: opts.regionEnv?.[p.spec.id]?.REDIS_URL ?? REDIS_URL,
     peers: opts.peers?.[p.spec.id] ?? specs.filter((o) => o.id !== p.spec.id).map((o) => o.id),
   }));
   writeFileSync(topologyFile, JSON.stringify({ directory: opts.directory, regions }));
@@ -98,6 +100,7 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
         MERIDIAN_REGION_TIMEOUT_MS: '1500',
         MERIDIAN_REDIS_PREFIX: `regions-${run}-${p.spec.id}`,
         ...opts.env,
+        ...opts.regionEnv?.[p.spec.id],
       },
     });
     await t.app.listen({ port: p.port, host: '127.0.0.1' });
@@ -166,6 +169,23 @@ export async function startChain(env?: Record<string, string>): Promise<RegionSe
       { id: 'c', lat: 1.35, lon: 103.8 },
     ],
     { directory: 'b', workers: true, peers: { a: ['b'], b: ['a', 'c'], c: ['b'] }, env },
+  );
+  await syncKeys(set);
+  return set;
+}
+
+/**
+ * eu-west, the directory, with us-east and ap-southeast as its peers (and not each other's), each
+ * running its worker tier; keys already exchanged.
+ */
+export async function startHub(opts: Pick<RegionSetOptions, 'regionEnv'> = {}): Promise<RegionSet> {
+  const set = await startRegions(
+    [
+      { id: 'eu-west', lat: 53.3, lon: -6.3 },
+      { id: 'us-east', lat: 38.9, lon: -77.0 },
+      { id: 'ap-southeast', lat: 1.35, lon: 103.8 },
+    ],
+    { ...opts, directory: 'eu-west', workers: true, peers: { 'eu-west': ['us-east', 'ap-southeast'], 'us-east': ['eu-west'], 'ap-southeast': ['eu-west'] } },
   );
   await syncKeys(set);
   return set;

@@ -22,10 +22,13 @@ export interface MasterKeySource {
   origin: 'config' | 'generated' | 'data-dir';
 }
 
+/** The file in the data directory that holds a generated master key. */
+export const MASTER_KEY_FILE = 'master.key';
+
 /** The configured master key, else the data directory's, else a new one written there (mode 0600). */
 export function resolveMasterKey(configured: string | undefined, dataDir: string, random: Random): MasterKeySource {
   if (configured) return { key: Buffer.from(configured, configured.includes('+') || configured.includes('/') ? 'base64' : 'base64url'), origin: 'config' };
-  const file = join(dataDir, 'master.key');
+  const file = join(dataDir, MASTER_KEY_FILE);
   if (existsSync(file)) {
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
     if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key`);

@@ -156,7 +156,12 @@ export class SessionService {
     // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
     const ended = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
     const now = this.d.clock.now();
-    for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
+    // Replication brings the origin's revocations here only later: until then a replica held here would
+    // still rotate. So this region ends its own copies (and, for all sessions, every session of the user
+    // it holds) before answering; the revocations it records replicate like any other and change nothing where they are known.
+    const local = opts.allSessions ? await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all') : [];
+    if (!opts.allSessions) for (const sid of ended) await this.d.sessions.revoke(sid, claims.sub, now, 'logout');
+    for (const sid of new Set([claims.sid, ...ended, ...local])) this.d.revocations.add(sid, now);
     return ended;
   }
 

@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import type { RedisLink } from '../storage/redis/connection.js';
+import { type RedisLink, RedisUnavailableError } from '../storage/redis/connection.js';
 import type { QueueName, RedisKeys } from '../storage/redis/keys.js';
+import { within } from '../util/within.js';
 import { instrumented, type Job, type JobCounts, type JobHandler, type QueueBackend, RETRY, type RetryPolicy, type WorkQueue } from './queue.js';
 
 export interface BullOptions {
@@ -20,6 +22,17 @@ export interface BullOptions {
 
 /** How often a schedule is checked for (and put back when Redis lost it). */
 const SCHEDULE_CHECK_MS = 10_000;
+/** How long start-up waits for the first check; a Redis that is down gets its schedule when it is back. */
+const FIRST_SCHEDULE_WAIT_MS = 2000;
+/** How often closing looks whether Redis is still there to finish it. */
+const CLOSE_CHECK_MS = 1000;
+/** How long adding jobs waits for a connection being made (its connect timeout): an error or this ends the wait. */
+const CONNECT_WAIT_MS = 1000;
+
+/** True once `conn` is ready; false on a connection error or after `ms`. */
+function readyWithin(conn: Redis, ms: number): Promise<boolean> {
+  return conn.status === 'ready' ? Promise.resolve(true) : within(once(conn, 'ready'), ms);
+}
 
 function jobOptions(retry: RetryPolicy) {
   return {
@@ -44,6 +57,7 @@ export class BullQueue implements WorkQueue {
   private readonly retry: RetryPolicy;
   private readonly producer: Redis;
   private readonly timers: NodeJS.Timeout[] = [];
+  private reportedDown = false;
 
   constructor(
     readonly name: QueueName,
@@ -53,7 +67,15 @@ export class BullQueue implements WorkQueue {
     this.retry = o.retry ?? RETRY;
     this.producer = this.connect(link.producer());
     this.queue = new Queue(name, { connection: this.producer, prefix: o.keys.bullPrefix });
-    this.queue.on('error', (err) => o.logger.warn({ err: err.message, queue: name }, 'queue error'));
+    this.queue.on('error', (err) => this.reportError(err, 'queue error'));
+  }
+
+  /** While Redis is down, one line per outage: BullMQ reports every failed reconnect of each of its connections. */
+  private reportError(err: Error, msg: string): void {
+    const down = this.producer.status !== 'ready';
+    if (down && this.reportedDown) return;
+    this.reportedDown = down;
+    this.o.logger.warn({ err: err.message, queue: this.name }, msg);
   }
 
   /** The BullMQ queue itself, for the dashboard. */
@@ -63,6 +85,8 @@ export class BullQueue implements WorkQueue {
 
   async add(jobs: Job[]): Promise<void> {
     if (jobs.length === 0) return;
+    // BullMQ would hold the call until Redis is back; the caller (the outbox relay) retries instead, and can stop meanwhile.
+    if (!(await readyWithin(this.producer, CONNECT_WAIT_MS))) throw new RedisUnavailableError(`queue ${this.name}: Redis is unreachable`);
     await this.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOptions(this.retry), jobId: j.id } })));
   }
 
@@ -74,7 +98,8 @@ export class BullQueue implements WorkQueue {
    * registers the schedule.
    */
   async schedule(name: string, everyMs: number): Promise<void> {
-    const ensure = async () => {
+    let checking: Promise<void> | undefined;
+    const check = async () => {
       try {
         if (await this.queue.getJobScheduler(name)) return;
         await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: jobOptions(this.retry) });
@@ -83,11 +108,14 @@ export class BullQueue implements WorkQueue {
         this.o.logger.warn({ queue: this.name, schedule: name, err: (err as Error).message }, 'job schedule not registered yet; retried when Redis is back');
       }
     };
+    // BullMQ holds a command until its connection is ready, so a check may wait as long as Redis is down: one at a time.
+    const ensure = () => (checking ??= check().finally(() => (checking = undefined)));
     this.producer.on('ready', () => void ensure());
     const timer = setInterval(() => void ensure(), SCHEDULE_CHECK_MS);
     timer.unref();
     this.timers.push(timer);
-    await ensure();
+    // Waited for only briefly: start-up (and the outbox relay after it) must not wait for Redis.
+    await within(ensure(), FIRST_SCHEDULE_WAIT_MS);
   }
 
   process(handler: JobHandler, concurrency: number): void {
@@ -101,7 +129,7 @@ export class BullQueue implements WorkQueue {
       // A job that keeps killing its workers is failed after this many stalls, not retried forever.
       maxStalledCount: 3,
     });
-    this.worker.on('error', (err) => this.o.logger.warn({ err: err.message, queue: this.name }, 'worker error'));
+    this.worker.on('error', (err) => this.reportError(err, 'worker error'));
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= this.retry.attempts) this.o.logger.error({ queue: this.name, job: job.name, id: job.id, err: err.message }, 'job failed for good');
     });
@@ -114,9 +142,15 @@ export class BullQueue implements WorkQueue {
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    // Worker.close waits for running jobs to finish; their results are recorded before it returns.
-    await this.worker?.close();
-    await this.queue.close();
+    // Worker.close waits for running jobs to finish; their results are recorded before it returns. That
+    // needs Redis: with Redis down it is not waited for (a job whose result is lost runs again once its
+    // lock lapses; every handler is idempotent), and a close that Redis leaves hanging is given up.
+    const force = this.producer.status !== 'ready';
+    const closing = (async () => {
+      await this.worker?.close(force);
+      await this.queue.close();
+    })().catch((err: Error) => this.o.logger.warn({ err: err.message, queue: this.name }, 'queue closed without Redis'));
+    while (!(await within(closing, CLOSE_CHECK_MS))) if (this.producer.status !== 'ready') break;
     for (const c of this.connections) c.disconnect();
   }
 

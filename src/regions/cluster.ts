@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { MASTER_KEY_FILE } from '../auth/secrets.js';
 import { ConfigError } from '../config/load.js';
 import { distanceKm, type GeoPoint } from './geo.js';
 import { freePort } from './ports.js';
@@ -113,7 +114,14 @@ export class LocalCluster {
     const gateway = `http://${o.host}:${o.gatewayPort}`;
     const topologyFile = join(this.dir, 'regions.json');
     writeFileSync(topologyFile, JSON.stringify({ directory: regions[0]?.id, regions: regions.map(topologyEntry) }, null, 2));
-    await createDatabases(o.postgresUrl, regions.map((r) => r.database));
+    // A region without its master key generates a new one, which cannot decrypt the signing keys its
+    // database holds from before. The databases are the cluster's own (named with its prefix), so then
+    // they are all made again, and the other keys removed: the regions start afresh together.
+    const keyFiles = regions.map((r) => join(this.dir, r.id, MASTER_KEY_FILE));
+    const fresh = !keyFiles.every((f) => existsSync(f));
+    if (fresh) for (const f of keyFiles) rmSync(f, { force: true });
+    const dropped = await prepareDatabases(o.postgresUrl, regions.map((r) => r.database), { fresh, prefix: o.dbPrefix });
+    if (dropped.length) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
 
     const secret = randomBytes(32).toString('base64url');
     const shared = { MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, HOST: o.host, LOG_LEVEL: o.logLevel };
@@ -206,14 +214,24 @@ function redisProcess(r: PlannedRegion, dir: string, env: NodeJS.ProcessEnv): Pr
   return { name: `${r.id}/redis`, command: 'redis-server', args, env };
 }
 
-/** Creates the databases that do not exist yet. */
-async function createDatabases(serverUrl: string, names: string[]): Promise<void> {
+/** Creates the databases that do not exist yet; `fresh` drops the existing ones first. Returns those dropped. */
+async function prepareDatabases(serverUrl: string, names: string[], o: { fresh: boolean; prefix: string }): Promise<string[]> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
+  const dropped: string[] = [];
   try {
     for (const name of names) {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (exists.rowCount) continue;
+      if (exists.rowCount && o.fresh) {
+        try {
+          await client.query(`DROP DATABASE "${name}"`);
+        } catch (err) {
+          // Never taken from under a running cluster: it would lose its database mid-flight.
+          if ((err as { code?: string }).code === '55006') throw new ConfigError(`database ${name} is in use (another cluster with --db-prefix ${o.prefix}?): stop it, or use another --db-prefix`);
+          throw err;
+        }
+        dropped.push(name);
+      } else if (exists.rowCount) continue;
       try {
         await client.query(`CREATE DATABASE "${name}"`);
       } catch (err) {
@@ -224,6 +242,7 @@ async function createDatabases(serverUrl: string, names: string[]): Promise<void
   } finally {
     await client.end();
   }
+  return dropped;
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

@@ -7,12 +7,16 @@ import type { PeerClient } from './peer-client.js';
 import { targetsOf } from './targets.js';
 import type { Topology } from './topology.js';
 
-/** Changes per call to a region; each event is well under 2 KB, so a batch stays far below the route's body limit. */
-const BATCH = 100;
-/** How often an idle sender looks for work it was not woken for (another worker's relay queued it). */
-const IDLE_MS = 100;
-/** Longest pause between attempts at a region that does not answer: it catches up soon after it is back. */
-const MAX_ERROR_PAUSE_MS = 2000;
+/**
+ * How a sender polls. batch: changes per call to a region; each event is well under 2 KB, so a batch
+ * stays far below the route's body limit. idleMs: how often an idle sender looks for work it was not
+ * woken for (another worker's relay queued it). maxErrorPauseMs: the longest pause between attempts at
+ * a region that does not answer, which is also how long a healed link can wait before its backlog
+ * moves. A revocation must reach every region within 1 s of the link healing; 250 ms leaves the rest of
+ * that second for the call and the apply. Trying that often is cheap: an attempt at a dead region is
+ * one claim of its queued rows and one request that fails at connect.
+ */
+export const SENDER_POLL = { batch: 100, idleMs: 100, maxErrorPauseMs: 250 } as const;
 
 export const REPLICATION_PATH = '/internal/v1/replication';
 
@@ -35,9 +39,7 @@ export class ReplicationSender {
     private readonly d: { queue: ReplicationQueue; client: PeerClient; self: string; target: string; logger: Logger },
   ) {
     this.loop = new PollLoop(() => this.runOnce(), {
-      idleMs: IDLE_MS,
-      maxErrorPauseMs: MAX_ERROR_PAUSE_MS,
-      batch: BATCH,
+      ...SENDER_POLL,
       onFailing: (err) => d.logger.warn({ target: d.target, err: err instanceof Error ? err.message : String(err) }, 'replication to region failing; changes stay queued'),
       onRecovered: () => d.logger.info({ target: d.target }, 'replication to region working again'),
     });
@@ -50,7 +52,7 @@ export class ReplicationSender {
   /** Sends one batch; resolves with how many changes the target applied. Throws when it did not. */
   async runOnce(): Promise<number> {
     const { queue, client, self, target } = this.d;
-    return queue.deliver(target, BATCH, async (events) => {
+    return queue.deliver(target, SENDER_POLL.batch, async (events) => {
       const body: ReplicationBatch = { origin: self, events };
       const res = await client.request(target, REPLICATION_PATH, { operation: 'replicate', body, internal: true });
       if (res.status !== 200) throw client.answerError(target, res);
