@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { childEnv } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
-import { type ClusterInfo, LocalCluster } from '../src/regions/cluster.js';
-import { freePort } from '../src/regions/ports.js';
+import { type ClusterInfo, LocalCluster } from '../src/devcluster/cluster.js';
+import { freePort } from '../src/devcluster/ports.js';
 import { eventually, PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
-import { freePort } from '../src/regions/ports.js';
+import { freePort } from '../src/devcluster/ports.js';
 import { ManualClock } from '../src/util/runtime.js';
 import { createDatabase, createTestApp, REDIS_URL, type TestApp } from './helpers.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { childEnv } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { LocalCluster } from '../regions/cluster.js';
+import { LocalCluster } from '../devcluster/cluster.js';
 import { onShutdown } from './shutdown.js';
 
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';

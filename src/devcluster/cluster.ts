@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { MASTER_KEY_FILE } from '../auth/secrets.js';
 import { ConfigError } from '../config/load.js';
-import { distanceKm, type GeoPoint } from './geo.js';
+import { provisionDatabases } from '../storage/storage.js';
+import { distanceKm, type GeoPoint } from '../regions/geo.js';
 import { freePort } from './ports.js';
 import { type ProcessSpec, Supervisor, tail } from './processes.js';
 
@@ -120,7 +120,7 @@ export class LocalCluster {
     const keyFiles = regions.map((r) => join(this.dir, r.id, MASTER_KEY_FILE));
     const fresh = !keyFiles.every((f) => existsSync(f));
     if (fresh) for (const f of keyFiles) rmSync(f, { force: true });
-    const dropped = await prepareDatabases(o.postgresUrl, regions.map((r) => r.database), { fresh, prefix: o.dbPrefix });
+    const dropped = await provisionDatabases(o.postgresUrl, regions.map((r) => r.database), { fresh, prefix: o.dbPrefix });
     if (dropped.length) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
 
     const secret = randomBytes(32).toString('base64url');
@@ -212,37 +212,6 @@ function redisProcess(r: PlannedRegion, dir: string, env: NodeJS.ProcessEnv): Pr
   // A cache and queue for a local cluster: no persistence, loopback only.
   const args = ['--port', String(r.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   return { name: `${r.id}/redis`, command: 'redis-server', args, env };
-}
-
-/** Creates the databases that do not exist yet; `fresh` drops the existing ones first. Returns those dropped. */
-async function prepareDatabases(serverUrl: string, names: string[], o: { fresh: boolean; prefix: string }): Promise<string[]> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  const dropped: string[] = [];
-  try {
-    for (const name of names) {
-      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (exists.rowCount && o.fresh) {
-        try {
-          await client.query(`DROP DATABASE "${name}"`);
-        } catch (err) {
-          // Never taken from under a running cluster: it would lose its database mid-flight.
-          if ((err as { code?: string }).code === '55006') throw new ConfigError(`database ${name} is in use (another cluster with --db-prefix ${o.prefix}?): stop it, or use another --db-prefix`);
-          throw err;
-        }
-        dropped.push(name);
-      } else if (exists.rowCount) continue;
-      try {
-        await client.query(`CREATE DATABASE "${name}"`);
-      } catch (err) {
-        // Created meanwhile by another cluster starting: fine.
-        if ((err as { code?: string }).code !== '42P04') throw err;
-      }
-    }
-  } finally {
-    await client.end();
-  }
-  return dropped;
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {
