@@ -148,3 +148,26 @@ describe('Redis failing in the middle of a window', () => {
     assert.equal(hasher.checks, 10);
   });
 });
+
+describe('client address buckets', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '5', MERIDIAN_REGISTER_MAX_PER_IP: '2' } });
+  });
+  after(() => t.close());
+
+  it('IPv6 clients are counted by their /64: picking new addresses in it buys no more guesses', async () => {
+    const codes: number[] = [];
+    for (let i = 1; i <= 6; i++) codes.push((await attempt(t.app, `v6-spray-${i}`, 'a wrong password guess', `2001:db8:7:8:${i.toString(16)}::${i}`)).statusCode);
+    assert.deepEqual(codes, [400, 400, 400, 400, 400, 429]);
+    // Another /64 is another client.
+    assert.equal((await attempt(t.app, 'v6-spray-7', 'a wrong password guess', '2001:db8:7:9::1')).statusCode, 400);
+  });
+
+  it('registrations are throttled before the password policy runs, weak passwords included', async () => {
+    const weak = (i: number) =>
+      t.app.inject({ method: 'POST', url: '/v1/auth/register', remoteAddress: '192.0.2.77', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: `weak-${i}`, password: 'aaaaaaaaaaaaaaaa' }) });
+    const codes = [(await weak(1)).statusCode, (await weak(2)).statusCode, (await weak(3)).statusCode];
+    assert.deepEqual(codes, [400, 400, 429]);
+  });
+});

@@ -56,8 +56,10 @@ export class Accounts {
 
   private async createUser(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
     checkUsername(username);
-    const normalizedPassword = checkPassword(password, this.d.policy, username);
+    // Throttled before the password policy: the strength estimate costs milliseconds of CPU, so an
+    // unthrottled flood of weak passwords would cost the event loop that much per request.
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
+    const normalizedPassword = checkPassword(password, this.d.policy, username);
     const id = newId(this.d.region, this.d.clock, this.d.random);
     const usernameNormalized = normalizeUsername(username);
     // Hashed before the claim, so that a claim is only ever held by a registration about to be written.

@@ -2,6 +2,26 @@ import { AppError } from '../errors.js';
 import type { Clock } from '../util/runtime.js';
 import type { CounterStore } from './counters.js';
 
+/**
+ * The bucket a client address is counted in. An IPv6 client is usually given
+ * a whole /64 (and picks addresses in it freely), so IPv6 addresses are
+ * counted by their /64; an IPv4-mapped address is counted as its IPv4
+ * address. Anything that is not an IPv6 address is its own bucket.
+ */
+export function addressBucket(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  const halves = (ip.toLowerCase().split('%')[0] as string).split('::');
+  if (halves.length > 2) return ip;
+  const [head = '', tail] = halves;
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return ip;
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
 export interface ThrottleLimits {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
@@ -40,7 +60,7 @@ export class Throttle {
     const acctKey = `login:acct:${account}`;
     const [acct, addr] = await Promise.all([
       this.store.take(acctKey, windowMs, this.limits.loginMaxFailuresPerAccount),
-      this.store.take(`login:ip:${ip}`, windowMs, this.limits.loginMaxFailuresPerIp),
+      this.store.take(`login:ip:${addressBucket(ip)}`, windowMs, this.limits.loginMaxFailuresPerIp),
     ]);
     if (!acct.granted || !addr.granted) {
       // What one side took is returned: a refused attempt checks no password, so it costs nothing.
@@ -60,7 +80,7 @@ export class Throttle {
   }
 
   async assertRegisterAllowed(ip: string): Promise<void> {
-    const w = await this.store.increment(`register:ip:${ip}`, this.limits.registerWindowSeconds * 1000);
+    const w = await this.store.increment(`register:ip:${addressBucket(ip)}`, this.limits.registerWindowSeconds * 1000);
     if (w.count > this.limits.registerMaxPerIp) this.refuse(w.resetAt, 'register_rate');
   }
 
