@@ -121,4 +121,22 @@ describe('the cleanup schedule', () => {
       await tier.close();
     }
   });
+
+  it('follows a changed interval: a worker started with another MERIDIAN_CLEANUP_INTERVAL replaces the stored schedule', async () => {
+    const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: redis.port }, prefix: redisKeys(t.config.redisPrefix).bullPrefix });
+    queue.on('error', () => {});
+    const every = async () => (await queue.getJobScheduler(CLEANUP_JOB))?.every;
+    const start = (cleanupInterval: number) =>
+      startWorkerTier({ config: { ...t.config, cleanupInterval }, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    try {
+      const first = await start(300);
+      await eventually(async () => (await every()) === 300_000, 20_000, 'the first interval stored');
+      await first.close();
+      const second = await start(7);
+      await eventually(async () => (await every()) === 7_000, 20_000, 'the new interval stored');
+      await second.close();
+    } finally {
+      await queue.close();
+    }
+  });
 });

@@ -101,7 +101,8 @@ export class BullQueue implements WorkQueue {
     let checking: Promise<void> | undefined;
     const check = async () => {
       try {
-        if (await this.queue.getJobScheduler(name)) return;
+        // Put back when missing, and replaced when it runs at another interval than configured now.
+        if ((await this.queue.getJobScheduler(name))?.every === everyMs) return;
         await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: jobOptions(this.retry) });
         this.o.logger.info({ queue: this.name, schedule: name }, 'job schedule registered');
       } catch (err) {
