@@ -6,7 +6,7 @@ import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
 import type { CreatedUser, UserCredentials, UserStore } from './stores.js';
 import type { LoginReservation, Throttle } from './throttle.js';
-import { checkUsername, normalizeUsername } from './usernames.js';
+import { checkNewUsername, checkUsername, normalizeUsername } from './usernames.js';
 
 export interface AccountsDeps {
   users: UserStore;
@@ -55,7 +55,7 @@ export class Accounts {
   }
 
   private async createUser(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
-    checkUsername(username);
+    checkNewUsername(username);
     const normalizedPassword = checkPassword(password, this.d.policy, username);
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
     const id = newId(this.d.region, this.d.clock, this.d.random);
