@@ -6,7 +6,7 @@ import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
 import type { CreatedUser, UserCredentials, UserRecord, UserStore } from './stores.js';
 import type { LoginReservation, Throttle } from './throttle.js';
-import { checkUsername, normalizeUsername } from './usernames.js';
+import { checkNewUsername, checkUsername, normalizeUsername } from './usernames.js';
 
 export interface AccountsDeps {
   users: UserStore;
@@ -55,7 +55,7 @@ export class Accounts {
   }
 
   private async createUser(username: string, password: string, ctx: RequestContext): Promise<CreatedUser> {
-    checkUsername(username);
+    checkNewUsername(username);
     // Throttled before the password policy: the strength estimate costs milliseconds of CPU, so an
     // unthrottled flood of weak passwords would cost the event loop that much per request.
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
