@@ -56,8 +56,27 @@ describe('password policy (NIST SP 800-63B-4 §3.1.1.2)', () => {
     await assertRefused('meridian-password-2024', /service name/);
   });
 
+  it('refuses keyboard columns, interleaved runs and repeats with something between', async () => {
+    await assertRefused('5tgb6yhn7ujm8ik,', /keyboard pattern/);
+    await assertRefused('rfvtgbyhnujmikol', /keyboard pattern/);
+    await assertRefused('1a2b3c4d5e6f7g8h', /sequence/);
+    await assertRefused('aAbBcCdDeEfFgGhH', /sequence/);
+    await assertRefused('Passw0rd!Passw0rd?', /repetitive/);
+    await assertRefused('Welcome2024!Welcome', /repetitive/);
+  });
+
+  it('judges the password without separators and case too', async () => {
+    await assertRefused('p-a-s-s-w-o-r-d-1-2', /common passwords or dictionary words/);
+    await assertRefused('p a s s w o r d 1 2', /common passwords or dictionary words/);
+    await assertRefused('a.l.i.c.e.1.2.3.4.5', /username/, 'alice');
+    await assertRefused('M-E-R-I-D-I-A-N-1-2-3', /service name/, 'alice');
+    await assertRefused('1234 5678 9012 3456', /sequence/);
+    await assertRefused('2024-01-01 2024-12-31', /dates or years/);
+    await assertRefused('01/01/2000 12/12/2012', /dates or years/);
+  });
+
   it('accepts passphrases and random strings', async () => {
-    const good = [PASSWORD, 'purple monkey dishwasher', 'dragonfly jazz mosaic', 'Ümlaut ñandú café straße', 'k3jd8fh2nx9qpl4m', 'Xk9#mQ2vL7pR4tWz', pseudoRandom(15, 'a'), pseudoRandom(40, 'b')];
+    const good = [PASSWORD, 'Tr0ub4dor and 3 more words', 'my-dog_is.named/Rex,really', 'Xk9#mQ2vLp8wR4tZ', 'Kx7.Wq2-Lm9_Zp4/Rt', 'dragonfly jazz mosaic', 'Ümlaut ñandú café straße', 'k3jd8fh2nx9qpl4m', 'Xk9#mQ2vL7pR4tWz', pseudoRandom(15, 'a'), pseudoRandom(40, 'b')];
     for (const password of good) assert.equal((await registerAs(password)).statusCode, 201, password);
     // A username inside a strong passphrase leaves it strong.
     assert.equal((await registerAs(PASSWORD, 'horse')).statusCode, 201);

@@ -1,6 +1,7 @@
 import { type MatchExtended, ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as englishDictionary } from '@zxcvbn-ts/language-en';
+import { PATTERN_MATCHERS, withoutSeparators } from './password-patterns.js';
 
 /**
  * The guessability rules of NIST SP 800-63B-4 §3.1.1.2 past the length rule:
@@ -11,6 +12,8 @@ import { dictionary as englishDictionary } from '@zxcvbn-ts/language-en';
  * least half of it, so a short random string (with a minimum set below 15) is
  * left to the length rule and every refusal names the rule that failed; and
  * when what is left without the username and the service name needs fewer.
+ * Both are judged twice, as typed and without separators (see
+ * withoutSeparators), and the weaker of the two decides.
  */
 
 export type Weakness = 'username' | 'service' | 'dictionary' | 'keyboard' | 'sequential' | 'repetitive' | 'date';
@@ -48,20 +51,25 @@ const estimator = new ZxcvbnFactory({
   graphs: adjacencyGraphs,
   l33tMaxSubstitutions: L33T_VARIANTS,
   maxLength: 2 * WINDOW, // UTF-16 units; the window is cut in code points first
-});
+}, PATTERN_MATCHERS);
 
 // No dictionaries: tells whether a token a dictionary matched (many common
 // passwords are keyboard walks or digit runs) is itself a pattern.
-const patterns = new ZxcvbnFactory({ graphs: adjacencyGraphs, l33tMaxSubstitutions: 0 });
+const patterns = new ZxcvbnFactory({ graphs: adjacencyGraphs, l33tMaxSubstitutions: 0 }, PATTERN_MATCHERS);
 
 const FIRST: readonly Weakness[] = ['username', 'service', 'dictionary'];
 const rank = (w: Weakness) => (FIRST.includes(w) ? FIRST.indexOf(w) : FIRST.length);
 
 /** Which rule the password breaks, if any; `password` is NFKC-normalized. */
 export function findWeakness(password: string, username?: string): Weakness | undefined {
-  const window = [...password].slice(0, WINDOW).join('');
+  const cut = (s: string) => [...s].slice(0, WINDOW).join('');
+  const window = cut(password);
   const context = contextWords(username);
-  return contextWeakness(window, context) ?? patternWeakness(window, context);
+  const judge = (w: string) => contextWeakness(w, context) ?? patternWeakness(w, context);
+  // The second estimate doubles the cost, so only when it sees something else;
+  // cut after the separators go, so it holds as much of the password.
+  const bare = cut(withoutSeparators(password));
+  return judge(window) ?? (bare !== window && bare.length > 0 ? judge(bare) : undefined);
 }
 
 /** The username and its parts, and the service name: what is left without them must be strong on its own. */
@@ -85,8 +93,10 @@ function contextWeakness(window: string, context: Context): Weakness | undefined
 function patternWeakness(window: string, context: Context): Weakness | undefined {
   const result = estimator.check(window, [...context.username, ...context.service]);
   if (!isGuessable(result.guessesLog10)) return undefined;
+  // The part a copy repeats is named with the copy (Passw0rd!Passw0rd is repetitive).
+  const copied = new Set(result.sequence.flatMap((m) => (m.pattern === 'copy' ? [`${m.source.i}:${m.source.j}`] : [])));
   const named = result.sequence.flatMap((m) => {
-    const weakness = nameMatch(m, context);
+    const weakness = copied.has(`${m.i}:${m.j}`) && m.pattern === 'dictionary' && m.dictionaryName !== 'userInputs' ? 'repetitive' : nameMatch(m, context);
     return weakness ? [{ weakness, span: m.j - m.i + 1 }] : [];
   });
   if (2 * named.reduce((n, m) => n + m.span, 0) < window.length) return undefined;
@@ -108,10 +118,14 @@ function nameMatch(m: MatchExtended, context: Context): Weakness | undefined {
     case 'repeat':
       return (m.baseMatches as MatchExtended[] | undefined)?.map((b) => nameMatch(b, context)).find((w) => w === 'username' || w === 'service') ?? 'repetitive';
     case 'spatial':
+    case 'columns':
       return 'keyboard';
     case 'sequence':
     case 'wordSequence':
+    case 'interleaved':
       return 'sequential';
+    case 'copy':
+      return 'repetitive';
     case 'date':
     case 'regex':
       return 'date';
@@ -120,9 +134,9 @@ function nameMatch(m: MatchExtended, context: Context): Weakness | undefined {
   }
 }
 
-const TOKEN_PATTERNS: Partial<Record<string, Weakness>> = { spatial: 'keyboard', sequence: 'sequential', repeat: 'repetitive' };
+const TOKEN_PATTERNS: Partial<Record<string, Weakness>> = { spatial: 'keyboard', columns: 'keyboard', sequence: 'sequential', interleaved: 'sequential', repeat: 'repetitive', date: 'date' };
 
-/** A dictionary token that is wholly a keyboard walk, a run or a repeat is named as that. */
+/** A dictionary token that is wholly a keyboard walk, a run, a repeat or a date is named as that. */
 function tokenPattern(token: string): Weakness | undefined {
   const found = new Set(patterns.check(token).sequence.map((m) => TOKEN_PATTERNS[m.pattern]));
   return found.size === 1 ? [...found][0] : undefined;
