@@ -56,13 +56,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerAccessLog(app);
   app.decorateRequest('claims', null);
   app.decorateRequest('ctx', null);
+  app.decorateRequest('servedBy', null);
 
   app.addHook('onSend', async (request: FastifyRequest, reply, payload) => {
     reply.header('x-request-id', request.id);
     // The region that served the answer: another region's when this one proxied the request there (RFC 9110 Via names this one).
-    const servedBy = request.ctx?.servedBy;
-    reply.header('x-meridian-region', servedBy ?? config.region);
-    if (servedBy) reply.header('via', `1.1 ${config.region}`);
+    const servedBy = request.servedBy ?? config.region;
+    reply.header('x-meridian-region', servedBy);
+    if (servedBy !== config.region) reply.header('via', `1.1 ${config.region}`);
     // Token responses must never be cached; nothing else here benefits from caching except JWKS, which sets its own.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;

@@ -33,6 +33,8 @@ export interface AppErrorOptions {
   retryAfter?: number;
   /** Machine-readable detail kept for logs and audit (e.g. which check failed). */
   reason?: string;
+  /** The region whose answer this error passes on, when another region gave it. */
+  servedBy?: string;
 }
 
 export class AppError extends Error {
@@ -42,6 +44,7 @@ export class AppError extends Error {
   readonly description: string;
   readonly retryAfter: number | undefined;
   readonly reason: string | undefined;
+  readonly servedBy: string | undefined;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
     const description = options.description ?? ERRORS[code].message;
@@ -51,6 +54,7 @@ export class AppError extends Error {
     this.description = description;
     this.retryAfter = options.retryAfter;
     this.reason = options.reason;
+    this.servedBy = options.servedBy;
   }
 }
 

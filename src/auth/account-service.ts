@@ -2,7 +2,7 @@ import { AppError, isAppError, unavailable } from '../errors.js';
 import type { AdminAction, Audit, PasswordChangeFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, regionOf } from '../util/runtime.js';
 import type { Accounts } from './accounts.js';
-import type { RemoteRegions } from './regions.js';
+import type { RemoteRegions, Served } from './regions.js';
 import type { RevocationSink, SessionService } from './sessions.js';
 import type { RevocationReason, SessionStore, SessionSummary, UserRecord, UserStore } from './stores.js';
 import { normalizeUsername } from './usernames.js';
@@ -52,18 +52,19 @@ export class AccountService {
   constructor(private readonly d: AccountServiceDeps) {}
 
   /** The caller's live sessions, from the region that holds them (the user's home). */
-  async listSessions(caller: Caller, ctx: RequestContext): Promise<SessionView[]> {
+  async listSessions(caller: Caller, ctx: RequestContext): Promise<Served<SessionView[]>> {
     const home = this.homeElsewhere(caller.sub, ctx);
-    const list = home ? await this.remoteSessions(home, caller.sub, ctx) : await this.d.sessions.listForUser(caller.sub, this.d.clock.now());
-    return list.map((s) => ({ ...s, current: s.id === caller.sid }));
+    const list = home ? await this.remote(home).sessions(home, caller.sub, ctx) : { value: await this.d.sessions.listForUser(caller.sub, this.d.clock.now()), servedBy: this.d.region };
+    return { value: list.value.map((s) => ({ ...s, current: s.id === caller.sid })), servedBy: list.servedBy };
   }
 
   /** Ends one session of the caller as a logout of it would; not_found for any id that is not a live session of the caller. */
-  async endSession(caller: Caller, sessionId: string, ctx: RequestContext): Promise<void> {
+  async endSession(caller: Caller, sessionId: string, ctx: RequestContext): Promise<Served<void>> {
     const own = await this.listSessions(caller, ctx);
     // The id is checked before anything is revoked: another user's session is neither touched nor revealed.
-    if (!own.some((s) => s.id === sessionId)) throw new AppError('not_found', { reason: 'not a live session of the caller', description: 'No such session.' });
-    await this.d.logins.logout({ sub: caller.sub, sid: sessionId }, {}, ctx);
+    if (!own.value.some((s) => s.id === sessionId)) throw new AppError('not_found', { reason: 'not a live session of the caller', description: 'No such session.' });
+    const { servedBy } = await this.d.logins.logout({ sub: caller.sub, sid: sessionId }, {}, ctx);
+    return { value: undefined, servedBy };
   }
 
   /**
@@ -71,7 +72,7 @@ export class AccountService {
    * policy, the current one is checked as a login would check it (throttle,
    * count, failure), and every other session of the user ends.
    */
-  async changePassword(caller: Caller, current: string, next: string, ctx: RequestContext): Promise<void> {
+  async changePassword(caller: Caller, current: string, next: string, ctx: RequestContext): Promise<Served<void>> {
     const home = this.homeElsewhere(caller.sub, ctx);
     // The record here is a replica: the change is the home region's, which checks, counts and replicates it.
     if (home) return this.remote(home).changePassword(home, { userId: caller.sub, sessionId: caller.sid, currentPassword: current, newPassword: next }, ctx);
@@ -83,6 +84,7 @@ export class AccountService {
       if (!(await this.d.users.setPassword(user.id, hash, now))) throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });
       const ended = await this.revokeAll(user.id, now, 'password_changed', caller.sid);
       this.d.audit('password.changed', { userId: user.id, sessionId: caller.sid, count: ended.length }, ctx);
+      return { value: undefined, servedBy: this.d.region };
     } catch (err) {
       const reason = isAppError(err) ? (err.code === 'rate_limited' ? (err.reason === 'account_locked' ? 'locked' : 'rate_limited') : PASSWORD_FAILURES[err.code]) : undefined;
       if (reason) this.d.audit('password.change_failed', { userId: caller.sub, sessionId: caller.sid, reason }, ctx);
@@ -155,11 +157,7 @@ export class AccountService {
   /** The user's home region when it is another region of a topology (and the request was not forwarded from there). */
   private homeElsewhere(userId: string, ctx: RequestContext): string | undefined {
     const home = regionOf(userId);
-    return home && home !== this.d.region && this.d.remote && !ctx.via ? home : undefined;
-  }
-
-  private remoteSessions(home: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]> {
-    return this.remote(home).sessions(home, userId, ctx);
+    return home && home !== this.d.region && this.d.remote && !ctx.forwardedBy ? home : undefined;
   }
 
   /** The other regions, when they serve the account calls (every PeerRegions does). */

@@ -167,7 +167,7 @@ export class Accounts {
     if (!user) {
       // The directory is asked while the dummy hash runs, so an unknown name costs the same argon2
       // work as a wrong password and the lookup hides behind it (see docs/multi-region.md).
-      const [home] = await Promise.all([ctx.via ? undefined : this.directory.homeRegion(account), this.d.hasher.verifyDummy(normalizedPassword)]);
+      const [home] = await Promise.all([ctx.forwardedBy ? undefined : this.directory.homeRegion(account), this.d.hasher.verifyDummy(normalizedPassword)]);
       if (home && home !== this.d.region) return { homeRegion: home };
     }
     return { user, ok: user ? await this.d.hasher.verify(user.passwordHash, normalizedPassword) : false };

@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { RequestContext } from '../observability/audit.js';
 import { refreshTokenRegion } from './refresh-tokens.js';
+import type { Served } from './regions.js';
 import type { SessionService, TokenResponse } from './sessions.js';
 import type { AccessClaims, AccessTokenVerifier } from './verifier.js';
 
@@ -84,7 +85,7 @@ export class OAuthService {
   ) {}
 
   /** RFC 6749 token endpoint: the password (unless turned off) and refresh_token grants. */
-  async token(req: TokenRequest, ctx: RequestContext): Promise<TokenResponse> {
+  async token(req: TokenRequest, ctx: RequestContext): Promise<Served<TokenResponse>> {
     this.checkClient(req.client_id);
     if (req.grant_type === 'password' && this.settings.passwordGrant) {
       this.checkScope(req.scope);
@@ -107,11 +108,11 @@ export class OAuthService {
    * RFC 7009: ends the session of either of its tokens. Unknown, invalid or
    * already revoked tokens are not an error, so the caller learns nothing.
    */
-  async revoke(req: TokenLookup, ctx: RequestContext): Promise<void> {
+  async revoke(req: TokenLookup, ctx: RequestContext): Promise<Served<void> | undefined> {
     this.checkClient(req.client_id);
     if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx);
     const claims = this.verifyQuietly(req.token);
-    if (claims) await this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx);
+    return claims ? this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx) : undefined;
   }
 
   /** RFC 7662: what a live token is; exactly `{active:false}` for anything else. */

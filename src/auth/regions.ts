@@ -52,24 +52,30 @@ export const localDirectory: UsernameDirectory = {
   homeRegion: async () => null,
 };
 
+/** An answer, and the region whose state produced it (this one, or the one a request was sent to). */
+export interface Served<T> {
+  value: T;
+  servedBy: string;
+}
+
 /**
  * Requests served by the region that holds the state: the user's home region
  * for a login, the token's origin region for a refresh, the session's origin
  * for a logout. The answer (or error)
  * is that region's; when it cannot be reached the call throws a 503 AppError.
- * Implementations set `ctx.servedBy` to the region that answered.
+ * Each answer names the region that gave it.
  */
 export interface RemoteRegions {
-  login(region: string, username: string, password: string, ctx: RequestContext): Promise<TokenResponse>;
-  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse>;
+  login(region: string, username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>>;
+  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<TokenResponse>>;
   /** Ends sessions at their origin for a caller whose access token this region verified; resolves with the ids ended. */
-  logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<string[]>;
+  logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<Served<string[]>>;
   /** Revokes a refresh token at its origin (RFC 7009 there); resolves once it is dead. */
-  revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void>;
+  revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>>;
   /** The live sessions of a user, from the user's home region. */
-  sessions?(region: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]>;
+  sessions?(region: string, userId: string, ctx: RequestContext): Promise<Served<SessionSummary[]>>;
   /** A password change made in the user's home region, for a caller whose access token this region verified. */
-  changePassword?(region: string, request: RemotePasswordChange, ctx: RequestContext): Promise<void>;
+  changePassword?(region: string, request: RemotePasswordChange, ctx: RequestContext): Promise<Served<void>>;
 }
 
 export interface RemotePasswordChange {

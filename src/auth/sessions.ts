@@ -5,7 +5,7 @@ import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
 import { cachedDecisionStands, decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
-import type { RemoteRegions } from './regions.js';
+import type { RemoteRegions, Served } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
 import type { LogoutOptions, TokenResponse } from './token-response.js';
 import type { AccessClaims } from './verifier.js';
@@ -55,7 +55,7 @@ const MAX_ROTATION_ATTEMPTS = 3;
 export class SessionService {
   constructor(private readonly d: SessionDeps) {}
 
-  async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+  async login(username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
     const user = await this.d.accounts.authenticate(username, password, ctx);
     if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
     const { settings: s, clock } = this.d;
@@ -66,7 +66,7 @@ export class SessionService {
     const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
     await this.d.sessions.create({ id: sessionId, userId: user.id, region: s.region, now, expiresAt, tokenHash: hashRefreshToken(token), tokenExpiresAt, ...clientOf(ctx) });
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
-    return this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt);
+    return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt));
   }
 
   /**
@@ -74,7 +74,7 @@ export class SessionService {
    * write. A lost race re-reads the state and decides again, which turns the
    * losers of a parallel refresh into grace-window retries.
    */
-  async refresh(token: string, ctx: RequestContext): Promise<TokenResponse> {
+  async refresh(token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
     const origin = refreshTokenRegion(token);
     if (!origin) return this.reject('malformed', ctx);
     const hash = hashRefreshToken(token);
@@ -89,7 +89,7 @@ export class SessionService {
         consistent = true;
         continue;
       }
-      if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+      if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
         // No local state for another region's token: only its origin can decide (never a guessed invalid_grant).
         return this.d.remote.refresh(origin, token, ctx);
       }
@@ -99,7 +99,7 @@ export class SessionService {
       const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
       if (decision.kind === 'grace') {
         this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: this.pathOf(s) }, ctx);
-        return this.respond(s, child, this.childExpiry(s, s.consumedAt as number));
+        return this.here(this.respond(s, child, this.childExpiry(s, s.consumedAt as number)));
       }
       const childExpiresAt = this.childExpiry(s, now);
       const rotated = await this.d.sessions.rotate({
@@ -112,7 +112,7 @@ export class SessionService {
       });
       if (rotated) {
         this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: this.pathOf(s) }, ctx);
-        return this.respond(s, child, childExpiresAt);
+        return this.here(this.respond(s, child, childExpiresAt));
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
       consistent = true;
@@ -126,11 +126,11 @@ export class SessionService {
    * session of another region is ended here when it is replicated here, else
    * there (all sessions: in the user's home region).
    */
-  async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+  async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<Served<string[]>> {
     const origin = regionOf(opts.allSessions ? claims.sub : claims.sid);
     const now = this.d.clock.now();
     const ended: string[] = [];
-    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
       // A session replicated here is ended here; replication takes the revocation to its origin and every other region.
       if (opts.allSessions || !(await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout'))) return this.logoutElsewhere(origin, claims, opts, ctx);
       ended.push(claims.sid);
@@ -149,12 +149,13 @@ export class SessionService {
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
     this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' }, ctx);
-    return ended;
+    return this.here(ended);
   }
 
-  private async logoutElsewhere(region: string, claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<string[]> {
+  private async logoutElsewhere(region: string, claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<Served<string[]>> {
     // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
-    const ended = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
+    const answer = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
+    const ended = answer.value;
     const now = this.d.clock.now();
     // Replication brings the origin's revocations here only later: until then a replica held here would
     // still rotate. So this region ends its own copies (and, for all sessions, every session of the user
@@ -162,34 +163,42 @@ export class SessionService {
     const local = opts.allSessions ? await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all') : [];
     if (!opts.allSessions) for (const sid of ended) await this.d.sessions.revoke(sid, claims.sub, now, 'logout');
     for (const sid of new Set([claims.sid, ...ended, ...local])) this.d.revocations.add(sid, now);
-    return ended;
+    return answer;
   }
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
-  async revokeRefreshToken(token: string, ctx: RequestContext): Promise<void> {
+  async revokeRefreshToken(token: string, ctx: RequestContext): Promise<Served<void>> {
     const origin = refreshTokenRegion(token);
-    if (!origin) return;
+    if (!origin) return this.here(undefined);
     const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
     if (owner) return this.revokeSession(owner, ctx);
     // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
-    if (origin !== this.d.settings.region && this.d.remote && !ctx.via) await this.d.remote.revoke(origin, token, ctx);
+    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx);
+    return this.here(undefined);
   }
 
   /**
    * Ends a session (RFC 7009 revocation of one of its tokens). Its access tokens die here at once
    * whatever the database says; a session neither held nor replicated here is ended at its origin.
    */
-  async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<void> {
+  async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<Served<void>> {
     const now = this.d.clock.now();
     this.d.revocations.add(owner.sessionId, now);
     if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
       this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
-      return;
+      return this.here(undefined);
     }
     const origin = regionOf(owner.sessionId);
-    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.via) {
-      await this.d.remote.logout(origin, { userId: owner.userId, sessionId: owner.sessionId }, ctx);
+    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
+      const { servedBy } = await this.d.remote.logout(origin, { userId: owner.userId, sessionId: owner.sessionId }, ctx);
+      return { value: undefined, servedBy };
     }
+    return this.here(undefined);
+  }
+
+  /** An answer this region gave from its own state. */
+  private here<T>(value: T): Served<T> {
+    return { value, servedBy: this.d.settings.region };
   }
 
   private remote(): RemoteRegions {

@@ -62,9 +62,7 @@ export interface RequestContext {
   /** The User-Agent header, recorded with a new session (never logged). */
   userAgent?: string;
   /** The region that forwarded this request; a forwarded request is never forwarded again. */
-  via?: string;
-  /** Set when another region produced the answer (a proxied login, refresh or logout). */
-  servedBy?: string;
+  forwardedBy?: string;
 }
 
 export type Audit = <E extends AuditEvent>(event: E, fields: AuditEvents[E], ctx?: RequestContext) => void;

@@ -50,6 +50,11 @@ export class PeerClient {
     this.urls = new Map(opts.topology.regions.map((r) => [r.id, r.url]));
   }
 
+  /** This region's id. */
+  get self(): string {
+    return this.opts.self;
+  }
+
   knows(region: string): boolean {
     return this.urls.has(region);
   }
@@ -108,6 +113,7 @@ export class PeerClient {
         description: typeof body?.error_description === 'string' ? body.error_description : undefined,
         retryAfter: res.retryAfter ?? (code === 'temporarily_unavailable' || code === 'rate_limited' ? 5 : undefined),
         reason: `answered by region ${region}`,
+        servedBy: region,
       });
     }
     return unavailable(`region ${region}`, new Error(`unexpected answer ${res.status} ${typeof code === 'string' ? code : ''}`), this.opts.retryAfterSeconds ?? 5);

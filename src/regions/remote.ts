@@ -1,4 +1,4 @@
-import type { RemoteLogout, RemotePasswordChange, RemoteRegions } from '../auth/regions.js';
+import type { RemoteLogout, RemotePasswordChange, RemoteRegions, Served } from '../auth/regions.js';
 import type { SessionSummary } from '../auth/stores.js';
 import type { TokenResponse } from '../auth/sessions.js';
 import { AppError, unavailable } from '../errors.js';
@@ -28,52 +28,50 @@ interface WireSession {
 export class PeerRegions implements RemoteRegions {
   constructor(private readonly client: PeerClient) {}
 
-  login(region: string, username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+  login(region: string, username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
     const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
-    return this.tokens(region, '/internal/v1/login', { operation: 'login', body, internal: true, requestId: ctx.requestId }, ctx);
+    return this.tokens(region, '/internal/v1/login', { operation: 'login', body, internal: true, requestId: ctx.requestId });
   }
 
-  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<TokenResponse> {
+  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
     // A token naming a region that does not exist is unknown everywhere.
     if (!this.client.knows(region)) throw new AppError('invalid_grant', { reason: `origin region ${region} is not in the topology` });
-    return this.tokens(region, '/v1/auth/refresh', { operation: 'refresh', body: { refresh_token: refreshToken }, requestId: ctx.requestId }, ctx);
+    return this.tokens(region, '/v1/auth/refresh', { operation: 'refresh', body: { refresh_token: refreshToken }, requestId: ctx.requestId });
   }
 
-  async logout(region: string, r: RemoteLogout, ctx: RequestContext): Promise<string[]> {
+  async logout(region: string, r: RemoteLogout, ctx: RequestContext): Promise<Served<string[]>> {
     const body = { user_id: r.userId, session_id: r.sessionId, refresh_token: r.refreshToken, all_sessions: r.allSessions };
     const res = await this.client.request<{ ended: string[] }>(region, '/internal/v1/logout', { operation: 'logout', body, internal: true, requestId: ctx.requestId });
-    ctx.servedBy = region;
     if (res.status !== 200 || !Array.isArray(res.body?.ended)) throw this.client.answerError(region, res);
-    return res.body.ended;
+    return { value: res.body.ended, servedBy: region };
   }
 
-  async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<void> {
-    if (!this.client.knows(region)) return; // unknown everywhere: nothing to end
+  async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>> {
+    if (!this.client.knows(region)) return { value: undefined, servedBy: this.client.self }; // unknown everywhere: nothing to end
     const res = await this.client.request(region, '/oauth/revoke', { operation: 'revoke', body: { token: refreshToken, token_type_hint: 'refresh_token' }, requestId: ctx.requestId });
-    ctx.servedBy = region;
     if (res.status !== 200) throw this.client.answerError(region, res);
+    return { value: undefined, servedBy: region };
   }
 
-  async sessions(region: string, userId: string, ctx: RequestContext): Promise<SessionSummary[]> {
+  async sessions(region: string, userId: string, ctx: RequestContext): Promise<Served<SessionSummary[]>> {
     const res = await this.client.request<{ sessions: WireSession[] }>(region, '/internal/v1/sessions', { operation: 'sessions', body: { user_id: userId }, internal: true, requestId: ctx.requestId });
-    ctx.servedBy = region;
     if (res.status !== 200 || !Array.isArray(res.body?.sessions)) throw this.client.answerError(region, res);
-    return res.body.sessions.map((s) => ({ id: s.id, region: s.region, createdAt: Date.parse(s.created_at), lastUsedAt: Date.parse(s.last_used_at), userAgent: s.user_agent, ip: s.ip }));
+    const value = res.body.sessions.map((s) => ({ id: s.id, region: s.region, createdAt: Date.parse(s.created_at), lastUsedAt: Date.parse(s.last_used_at), userAgent: s.user_agent, ip: s.ip }));
+    return { value, servedBy: region };
   }
 
-  async changePassword(region: string, r: RemotePasswordChange, ctx: RequestContext): Promise<void> {
+  async changePassword(region: string, r: RemotePasswordChange, ctx: RequestContext): Promise<Served<void>> {
     const body = { user_id: r.userId, session_id: r.sessionId, current_password: r.currentPassword, new_password: r.newPassword, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
     const res = await this.client.request(region, '/internal/v1/password', { operation: 'password', body, internal: true, requestId: ctx.requestId });
-    ctx.servedBy = region;
     if (res.status !== 204) throw this.client.answerError(region, res);
+    return { value: undefined, servedBy: region };
   }
 
-  private async tokens(region: string, path: string, req: PeerRequest, ctx: RequestContext): Promise<TokenResponse> {
+  private async tokens(region: string, path: string, req: PeerRequest): Promise<Served<TokenResponse>> {
     const res = await this.client.request<TokenResponse>(region, path, req);
-    ctx.servedBy = region;
     if (res.status !== 200) throw this.client.answerError(region, res);
     if (!isTokenResponse(res.body)) throw unavailable(`region ${region}`, new Error(`${req.operation} answered 200 without a token response`));
-    return res.body;
+    return { value: res.body, servedBy: region };
   }
 }
 

@@ -49,6 +49,8 @@ export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const err = toAppError(raw);
+    // Another region's refusal, passed on: the answer is that region's (X-Meridian-Region).
+    if (err.servedBy) request.servedBy = err.servedBy;
     if (err.status >= 500) {
       request.log.error({ err: err.cause ?? err, code: err.code, reason: err.reason }, 'request failed');
     } else {

@@ -4,6 +4,7 @@ import type { Services } from '../../services.js';
 import { authenticate } from '../plugins/authenticate.js';
 import { errors, idParams, passwordChangeBody, sessionsResponse } from '../schemas.js';
 import { context } from './auth.js';
+import { answer } from '../served.js';
 
 const iso = (t: number): string => new Date(t).toISOString();
 
@@ -18,7 +19,7 @@ export async function accountRoutes(app: FastifyInstance, { services }: { servic
   const requireToken = authenticate(services.verifier, services.metrics.tokenVerifications);
 
   app.get('/v1/auth/sessions', { schema: { response: { 200: sessionsResponse, ...errors(401, 503) } }, preHandler: requireToken }, async (request) => {
-    const list = await accountService.listSessions(request.claims!, context(request));
+    const list = answer(request, await accountService.listSessions(request.claims!, context(request)));
     return { sessions: list.map(sessionBody) };
   });
 
@@ -26,7 +27,7 @@ export async function accountRoutes(app: FastifyInstance, { services }: { servic
     '/v1/auth/sessions/:id',
     { schema: { params: idParams, response: { 204: { type: 'null' }, ...errors(400, 401, 404, 503) } }, preHandler: requireToken },
     async (request, reply) => {
-      await accountService.endSession(request.claims!, request.params.id, context(request));
+      answer(request, await accountService.endSession(request.claims!, request.params.id, context(request)));
       return reply.code(204).send();
     },
   );
@@ -35,7 +36,7 @@ export async function accountRoutes(app: FastifyInstance, { services }: { servic
     '/v1/auth/password',
     { schema: { body: passwordChangeBody, response: { 204: { type: 'null' }, ...errors(400, 401, 413, 415, 429, 503) } }, preHandler: requireToken },
     async (request, reply) => {
-      await accountService.changePassword(request.claims!, request.body.current_password, request.body.new_password, context(request));
+      answer(request, await accountService.changePassword(request.claims!, request.body.current_password, request.body.new_password, context(request)));
       return reply.code(204).send();
     },
   );

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { RequestContext } from '../../observability/audit.js';
 import { authenticate } from '../plugins/authenticate.js';
+import { answer } from '../served.js';
 import { credentialsBody, errors, logoutBody, meResponse, refreshBody, tokenResponse, userResponse } from '../schemas.js';
 
 declare module 'fastify' {
@@ -10,7 +11,7 @@ declare module 'fastify' {
   }
 }
 
-/** The request's context, made once per request: the domain may note on it which region served the answer. */
+/** The request's context, made once per request: what the domain is told of the caller. */
 export const context = (request: FastifyRequest): RequestContext =>
   (request.ctx ??= { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] });
 
@@ -31,13 +32,13 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/login',
     { schema: { body: credentialsBody, response: { 200: tokenResponse, ...errors(400, 413, 415, 429, 503) } } },
-    async (request) => sessions.login(request.body.username, request.body.password, context(request)),
+    async (request) => answer(request, await sessions.login(request.body.username, request.body.password, context(request))),
   );
 
   app.post<{ Body: { refresh_token: string } }>(
     '/v1/auth/refresh',
     { schema: { body: refreshBody, response: { 200: tokenResponse, ...errors(400, 413, 415, 503) } } },
-    async (request) => sessions.refresh(request.body.refresh_token, context(request)),
+    async (request) => answer(request, await sessions.refresh(request.body.refresh_token, context(request))),
   );
 
   app.post<{ Body: { refresh_token?: string; all_sessions?: boolean } | null }>(
@@ -45,7 +46,7 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
     { schema: { body: logoutBody, response: { 204: { type: 'null' }, ...errors(400, 401, 413, 415, 503) } }, preHandler: requireToken },
     async (request, reply) => {
       const body = request.body ?? {};
-      await sessions.logout(request.claims!, { refreshToken: body.refresh_token, allSessions: body.all_sessions }, context(request));
+      answer(request, await sessions.logout(request.claims!, { refreshToken: body.refresh_token, allSessions: body.all_sessions }, context(request)));
       return reply.code(204).send();
     },
   );

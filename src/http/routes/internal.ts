@@ -9,6 +9,7 @@ import type { Services } from '../../services.js';
 import { requireRegionSecret } from '../plugins/region-auth.js';
 import { errors, sessionsResponse, tokenResponse } from '../schemas.js';
 import { sessionBody } from './accounts.js';
+import { answer } from '../served.js';
 
 /**
  * `/internal/v1/*`: what regions ask each other. Registered only when a
@@ -125,7 +126,7 @@ const passwordBody = {
 /** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
 const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
   const from = request.headers['x-meridian-from'];
-  return { requestId: request.id, ip: clientIp ?? request.ip, via: typeof from === 'string' && from ? from : 'unknown' };
+  return { requestId: request.id, ip: clientIp ?? request.ip, forwardedBy: typeof from === 'string' && from ? from : 'unknown' };
 };
 
 export async function internalRoutes(app: FastifyInstance, { services, regions }: { services: Services; regions: RegionServices }): Promise<void> {
@@ -138,7 +139,7 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
   app.post<{ Body: { username: string; password: string; client_ip?: string } }>(
     '/internal/v1/login',
     { schema: { body: loginBody, response: { 200: tokenResponse, ...failures, ...errors(429) } } },
-    async (request) => sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip)),
+    async (request) => answer(request, await sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip))),
   );
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
@@ -146,14 +147,14 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     { schema: { body: logoutBody, response: { 200: { type: 'object', required: ['ended'], properties: { ended: { type: 'array', items: { type: 'string' } } } }, ...failures } } },
     async (request) => {
       const b = request.body;
-      const ended = await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined));
+      const ended = answer(request, await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined)));
       return { ended };
     },
   );
 
   // The list in the public body (`current` is false throughout: the asking region marks its caller's).
   app.post<{ Body: { user_id: string } }>('/internal/v1/sessions', { schema: { body: userIdBody, response: { 200: sessionsResponse, ...failures } } }, async (request) => {
-    const list = await services.accountService.listSessions({ sub: request.body.user_id, sid: '' }, forwarded(request, undefined));
+    const list = answer(request, await services.accountService.listSessions({ sub: request.body.user_id, sid: '' }, forwarded(request, undefined)));
     return { sessions: list.map(sessionBody) };
   });
 
@@ -162,7 +163,7 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     { schema: { body: passwordBody, response: { 204: { type: 'null' }, ...failures, ...errors(429) } } },
     async (request, reply) => {
       const b = request.body;
-      await services.accountService.changePassword({ sub: b.user_id, sid: b.session_id }, b.current_password, b.new_password, forwarded(request, b.client_ip));
+      answer(request, await services.accountService.changePassword({ sub: b.user_id, sid: b.session_id }, b.current_password, b.new_password, forwarded(request, b.client_ip)));
       return reply.code(204).send();
     },
   );

@@ -13,6 +13,7 @@ import {
   tokenResponse,
 } from '../schemas.js';
 import { context } from './auth.js';
+import { answer } from '../served.js';
 
 /**
  * The standard OAuth 2.0 endpoints (RFC 6749, 7009, 7662, 8414). Registered
@@ -26,14 +27,15 @@ export async function oauthRoutes(app: FastifyInstance, { services }: { services
   app.post<{ Body: TokenRequest }>(
     '/oauth/token',
     { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenRequestBody, response: { 200: tokenResponse, ...errors(400, 401, 413, 415, 429, 503) } } },
-    async (request) => oauth.token(request.body, context(request)),
+    async (request) => answer(request, await oauth.token(request.body, context(request))),
   );
 
   app.post<{ Body: TokenLookup }>(
     '/oauth/revoke',
     { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenLookupBody, response: { 200: { type: 'null' }, ...errors(400, 401, 413, 415, 503) } } },
     async (request, reply) => {
-      await oauth.revoke(request.body, context(request));
+      const revoked = await oauth.revoke(request.body, context(request));
+      if (revoked) answer(request, revoked);
       return reply.code(200).send();
     },
   );
