@@ -29,11 +29,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
 
 function request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: opts.port, method, path, agent, headers: body ? { 'content-length': Buffer.byteLength(body), ...headers } : headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: opts.port, method, path, agent, headers: body ? { 'content-length': Buffer.byteLength(body), ...headers } : headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -96,6 +99,8 @@ await Promise.all(
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-const ok = Object.entries(statuses).filter(([s]) => Number(s) < 400).reduce((n, [, c]) => n + c, 0);
+const ok = Object.entries(statuses)
+  .filter(([s]) => Number(s) < 400)
+  .reduce((n, [, c]) => n + c, 0);
 process.stdout.write(`${JSON.stringify({ requests: latencies.length, ok, rps: ok / elapsed, p50: pct(50), p99: pct(99), statuses })}\n`);
 agent.destroy();

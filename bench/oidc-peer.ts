@@ -15,7 +15,16 @@ const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig', kid: 'bench' };
 
 const provider = new Provider('http://127.0.0.1', {
-  clients: [{ client_id: 'bench', token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256', grant_types: ['refresh_token', 'authorization_code'], redirect_uris: ['https://client.test/cb'], response_types: ['code'] }],
+  clients: [
+    {
+      client_id: 'bench',
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'ES256',
+      grant_types: ['refresh_token', 'authorization_code'],
+      redirect_uris: ['https://client.test/cb'],
+      response_types: ['code'],
+    },
+  ],
   jwks: { keys: [jwk] },
   findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
   rotateRefreshToken: true,

@@ -67,14 +67,13 @@ async function scenario(label: string, env: Record<string, string>): Promise<Res
   }
 }
 
-const results = [
-  ...(await scenario('redis', { REDIS_URL, MERIDIAN_REDIS_PREFIX: testPrefix('bench') })),
-  ...(await scenario('memory', {})),
-];
+const results = [...(await scenario('redis', { REDIS_URL, MERIDIAN_REDIS_PREFIX: testPrefix('bench') })), ...(await scenario('memory', {}))];
 console.log(`${N} sequential requests each, PostgreSQL on loopback, in-process HTTP (inject)`);
 for (let i = 0; i < results.length; i += 2) {
   const [base, cached] = [results[i]!, results[i + 1]!];
   for (const r of [base, cached]) {
-    console.log(`${r.name.padEnd(42)} ${r.meanMs.toFixed(3)} ms/req  ${r.statements.toFixed(2)} DB statements/req  x${(base.meanMs / r.meanMs).toFixed(2)} vs miss`);
+    console.log(
+      `${r.name.padEnd(42)} ${r.meanMs.toFixed(3)} ms/req  ${r.statements.toFixed(2)} DB statements/req  x${(base.meanMs / r.meanMs).toFixed(2)} vs miss`,
+    );
   }
 }

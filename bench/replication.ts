@@ -51,7 +51,9 @@ try {
   const poller = (async () => {
     while (polling || pending.size > 0) {
       if (pending.size > 0) {
-        const { rows } = await b!.db.query<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens WHERE token_hash = ANY ($1::text[])', [[...pending.keys()]]);
+        const { rows } = await b!.db.query<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens WHERE token_hash = ANY ($1::text[])', [
+          [...pending.keys()],
+        ]);
         const now = Date.now();
         for (const r of rows) {
           lags.push(now - pending.get(r.token_hash)!);
@@ -98,9 +100,12 @@ try {
     { measure: 'replication lag a -> b (ms)', n: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: Math.max(...lags) },
     { measure: 'logout at b refused at a and c (ms)', n: reach.length, p50: percentile(reach, 50), p99: percentile(reach, 99), max: Math.max(...reach) },
   ];
-  console.log(`3 regions in one process, PostgreSQL on loopback; ${achieved.toFixed(1)} refreshes/s at a for ${SECONDS} s over ${FAMILIES} families; ${LOGOUTS} logouts`);
+  console.log(
+    `3 regions in one process, PostgreSQL on loopback; ${achieved.toFixed(1)} refreshes/s at a for ${SECONDS} s over ${FAMILIES} families; ${LOGOUTS} logouts`,
+  );
   console.log(`${'measure'.padEnd(40)} ${'n'.padStart(5)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'max'.padStart(7)}`);
-  for (const r of rows) console.log(`${r.measure.padEnd(40)} ${String(r.n).padStart(5)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.max).padStart(7)}`);
+  for (const r of rows)
+    console.log(`${r.measure.padEnd(40)} ${String(r.n).padStart(5)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.max).padStart(7)}`);
   if (pending.size > 0) console.log(`${pending.size} rotations never arrived at b within 30 s`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const out = { at: new Date().toISOString(), refreshesPerSecond: achieved, seconds: SECONDS, families: FAMILIES, lost: pending.size, results: rows };

@@ -16,7 +16,9 @@ import { createServices } from '../src/services.js';
 const config = loadConfigFromEnv();
 // Logs go to a file, as a region's go to its collector: writing them is part of what a request costs.
 mkdirSync('bench/results', { recursive: true });
-const services = await createServices(config, { logger: createLogger(config.logLevel, pino.destination({ dest: 'bench/results/meridian.log', append: false })) });
+const services = await createServices(config, {
+  logger: createLogger(config.logLevel, pino.destination({ dest: 'bench/results/meridian.log', append: false })),
+});
 const app = await buildApp(services);
 const lag = monitorEventLoopDelay({ resolution: 1 });
 lag.enable();
@@ -33,5 +35,8 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
 process.on('SIGTERM', () => {
-  void app.close().then(() => services.close()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => services.close())
+    .then(() => process.exit(0));
 });

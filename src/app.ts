@@ -37,7 +37,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
     // A path the router refuses (a parameter over maxParamLength, bad percent-encoding) gets the API's error body, not Fastify's.
-    frameworkErrors: (err, _request, reply) => sendError(reply, new AppError('invalid_request', { description: 'The request path is malformed or too long.', cause: err })),
+    frameworkErrors: (err, _request, reply) =>
+      sendError(reply, new AppError('invalid_request', { description: 'The request path is malformed or too long.', cause: err })),
     // Oversized headers and unparsable requests get the API's error body too.
     clientErrorHandler: clientErrorResponder(services.logger, { 'x-meridian-region': config.region }),
     // One line per request instead of two (http/plugins/access-log.ts).
@@ -71,7 +72,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   // Browsers on the listed origins may call the API directly; none by default.
   if (config.corsOrigins.length) {
-    await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+    await app.register(cors, {
+      origin: [...config.corsOrigins],
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type'],
+      maxAge: 600,
+    });
   }
   await registerOpenApi(app, config);
   await app.register(publicRoutes, { services });

@@ -22,7 +22,8 @@ describe('account endpoints across regions', () => {
       async () => {
         for (const id of ['a', 'b', 'c']) {
           const t = node(id).t;
-          if ((await count(t, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(t, 'SELECT count(*) AS n FROM replication_queue')) > 0) return false;
+          if ((await count(t, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(t, 'SELECT count(*) AS n FROM replication_queue')) > 0)
+            return false;
         }
         return true;
       },
@@ -58,7 +59,11 @@ describe('account endpoints across regions', () => {
     assert.equal(fresh.statusCode, 200, fresh.body);
     assert.equal(fresh.headers['x-meridian-region'], 'b');
     assert.equal((await post(app('b'), '/v1/auth/refresh', { refresh_token: atB.refresh_token })).statusCode, 400, 'the session made at b ended');
-    await eventually(async () => (await app('b').inject({ url: '/v1/auth/me', headers: bearer(atB.access_token) })).statusCode === 401, 10_000, 'access token refused at b');
+    await eventually(
+      async () => (await app('b').inject({ url: '/v1/auth/me', headers: bearer(atB.access_token) })).statusCode === 401,
+      10_000,
+      'access token refused at b',
+    );
     assert.equal((await app('a').inject({ url: '/v1/auth/me', headers: bearer(caller.access_token) })).statusCode, 200, "the caller's session stays");
   });
 
@@ -71,7 +76,10 @@ describe('account endpoints across regions', () => {
     assert.equal(res.headers['x-meridian-region'], 'a');
     const listed = json<{ sessions: { id: string; current: boolean; region: string }[] }>(res).sessions;
     assert.equal(listed.length, 2);
-    assert.deepEqual(listed.filter((s) => s.current).map((s) => s.id), [claimsOf(second.access_token).sid]);
+    assert.deepEqual(
+      listed.filter((s) => s.current).map((s) => s.id),
+      [claimsOf(second.access_token).sid],
+    );
     assert.ok(listed.every((s) => s.region === 'a'));
     node('a').proxy.cut();
     try {
@@ -87,7 +95,12 @@ describe('account endpoints across regions', () => {
   it('a password change asked at c is made in the home region, with its answers', async () => {
     assert.equal((await register(app('a'), 'changed-far')).statusCode, 201);
     const caller = await tokensAt('a', 'changed-far');
-    const wrong = await post(app('c'), '/v1/auth/password', { current_password: 'not the password at all!', new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    const wrong = await post(
+      app('c'),
+      '/v1/auth/password',
+      { current_password: 'not the password at all!', new_password: NEW_PASSWORD },
+      bearer(caller.access_token),
+    );
     assert.equal(wrong.statusCode, 400, wrong.body);
     assert.equal(json(wrong).error, 'invalid_grant');
     const weak = await post(app('c'), '/v1/auth/password', { current_password: PASSWORD, new_password: 'short' }, bearer(caller.access_token));

@@ -141,8 +141,17 @@ for (const backend of BACKENDS) {
       const weak = await changePassword(caller.access_token, { current_password: PASSWORD, new_password: 'short' });
       assert.equal(weak.statusCode, 400);
       assert.equal(json(weak).error, 'weak_password');
-      assert.equal(json(await changePassword(caller.access_token, { current_password: PASSWORD, new_password: 'weakling-weakling-weakling' })).error, 'weak_password');
-      for (const body of [{}, { current_password: PASSWORD }, { current_password: PASSWORD, new_password: NEW_PASSWORD, extra: 1 }, { current_password: 1, new_password: NEW_PASSWORD }, []]) {
+      assert.equal(
+        json(await changePassword(caller.access_token, { current_password: PASSWORD, new_password: 'weakling-weakling-weakling' })).error,
+        'weak_password',
+      );
+      for (const body of [
+        {},
+        { current_password: PASSWORD },
+        { current_password: PASSWORD, new_password: NEW_PASSWORD, extra: 1 },
+        { current_password: 1, new_password: NEW_PASSWORD },
+        [],
+      ]) {
         const res = await changePassword(caller.access_token, body);
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.equal(json(res).error, 'invalid_request');

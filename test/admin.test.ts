@@ -41,7 +41,9 @@ describe('queue dashboard', () => {
     assert.match(String(page.headers['content-type']), /text\/html/);
     const api = await on.app.inject({ url: '/admin/queues/api/queues', headers: auth });
     assert.equal(api.statusCode, 200);
-    const names = json<{ queues: { name: string }[] }>(api).queues.map((q) => q.name).sort();
+    const names = json<{ queues: { name: string }[] }>(api)
+      .queues.map((q) => q.name)
+      .sort();
     assert.deepEqual(names, ['cache-sync', 'maintenance']);
   });
 });

@@ -67,7 +67,7 @@ describe('audit: cache.lookup from the refresh path on a real Redis', () => {
   });
 });
 
-describe('audit: replication.applied from a peer region\'s worker', () => {
+describe("audit: replication.applied from a peer region's worker", () => {
   let set: RegionSet;
   before(async () => {
     set = await startRegions(

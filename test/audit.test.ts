@@ -20,7 +20,9 @@ describe('audit events', () => {
   const passwords = [PASSWORD, 'not the right password at all', 'Sh0rt!pw'];
 
   before(async () => {
-    t = await createTestApp({ env: { MERIDIAN_REGION: REGION, MERIDIAN_LOGIN_MAX_FAILURES: '2', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3', MERIDIAN_ADMIN_TOKEN: ADMIN } });
+    t = await createTestApp({
+      env: { MERIDIAN_REGION: REGION, MERIDIAN_LOGIN_MAX_FAILURES: '2', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '3', MERIDIAN_ADMIN_TOKEN: ADMIN },
+    });
   });
   after(() => t.close());
 
@@ -189,7 +191,10 @@ describe('audit events', () => {
     t.clock.advance(11_000);
     const reuse = await deltas(
       m,
-      { reuse: ['meridian_refresh_reuse_detected_total', { cause: 'outside_grace' }], refreshes: ['meridian_refreshes_total', { outcome: 'reuse', path: 'db' }] },
+      {
+        reuse: ['meridian_refresh_reuse_detected_total', { cause: 'outside_grace' }],
+        refreshes: ['meridian_refreshes_total', { outcome: 'reuse', path: 'db' }],
+      },
       async () => assert.equal((await refresh(tokens.refresh_token, 'req-reuse')).statusCode, 400),
     );
     assert.deepEqual(reuse, { reuse: 1, refreshes: 1 });
@@ -250,10 +255,18 @@ describe('audit events', () => {
     const auth = { authorization: `Bearer ${frank.access_token}` };
     const newPassword = 'an entirely new passphrase, 3rd';
     passwords.push(newPassword);
-    const failed = await deltas(m, { wrong: ['meridian_password_changes_total', { outcome: 'bad_credentials' }], login: ['meridian_login_attempts_total', { outcome: 'bad_credentials' }] }, async () => {
-      const res = await send('/v1/auth/password', { current_password: 'not the right password at all', new_password: newPassword }, { ip, requestId: 'req-pw-1', headers: auth });
-      assert.equal(res.statusCode, 400);
-    });
+    const failed = await deltas(
+      m,
+      { wrong: ['meridian_password_changes_total', { outcome: 'bad_credentials' }], login: ['meridian_login_attempts_total', { outcome: 'bad_credentials' }] },
+      async () => {
+        const res = await send(
+          '/v1/auth/password',
+          { current_password: 'not the right password at all', new_password: newPassword },
+          { ip, requestId: 'req-pw-1', headers: auth },
+        );
+        assert.equal(res.statusCode, 400);
+      },
+    );
     assert.deepEqual(failed, { wrong: 1, login: 1 });
     const f = last('password.change_failed');
     assert.deepEqual([f.user_id, f.session_id, f.reason, f.outcome, f.request_id], [sub, sid, 'bad_credentials', 'failure', 'req-pw-1']);
@@ -265,7 +278,10 @@ describe('audit events', () => {
 
     const admin = { authorization: `Bearer ${ADMIN}` };
     const disabled = await deltas(m, { n: ['meridian_admin_actions_total', { action: 'user_disabled' }] }, async () => {
-      assert.equal((await t.app.inject({ method: 'POST', url: `/admin/v1/users/${sub}/disable`, headers: { ...admin, 'x-request-id': 'req-admin' } })).statusCode, 204);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: `/admin/v1/users/${sub}/disable`, headers: { ...admin, 'x-request-id': 'req-admin' } })).statusCode,
+        204,
+      );
     });
     assert.deepEqual(disabled, { n: 1 });
     const a = last('admin.action');
@@ -274,7 +290,11 @@ describe('audit events', () => {
 
   it('each request is one access line with its id, path and status, never its query string', async () => {
     const secret = 'query-secret-that-must-not-be-logged';
-    const res = await send(`/v1/auth/login?password=${secret}`, { username: 'nobody-here', password: 'also wrong but long' }, { requestId: 'req-access', ip: '10.20.30.40' });
+    const res = await send(
+      `/v1/auth/login?password=${secret}`,
+      { username: 'nobody-here', password: 'also wrong but long' },
+      { requestId: 'req-access', ip: '10.20.30.40' },
+    );
     assert.equal(res.statusCode, 400);
     const lines = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'req-access' || l.request_id === 'req-access');
     const access = lines.filter((l) => l.msg === 'request completed');
@@ -293,7 +313,9 @@ describe('audit events', () => {
       // Headers and half a body, then the client is gone: the answer never comes.
       await new Promise<void>((resolve, reject) => {
         const socket = connect(Number(port), '127.0.0.1', () => {
-          socket.write('POST /v1/auth/login?secret=abandoned HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 64\r\nx-request-id: req-gone\r\n\r\n{"user');
+          socket.write(
+            'POST /v1/auth/login?secret=abandoned HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 64\r\nx-request-id: req-gone\r\n\r\n{"user',
+          );
           setTimeout(() => socket.destroy(), 50);
         });
         socket.on('close', () => resolve());

@@ -196,7 +196,7 @@ for (const backend of BACKENDS) {
         assert.equal((await post(t.app, '/v1/auth/refresh', { refresh_token: other.refresh_token })).statusCode, 200);
       });
 
-      it('logout with a refresh_token also ends that session, if it is the caller\'s', async () => {
+      it("logout with a refresh_token also ends that session, if it is the caller's", async () => {
         const a = await login(t.app, 'twodevices');
         const b = await login(t.app, 'twodevices');
         const stranger = await login(t.app, 'stranger');
@@ -249,7 +249,12 @@ describe('optional bodies', () => {
     const t = await createTestApp({ backend: 'pglite' });
     try {
       const tokens = await login(t.app, 'empty-body');
-      const out = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { 'content-type': 'application/json', ...bearer(tokens.access_token) }, payload: '' });
+      const out = await t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/logout',
+        headers: { 'content-type': 'application/json', ...bearer(tokens.access_token) },
+        payload: '',
+      });
       assert.equal(out.statusCode, 204, out.body);
       const refresh = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', headers: { 'content-type': 'application/json' }, payload: '' });
       assert.equal(refresh.statusCode, 400);

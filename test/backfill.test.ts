@@ -26,7 +26,13 @@ describe('backfill of a region added later', () => {
     await b.query("DELETE FROM users WHERE home_region = 'a'");
 
     const t = node('a').t;
-    const result = await backfill(t.services.storage.replication, { self: 'a', target: 'b', topology: t.services.regions!.topology, now: set.clock.now(), accessLifetimeMs: 660_000 });
+    const result = await backfill(t.services.storage.replication, {
+      self: 'a',
+      target: 'b',
+      topology: t.services.regions!.topology,
+      now: set.clock.now(),
+      accessLifetimeMs: 660_000,
+    });
     assert.deepEqual(result, { users: 1, families: 1, revocations: 0 });
     await eventually(async () => (await pending('a')) === 0, 15_000, 'backfill delivered');
 
@@ -38,8 +44,23 @@ describe('backfill of a region added later', () => {
     assert.equal((await post(node('b').t.app, '/v1/auth/login', { username: 'old-timer', password: PASSWORD })).headers['x-meridian-region'], 'b');
 
     // Twice is harmless, and a target outside the topology is refused.
-    await backfill(t.services.storage.replication, { self: 'a', target: 'b', topology: t.services.regions!.topology, now: set.clock.now(), accessLifetimeMs: 660_000 });
+    await backfill(t.services.storage.replication, {
+      self: 'a',
+      target: 'b',
+      topology: t.services.regions!.topology,
+      now: set.clock.now(),
+      accessLifetimeMs: 660_000,
+    });
     await eventually(async () => (await pending('a')) === 0, 15_000, 'second backfill delivered');
-    await assert.rejects(backfill(t.services.storage.replication, { self: 'a', target: 'z', topology: t.services.regions!.topology, now: set.clock.now(), accessLifetimeMs: 660_000 }), /not another region/);
+    await assert.rejects(
+      backfill(t.services.storage.replication, {
+        self: 'a',
+        target: 'z',
+        topology: t.services.regions!.topology,
+        now: set.clock.now(),
+        accessLifetimeMs: 660_000,
+      }),
+      /not another region/,
+    );
   });
 });

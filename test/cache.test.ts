@@ -67,7 +67,10 @@ for (const mode of MODES) {
     it('parallel refreshes of one token on a warm cache rotate once and all get the same successor', async () => {
       const tokens = await login(t.app, `race-${mode}`);
       const results = await Promise.all(Array.from({ length: 8 }, () => refresh(t.app, tokens.refresh_token)));
-      assert.deepEqual(results.map((r) => r.statusCode), Array(8).fill(200));
+      assert.deepEqual(
+        results.map((r) => r.statusCode),
+        Array(8).fill(200),
+      );
       assert.equal(new Set(results.map((r) => json<Tokens>(r).refresh_token)).size, 1);
     });
 
@@ -75,7 +78,7 @@ for (const mode of MODES) {
       const tokens = await login(t.app, `dead-${mode}`);
       assert.equal((await logout(t.app, tokens.access_token)).statusCode, 204);
       t.queries.clear();
-      for (let i = 0; i < 20; i++) assert.equal(json((await refresh(t.app, tokens.refresh_token))).error, 'invalid_grant');
+      for (let i = 0; i < 20; i++) assert.equal(json(await refresh(t.app, tokens.refresh_token)).error, 'invalid_grant');
       assert.deepEqual(statements(), {});
 
       await flush();

@@ -20,7 +20,8 @@ for (const backend of BACKENDS) {
     const exists = async (table: 'refresh_tokens' | 'sessions', column: string, value: string) =>
       (await t.db.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [value])).rows.length === 1;
     const sessionOf = async (refreshToken: string) =>
-      (await t.db.query<{ session_id: string }>('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(refreshToken)])).rows[0]!.session_id;
+      (await t.db.query<{ session_id: string }>('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(refreshToken)])).rows[0]!
+        .session_id;
 
     it('removes exactly the expired tokens, expired families and sent outbox rows', async () => {
       const start = t.clock.now();
@@ -53,7 +54,11 @@ for (const backend of BACKENDS) {
 
       // Day 31, revocations since day 28 still protected (their access tokens could be alive).
       at(31);
-      const first = await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY });
+      const first = await t.services.storage.maintenance.cleanup({
+        now: t.clock.now(),
+        keepRevokedSince: start + 28 * DAY,
+        keepForeignRevocationsSince: start + 28 * DAY,
+      });
       assert.deepEqual(first, { tokens: 6, sessions: 2, outbox: 3, revocations: 0 });
       assert.equal(await exists('sessions', 'id', oldSid!), false);
       assert.equal(await exists('sessions', 'id', idleSid!), false);
@@ -63,9 +68,15 @@ for (const backend of BACKENDS) {
       assert.equal((await t.db.query('SELECT id FROM outbox WHERE synced_at IS NULL')).rows.length, unsentBefore, 'a revocation not yet synced is kept');
 
       // Nothing more has expired: nothing more goes.
-      assert.deepEqual(await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY }), { tokens: 0, sessions: 0, outbox: 0, revocations: 0 });
+      assert.deepEqual(
+        await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 28 * DAY, keepForeignRevocationsSince: start + 28 * DAY }),
+        { tokens: 0, sessions: 0, outbox: 0, revocations: 0 },
+      );
       // Once its access tokens are all dead, the revoked family goes too.
-      assert.deepEqual(await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 29 * DAY, keepForeignRevocationsSince: start + 29 * DAY }), { tokens: 0, sessions: 1, outbox: 0, revocations: 0 });
+      assert.deepEqual(
+        await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: start + 29 * DAY, keepForeignRevocationsSince: start + 29 * DAY }),
+        { tokens: 0, sessions: 1, outbox: 0, revocations: 0 },
+      );
       assert.equal(await exists('sessions', 'id', revokedSid!), false);
       assert.equal((await refresh(t.app, live.refresh_token)).statusCode, 200);
     });
@@ -75,7 +86,11 @@ for (const backend of BACKENDS) {
         `INSERT INTO outbox (kind, session_id, generation, created_at, sent_at)
          SELECT 'created', 'x', 0, now(), now() FROM generate_series(1, 1234)`,
       );
-      const r = await t.services.storage.maintenance.cleanup({ now: t.clock.now(), keepRevokedSince: t.clock.now(), keepForeignRevocationsSince: t.clock.now() });
+      const r = await t.services.storage.maintenance.cleanup({
+        now: t.clock.now(),
+        keepRevokedSince: t.clock.now(),
+        keepForeignRevocationsSince: t.clock.now(),
+      });
       assert.equal(r.outbox, 1234);
     });
   });

@@ -16,6 +16,10 @@ describe('the meridian command from a checkout', () => {
   it('`npm run --silent meridian -- config` prints the configuration table', async () => {
     assert.ok(existsSync(new URL('../dist/cli/main.js', import.meta.url)), 'dist/ is missing: `npm install` (its prepare script) builds it');
     const { stdout } = await promisify(execFile)('npm', ['run', '--silent', 'meridian', '--', 'config'], { cwd: ROOT });
-    assert.equal(stdout, `| variable | default | meaning |\n|---|---|---|\n${describeConfig()}\n`, 'a dist/ older than src/ prints the old table: `npm run build`');
+    assert.equal(
+      stdout,
+      `| variable | default | meaning |\n|---|---|---|\n${describeConfig()}\n`,
+      'a dist/ older than src/ prints the old table: `npm run build`',
+    );
   });
 });

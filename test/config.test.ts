@@ -23,7 +23,13 @@ describe('configuration', () => {
   });
 
   it('derives the issuer from PORT when MERIDIAN_ISSUER is unset', () => {
-    const c = loadConfig({ PORT: '9000', MERIDIAN_REGION: 'eu-west', MERIDIAN_SIGNING_ALG: 'EdDSA', MERIDIAN_PASSWORD_MIN_LENGTH: '8', MERIDIAN_TRUST_PROXY: 'true' });
+    const c = loadConfig({
+      PORT: '9000',
+      MERIDIAN_REGION: 'eu-west',
+      MERIDIAN_SIGNING_ALG: 'EdDSA',
+      MERIDIAN_PASSWORD_MIN_LENGTH: '8',
+      MERIDIAN_TRUST_PROXY: 'true',
+    });
     assert.equal(c.port, 9000);
     assert.equal(c.region, 'eu-west');
     assert.equal(c.signingAlg, 'EdDSA');
@@ -44,9 +50,13 @@ describe('configuration', () => {
       [{ MERIDIAN_TRUST_PROXY: 'maybe' }, /MERIDIAN_TRUST_PROXY must be true or false/],
       [{ MERIDIAN_REFRESH_TOKEN_TTL: '3600', MERIDIAN_REFRESH_IDLE_TTL: '7200' }, /MERIDIAN_REFRESH_IDLE_TTL must not exceed/],
     ];
-    for (const [env, message] of cases) assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(env));
+    for (const [env, message] of cases)
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+        JSON.stringify(env),
+      );
   });
-
 });
 
 type Field = (typeof FIELDS)[keyof typeof FIELDS];
@@ -126,7 +136,11 @@ describe('configuration, every variable of the schema', () => {
     for (const key of KEYS) {
       for (const { raw, message } of invalidSamples(key)) {
         const env = { ...validEnv(), [fieldOf(key).env]: raw };
-        assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), `${fieldOf(key).env}=${raw}`);
+        assert.throws(
+          () => loadConfig(env),
+          (e: unknown) => e instanceof ConfigError && message.test(e.message),
+          `${fieldOf(key).env}=${raw}`,
+        );
       }
     }
   });

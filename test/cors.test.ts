@@ -4,7 +4,11 @@ import { createTestApp } from './helpers.js';
 
 describe('CORS', () => {
   it('answers preflights for configured origins only, and none at all by default', async () => {
-    const preflight = { method: 'OPTIONS' as const, url: '/v1/auth/login', headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } };
+    const preflight = {
+      method: 'OPTIONS' as const,
+      url: '/v1/auth/login',
+      headers: { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    };
     const on = await createTestApp({ backend: 'pglite', env: { MERIDIAN_CORS_ORIGINS: 'https://app.example.com, https://admin.example.com' } });
     const off = await createTestApp({ backend: 'pglite' });
     try {

@@ -45,7 +45,10 @@ for (const kind of STORES) {
 
     it('counts parallel hits exactly', async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => store.increment('k2', 60_000)));
-      assert.deepEqual(results.map((r) => r.count).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        results.map((r) => r.count).sort((x, y) => x - y),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
 
     it('take hands out at most the limit to parallel callers, and a refusal adds nothing', async () => {

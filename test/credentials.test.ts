@@ -76,7 +76,19 @@ describe('password policy (NIST SP 800-63B-4 §3.1.1.2)', () => {
   });
 
   it('accepts passphrases and random strings', async () => {
-    const good = [PASSWORD, 'Tr0ub4dor and 3 more words', 'my-dog_is.named/Rex,really', 'Xk9#mQ2vLp8wR4tZ', 'Kx7.Wq2-Lm9_Zp4/Rt', 'dragonfly jazz mosaic', 'Ümlaut ñandú café straße', 'k3jd8fh2nx9qpl4m', 'Xk9#mQ2vL7pR4tWz', pseudoRandom(15, 'a'), pseudoRandom(40, 'b')];
+    const good = [
+      PASSWORD,
+      'Tr0ub4dor and 3 more words',
+      'my-dog_is.named/Rex,really',
+      'Xk9#mQ2vLp8wR4tZ',
+      'Kx7.Wq2-Lm9_Zp4/Rt',
+      'dragonfly jazz mosaic',
+      'Ümlaut ñandú café straße',
+      'k3jd8fh2nx9qpl4m',
+      'Xk9#mQ2vL7pR4tWz',
+      pseudoRandom(15, 'a'),
+      pseudoRandom(40, 'b'),
+    ];
     for (const password of good) assert.equal((await registerAs(password)).statusCode, 201, password);
     // A username inside a strong passphrase leaves it strong.
     assert.equal((await registerAs(PASSWORD, 'horse')).statusCode, 201);
@@ -92,6 +104,9 @@ describe('password policy (NIST SP 800-63B-4 §3.1.1.2)', () => {
   it('with a minimum of 8, a short random string is left to the length rule; patterns are still refused', () => {
     const policy = { minLength: 8, maxLength: 1024 };
     assert.equal(checkPassword('Xk9#mQ2v', policy), 'Xk9#mQ2v');
-    assert.throws(() => checkPassword('abcd1234', policy), (err: unknown) => isAppError(err, 'weak_password'));
+    assert.throws(
+      () => checkPassword('abcd1234', policy),
+      (err: unknown) => isAppError(err, 'weak_password'),
+    );
   });
 });

@@ -98,7 +98,9 @@ describe('dashboard in headless Chromium', { skip }, () => {
     const shown = Number(await page.getAttribute('#chart-logins', 'data-points'));
     await traffic(['dan', 'eve']);
     await page.waitForFunction(
-      (before) => Number(document.getElementById('chart-logins')?.dataset.points) > before && Number.parseFloat(document.getElementById('tile-logins')?.textContent ?? '') > 0,
+      (before) =>
+        Number(document.getElementById('chart-logins')?.dataset.points) > before &&
+        Number.parseFloat(document.getElementById('tile-logins')?.textContent ?? '') > 0,
       shown,
       { timeout: 30_000 },
     );

@@ -26,7 +26,9 @@ function send(url: string, method: string, target: string): Promise<Answer> {
     const req = http.request({ hostname, port, method, path: target, agent: false, headers: { host: 'gateway.test' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, region: res.headers['x-meridian-region'] as string | undefined, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, region: res.headers['x-meridian-region'] as string | undefined, body: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -111,12 +113,32 @@ describe('gateway request targets', () => {
   });
 
   describe('applies the /internal/ rule to the normalised path', () => {
-    const targets = ['/internal/v1/keys', '/x/../internal/v1/keys', '/%2e%2e/internal/v1/keys', '/%2E%2E/internal/v1/keys', '/v1/.%2e/.%2E/internal/v1/keys', '/./internal/v1/keys', '/%69nternal/v1/keys', '/INTERNAL/v1/keys', '/internal'];
+    const targets = [
+      '/internal/v1/keys',
+      '/x/../internal/v1/keys',
+      '/%2e%2e/internal/v1/keys',
+      '/%2E%2E/internal/v1/keys',
+      '/v1/.%2e/.%2E/internal/v1/keys',
+      '/./internal/v1/keys',
+      '/%69nternal/v1/keys',
+      '/INTERNAL/v1/keys',
+      '/internal',
+    ];
     for (const target of targets) it(target, () => refused('GET', target, 404, 'not_found'));
   });
 
   describe('refuses what routers read differently: escaped slashes, backslashes, empty segments, broken escapes', () => {
-    const targets = ['//internal/v1/keys', '/v1%2F..%2Finternal/v1/keys', '/internal/..%2f../v1', '/v1%5c..%5cinternal/v1/keys', '/v1\\..\\internal/v1/keys', '/v1//x', '/v1/%zz', '/v1/%2', '/v1?a#b'];
+    const targets = [
+      '//internal/v1/keys',
+      '/v1%2F..%2Finternal/v1/keys',
+      '/internal/..%2f../v1',
+      '/v1%5c..%5cinternal/v1/keys',
+      '/v1\\..\\internal/v1/keys',
+      '/v1//x',
+      '/v1/%zz',
+      '/v1/%2',
+      '/v1?a#b',
+    ];
     for (const target of targets) it(target, () => refused('GET', target, 400, 'invalid_request'));
   });
 

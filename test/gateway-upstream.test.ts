@@ -16,7 +16,14 @@ async function listen(server: http.Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const regionAt = (id: string, url: string): RegionInfo => ({ id, location: { lat: 0, lon: 0 }, url, databaseUrl: 'postgres://unused', redisUrl: 'redis://unused', peers: [] });
+const regionAt = (id: string, url: string): RegionInfo => ({
+  id,
+  location: { lat: 0, lon: 0 },
+  url,
+  databaseUrl: 'postgres://unused',
+  redisUrl: 'redis://unused',
+  peers: [],
+});
 
 describe('gateway connections to regions', () => {
   const logger = createLogger('silent');

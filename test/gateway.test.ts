@@ -83,7 +83,8 @@ describe('gateway', () => {
       // A POST that may have reached a failing region is not sent to another one (it could run twice):
       // that one request gets a 503, and the next goes to the next nearest region.
       set.nodes.frankfurt!.proxy.cut();
-      const login = () => fetch(`${gateway.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-client-geo': PARIS }, body: '{}' });
+      const login = () =>
+        fetch(`${gateway.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-client-geo': PARIS }, body: '{}' });
       const first = await login();
       assert.equal(`${first.status} ${first.headers.get('x-meridian-region')}`, '503 gateway');
       assert.ok(Number(first.headers.get('retry-after')) > 0);

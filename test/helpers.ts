@@ -186,7 +186,9 @@ export async function logout(app: FastifyInstance, accessToken: string, body: Re
 
 /** The value of one labelled series of a counter or gauge (0 when absent). */
 export async function metricValue(
-  metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> | { values: { labels: Record<string, unknown>; value: number }[] } },
+  metric: {
+    get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> | { values: { labels: Record<string, unknown>; value: number }[] };
+  },
   labels: Record<string, string>,
 ): Promise<number> {
   const { values } = await metric.get();
@@ -221,7 +223,12 @@ export async function startTestServer(opts: TestAppOptions = {}): Promise<TestSe
  * that; fails after `ms` with `what` (a liveness bound, not a timing assertion). The one polling
  * loop of the tests: a probe that throws fails the wait at once (a child process that exited, say).
  */
-export async function eventually<T>(probe: () => T | Promise<T>, ms = 5000, what: string | (() => string) = 'condition', everyMs = 20): Promise<Exclude<T, false | undefined | null>> {
+export async function eventually<T>(
+  probe: () => T | Promise<T>,
+  ms = 5000,
+  what: string | (() => string) = 'condition',
+  everyMs = 20,
+): Promise<Exclude<T, false | undefined | null>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -254,7 +261,10 @@ export interface JwsHeader {
 
 /** The header and claims of a JWS, decoded without verifying it (the tests issued or built it). */
 export function decodeJws(token: string): { header: JwsHeader; claims: AccessClaims } {
-  const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown);
+  const [header, claims] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown);
   return { header: header as JwsHeader, claims: claims as AccessClaims };
 }
 

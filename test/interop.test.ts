@@ -65,7 +65,10 @@ describe('openid-client', () => {
 
     await oidc.tokenRevocation(config, tokens.refresh_token as string);
     assert.deepEqual(await oidc.tokenIntrospection(introspector, tokens.access_token), { active: false });
-    await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token as string), (err: unknown) => (err as oidc.ResponseBodyError).error === 'invalid_grant');
+    await assert.rejects(
+      oidc.refreshTokenGrant(config, tokens.refresh_token as string),
+      (err: unknown) => (err as oidc.ResponseBodyError).error === 'invalid_grant',
+    );
     // Unknown tokens are accepted silently.
     await oidc.tokenRevocation(config, 'not-a-token');
   });

@@ -54,7 +54,7 @@ describe('access-token verification refuses forged and broken tokens', () => {
     assert.equal(reasonOf('not a token'), 'malformed');
     assert.equal(reasonOf(`${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BA' : 'AA'}`), 'bad signature');
     assert.equal(reasonOf(await signed(header, { ...payload, aud: 'elsewhere' })), 'wrong audience');
-    assert.equal(verifyFailureOf(new Error('bad signature')), undefined, 'only the verifier\'s own errors carry a failure');
+    assert.equal(verifyFailureOf(new Error('bad signature')), undefined, "only the verifier's own errors carry a failure");
   });
 
   it('accepts the genuine token (control)', async () => {
@@ -176,7 +176,10 @@ describe('access-token verification refuses forged and broken tokens', () => {
     const token = (await login(t.app, 'nodb')).access_token;
     t.queries.clear();
     for (let i = 0; i < 5; i++) assert.equal((await me(token)).statusCode, 200);
-    assert.equal([...t.queries.values()].reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      [...t.queries.values()].reduce((a, b) => a + b, 0),
+      0,
+    );
   });
 });
 

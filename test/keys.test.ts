@@ -7,7 +7,6 @@ import { PgKeyStore } from '../src/storage/postgres/repositories.js';
 import { bearer, createDatabase, createTestApp, decodeJws, json, login, PASSWORD, post, register, type TestApp } from './helpers.js';
 import { ManualClock, systemRandom } from '../src/util/runtime.js';
 
-
 describe('signing keys', () => {
   let db: { url: string; drop: () => Promise<void> };
   let a: TestApp;
@@ -63,7 +62,12 @@ describe('signing algorithms', () => {
         const { header } = decodeJws(tokens.access_token);
         assert.equal(header.alg, alg);
         const set = createLocalJWKSet(json(await t.app.inject({ url: '/.well-known/jwks.json' })) as never);
-        const { payload } = await jwtVerify(tokens.access_token, set, { issuer: 'https://auth.test', audience: 'meridian', typ: 'at+jwt', currentDate: new Date(t.clock.now()) });
+        const { payload } = await jwtVerify(tokens.access_token, set, {
+          issuer: 'https://auth.test',
+          audience: 'meridian',
+          typ: 'at+jwt',
+          currentDate: new Date(t.clock.now()),
+        });
         assert.equal(payload.username, `alg-${alg.toLowerCase()}`);
         assert.equal((await t.app.inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
       } finally {

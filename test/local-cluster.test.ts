@@ -56,7 +56,14 @@ describe('meridian cluster', () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix], {
       cwd: ROOT,
-      env: childEnv({ PORT: String(port), MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: PG_SERVER, LOG_LEVEL: 'warn', MERIDIAN_REGIONS_FILE: '', MERIDIAN_REGION_SECRET: '' }),
+      env: childEnv({
+        PORT: String(port),
+        MERIDIAN_DATA_DIR: dataDir,
+        DATABASE_URL: PG_SERVER,
+        LOG_LEVEL: 'warn',
+        MERIDIAN_REGIONS_FILE: '',
+        MERIDIAN_REGION_SECRET: '',
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -66,10 +73,18 @@ describe('meridian cluster', () => {
     let pids: number[] = [];
     try {
       const infoFile = join(dataDir, 'cluster.json');
-      const info = await until(child, () => output, 120_000, async () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo) : undefined));
+      const info = await until(
+        child,
+        () => output,
+        120_000,
+        async () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo) : undefined),
+      );
       pids = info.processes.map((p) => p.pid);
       assert.equal(info.gateway, `http://127.0.0.1:${port}`);
-      assert.deepEqual(info.regions.map((r) => r.id), ['us-east', 'eu-west', 'ap-southeast']);
+      assert.deepEqual(
+        info.regions.map((r) => r.id),
+        ['us-east', 'eu-west', 'ap-southeast'],
+      );
       for (const r of info.regions) {
         assert.equal((await call(`${r.url}/readyz`)).status, 200, r.id);
         assert.match(r.databaseUrl, new RegExp(`/${prefix}_${r.id.replace(/-/g, '_')}$`));
@@ -94,10 +109,15 @@ describe('meridian cluster', () => {
       const tokens = (await login.json()) as Tokens;
 
       // In Dublin: eu-west verifies the us-east token with the key it fetched from us-east.
-      const me = await until(child, () => output, 20_000, async () => {
-        const res = await call(`${info.gateway}/v1/auth/me`, { geo: DUBLIN, token: tokens.access_token });
-        return res.status === 200 ? res : undefined;
-      });
+      const me = await until(
+        child,
+        () => output,
+        20_000,
+        async () => {
+          const res = await call(`${info.gateway}/v1/auth/me`, { geo: DUBLIN, token: tokens.access_token });
+          return res.status === 200 ? res : undefined;
+        },
+      );
       assert.equal(me.headers.get('x-meridian-region'), 'eu-west');
       assert.equal(((await me.json()) as { region: string }).region, 'us-east');
       // eu-west (a peer of us-east) rotates it from its replica once replication brought it, else sends it to us-east.
@@ -106,14 +126,24 @@ describe('meridian cluster', () => {
       assert.match(((await refreshed.json()) as Tokens).refresh_token, /^us-east\./, 'the family keeps its origin region');
 
       // Replication brings the user record to eu-west: a login in Dublin is then decided there.
-      const local = await until(child, () => output, 20_000, async () => {
-        const res = await call(`${info.gateway}/v1/auth/login`, { geo: DUBLIN, body: { username: 'traveller', password: PASSWORD } });
-        return res.status === 200 && res.headers.get('x-meridian-region') === 'eu-west' ? ((await res.json()) as Tokens) : undefined;
-      });
+      const local = await until(
+        child,
+        () => output,
+        20_000,
+        async () => {
+          const res = await call(`${info.gateway}/v1/auth/login`, { geo: DUBLIN, body: { username: 'traveller', password: PASSWORD } });
+          return res.status === 200 && res.headers.get('x-meridian-region') === 'eu-west' ? ((await res.json()) as Tokens) : undefined;
+        },
+      );
       // A logout in Dublin reaches the verifiers of every region (through each region's worker and Redis channel).
       assert.equal((await call(`${info.gateway}/v1/auth/logout`, { geo: DUBLIN, token: local.access_token, method: 'POST' })).status, 204);
       for (const r of info.regions) {
-        await until(child, () => output, 10_000, async () => ((await call(`${r.url}/v1/auth/me`, { token: local.access_token })).status === 401 ? true : undefined));
+        await until(
+          child,
+          () => output,
+          10_000,
+          async () => ((await call(`${r.url}/v1/auth/me`, { token: local.access_token })).status === 401 ? true : undefined),
+        );
       }
 
       child.kill('SIGTERM');

@@ -16,7 +16,12 @@ describe('logout of every session forwarded to the home region', () => {
   const holds = async (id: string, table: 'sessions' | 'users', key: string) =>
     (await node(id).t.db.query(`SELECT 1 FROM ${table} WHERE ${table === 'users' ? 'username' : 'id'} = $1`, [key])).rows.length > 0;
   const sessionOf = async (region: string, username: string) =>
-    (await node(region).t.db.query<{ id: string }>('SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1 AND s.region = $2', [username, region])).rows.map((r) => r.id);
+    (
+      await node(region).t.db.query<{ id: string }>('SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1 AND s.region = $2', [
+        username,
+        region,
+      ])
+    ).rows.map((r) => r.id);
 
   before(async () => {
     set = await startHub();
@@ -43,9 +48,14 @@ describe('logout of every session forwarded to the home region', () => {
       const res = await post(app('ap-southeast'), '/v1/auth/refresh', { refresh_token: tokens.refresh_token });
       assert.equal(res.statusCode, 400, `${name}: refresh at ap-southeast refused`);
       assert.equal(json(res).error, 'invalid_grant');
-      assert.equal((await app('ap-southeast').inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 401, `${name}: access token refused`);
+      assert.equal(
+        (await app('ap-southeast').inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode,
+        401,
+        `${name}: access token refused`,
+      );
     }
     // The home region ended them too.
-    for (const tokens of [home1, home2]) assert.equal(json(await post(app('eu-west'), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error, 'invalid_grant');
+    for (const tokens of [home1, home2])
+      assert.equal(json(await post(app('eu-west'), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error, 'invalid_grant');
   });
 });

@@ -47,7 +47,5 @@ export interface AuditLine {
 
 /** The audit lines of `event` among captured log lines, oldest first. */
 export function auditLines(logs: string[], event: string): AuditLine[] {
-  return logs
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l): l is AuditLine => l.audit === true && l.event === event);
+  return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l): l is AuditLine => l.audit === true && l.event === event);
 }

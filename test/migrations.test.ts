@@ -11,7 +11,12 @@ describe('migrations', () => {
     try {
       const applied = await Promise.all(conns.map((c) => migrate(c)));
       const all = applied.flat();
-      assert.deepEqual(all.sort(), listMigrations().map((m) => m.name).sort());
+      assert.deepEqual(
+        all.sort(),
+        listMigrations()
+          .map((m) => m.name)
+          .sort(),
+      );
       const { rows } = await conns[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
       assert.equal(rows[0]!.n, listMigrations().length);
       assert.deepEqual(await migrate(conns[0]!), [], 'a second run has nothing to do');

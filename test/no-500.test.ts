@@ -59,7 +59,15 @@ const FORM_PAYLOADS = [
   'token=&token_type_hint[]=x',
   `=&&==&${'k=v&'.repeat(3000)}`,
 ];
-const TYPES = ['application/json', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', ''];
+const TYPES = [
+  'application/json',
+  'application/json; charset=latin1',
+  'application/x-www-form-urlencoded',
+  'text/plain',
+  'application/octet-stream',
+  'multipart/form-data; boundary=x',
+  '',
+];
 const ROUTES: [method: string, url: string][] = [
   ['POST', '/v1/auth/register'],
   ['POST', '/v1/auth/login'],
@@ -102,7 +110,13 @@ for (const backend of BACKENDS) {
       dir = mkdtempSync(join(tmpdir(), 'meridian-no-500-'));
       s = await startTestServer({
         backend,
-        env: { MERIDIAN_REGION: REGION, MERIDIAN_REGIONS_FILE: topologyFile(dir), MERIDIAN_REGION_SECRET: SECRET, MERIDIAN_INTROSPECTION_TOKEN: INTROSPECTION_TOKEN, MERIDIAN_ADMIN_TOKEN: ADMIN_TOKEN },
+        env: {
+          MERIDIAN_REGION: REGION,
+          MERIDIAN_REGIONS_FILE: topologyFile(dir),
+          MERIDIAN_REGION_SECRET: SECRET,
+          MERIDIAN_INTROSPECTION_TOKEN: INTROSPECTION_TOKEN,
+          MERIDIAN_ADMIN_TOKEN: ADMIN_TOKEN,
+        },
       });
       const tokens = await login(s.app, 'fuzzed');
       payloads = [
@@ -111,7 +125,16 @@ for (const backend of BACKENDS) {
         `token=${tokens.access_token}&token_type_hint=refresh_token`,
         JSON.stringify({ grant_type: 'password', username: 'fuzzed', password: PASSWORD, scope: '\u0000' }),
       ];
-      auths = [undefined, `Bearer ${tokens.access_token}`, 'Bearer \u0000', 'Bearer a.b.c', `Bearer ${INTROSPECTION_TOKEN}`, `Bearer ${SECRET}`, `Bearer ${ADMIN_TOKEN}`, `Basic ${Buffer.from(':').toString('base64')}`];
+      auths = [
+        undefined,
+        `Bearer ${tokens.access_token}`,
+        'Bearer \u0000',
+        'Bearer a.b.c',
+        `Bearer ${INTROSPECTION_TOKEN}`,
+        `Bearer ${SECRET}`,
+        `Bearer ${ADMIN_TOKEN}`,
+        `Basic ${Buffer.from(':').toString('base64')}`,
+      ];
     });
     after(async () => {
       await s.close();
@@ -142,7 +165,10 @@ for (const backend of BACKENDS) {
       // The credentials got past the door: with the region secret the internal routes answered other than 401, and so did introspection with its token.
       for (const [, url] of ROUTES.filter(([, u]) => u.startsWith('/internal/') || u === '/oauth/introspect')) {
         const codes = [...(statuses.get(url) ?? [])];
-        assert.ok(codes.some((code) => code !== 401), `${url} with its credential: ${codes}`);
+        assert.ok(
+          codes.some((code) => code !== 401),
+          `${url} with its credential: ${codes}`,
+        );
       }
     });
 

@@ -230,7 +230,12 @@ describe('introspection with no service token configured', () => {
 
   it('refuses every caller', async () => {
     const tokens = await login(t.app, 'lonely');
-    const res = await t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: { ...FORM, ...bearer('anything-at-all-0123') }, payload: `token=${tokens.access_token}` });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/introspect',
+      headers: { ...FORM, ...bearer('anything-at-all-0123') },
+      payload: `token=${tokens.access_token}`,
+    });
     assert.equal(res.statusCode, 401);
   });
 });

@@ -15,7 +15,11 @@ function registeredRoutes(tree: string): Map<string, string[]> {
     const path = `${stack.at(-1) ?? ''}${m[2]}`;
     stack.push(path);
     // OpenAPI writes path parameters as {name}, Fastify as :name.
-    if (m[3]) routes.set(path.replace(/:(\w+)/g, '{$1}'), m[3].split(', ').filter((method) => method !== 'HEAD'));
+    if (m[3])
+      routes.set(
+        path.replace(/:(\w+)/g, '{$1}'),
+        m[3].split(', ').filter((method) => method !== 'HEAD'),
+      );
   }
   return routes;
 }

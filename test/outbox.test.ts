@@ -45,10 +45,14 @@ for (const kind of KINDS) {
       ).rows;
     const sessionOf = async (refreshToken: string) => (await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(refreshToken)))!.sessionId;
     const idle = () =>
-      eventually(async () => {
-        const c = await tier.sync.counts();
-        return c.waiting + c.active + c.delayed === 0;
-      }, 10_000, 'sync queue drained');
+      eventually(
+        async () => {
+          const c = await tier.sync.counts();
+          return c.waiting + c.active + c.delayed === 0;
+        },
+        10_000,
+        'sync queue drained',
+      );
     /**
      * The worker tier has handled every change made so far: a session logged out now by `other`
      * (which only the sync tells the cache of) shows as revoked in the cache. Rows are synced in
@@ -57,14 +61,25 @@ for (const kind of KINDS) {
     const caughtUp = async () => {
       const marker = await login(t.app, `marker-${kind}`);
       assert.equal((await logout(other.app, marker.access_token)).statusCode, 204);
-      await eventually(async () => (await t.services.shared.cache.lookup(hashRefreshToken(marker.refresh_token)))?.revokedAt != null, 10_000, 'a later revocation synced');
+      await eventually(
+        async () => (await t.services.shared.cache.lookup(hashRefreshToken(marker.refresh_token)))?.revokedAt != null,
+        10_000,
+        'a later revocation synced',
+      );
     };
 
     before(async () => {
       const env: Record<string, string> = kind === 'bullmq' ? { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('outbox') } : {};
       t = await createTestApp({ env });
       other = await createTestApp({ databaseUrl: t.config.databaseUrl, clock: t.clock });
-      tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+      tier = await startWorkerTier({
+        config: t.config,
+        storage: t.services.storage,
+        shared: t.services.shared,
+        clock: t.clock,
+        logger: t.services.logger,
+        metrics: t.services.metrics,
+      });
     });
     after(async () => {
       await tier.close();
@@ -92,9 +107,19 @@ for (const kind of KINDS) {
       const sid = `${state.sessionId}-b`;
       const now = t.clock.now();
       const first = hashRefreshToken(`local.${'a'.repeat(43)}`);
-      await store.create({ id: sid, userId: state.userId, region: 'local', now, expiresAt: now + 86_400_000, tokenHash: first, tokenExpiresAt: now + 86_400_000 });
+      await store.create({
+        id: sid,
+        userId: state.userId,
+        region: 'local',
+        now,
+        expiresAt: now + 86_400_000,
+        tokenHash: first,
+        tokenExpiresAt: now + 86_400_000,
+      });
       const children = ['b', 'c', 'd'].map((c) => hashRefreshToken(`local.${c.repeat(43)}`));
-      const won = await Promise.all(children.map((childHash) => store.rotate({ sessionId: sid, generation: 0, parentHash: first, childHash, childExpiresAt: now + 86_400_000, now })));
+      const won = await Promise.all(
+        children.map((childHash) => store.rotate({ sessionId: sid, generation: 0, parentHash: first, childHash, childExpiresAt: now + 86_400_000, now })),
+      );
       assert.equal(won.filter(Boolean).length, 1);
       assert.ok(await store.revoke(sid, state.userId, now, 'logout'));
       const rows = await outbox(sid);
@@ -144,7 +169,12 @@ for (const kind of KINDS) {
       const sessions = await Promise.all([1, 2, 3].map(() => login(t.app, `replay-${kind}`)));
       assert.equal((await logout(other.app, sessions[0]!.access_token, { all_sessions: true })).statusCode, 204);
       // Delivered once in order first, so the replay below comes after it.
-      for (const s of sessions) await eventually(async () => (await t.services.shared.cache.lookup(hashRefreshToken(s.refresh_token)))?.revokedAt != null, 10_000, 'revocations synced');
+      for (const s of sessions)
+        await eventually(
+          async () => (await t.services.shared.cache.lookup(hashRefreshToken(s.refresh_token)))?.revokedAt != null,
+          10_000,
+          'revocations synced',
+        );
       const sids = await Promise.all(sessions.map((s) => sessionOf(s.refresh_token)));
       const rows = (await Promise.all(sids.map((sid) => outbox(sid)))).flat();
       assert.equal(rows.length, 3);
@@ -170,7 +200,9 @@ for (const kind of KINDS) {
       const [gone, live] = [await login(t.app, `twice-${kind}`), await login(t.app, `twice-${kind}`)];
       assert.equal((await logout(other.app, gone.access_token)).statusCode, 204);
       const sid = await sessionOf(gone.refresh_token);
-      const done = async () => (await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE session_id = $1 AND sent_at IS NOT NULL AND synced_at IS NOT NULL', [sid])).rows[0]!.n === '1';
+      const done = async () =>
+        (await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE session_id = $1 AND sent_at IS NOT NULL AND synced_at IS NOT NULL', [sid]))
+          .rows[0]!.n === '1';
       await eventually(done, 10_000, 'relayed once');
       await t.db.query('UPDATE outbox SET sent_at = NULL, synced_at = NULL WHERE session_id = $1', [sid]);
       // This relay and the tier's may both take the row again; either way it ends sent and synced, and nothing breaks.
@@ -191,7 +223,14 @@ describe('outbox relay with Redis down', () => {
   it('keeps revocations unsynced while it cannot enqueue, and queues them all once Redis is back', async () => {
     const own = await startRedisServer();
     const t = await createTestApp({ env: { REDIS_URL: own.url, MERIDIAN_REDIS_PREFIX: testPrefix('relay-down') } });
-    const tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    const tier = await startWorkerTier({
+      config: t.config,
+      storage: t.services.storage,
+      shared: t.services.shared,
+      clock: t.clock,
+      logger: t.services.logger,
+      metrics: t.services.metrics,
+    });
     try {
       await own.stop();
       const sessions = [await login(t.app, 'relay-down'), await login(t.app, 'relay-down')];

@@ -121,7 +121,15 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
       },
       startWorker: async () => {
         const s = node.t.services;
-        node.tier ??= await startWorkerTier({ config: node.t.config, storage: node.t.services.storage, shared: s.shared, clock, logger: s.logger, metrics: s.metrics, topology: s.regions?.topology });
+        node.tier ??= await startWorkerTier({
+          config: node.t.config,
+          storage: node.t.services.storage,
+          shared: s.shared,
+          clock,
+          logger: s.logger,
+          metrics: s.metrics,
+          topology: s.regions?.topology,
+        });
       },
       restart: async () => {
         const running = node.tier !== undefined;

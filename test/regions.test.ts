@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import { bearer, claimsOf, createTestApp, decodeJws, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
 
-
 describe('two regions', () => {
   let set: RegionSet;
   const a = () => set.nodes.a!.t;
@@ -38,7 +37,11 @@ describe('two regions', () => {
       const res = await register(b().app, 'Traveller');
       assert.equal(res.statusCode, 201, res.body);
       assert.equal(json(res).home_region, 'b');
-      for (const [t, name] of [[a, 'traveller'], [b, 'TRAVELLER'], [a, 'ｔｒａｖｅｌｌｅｒ']] as const) {
+      for (const [t, name] of [
+        [a, 'traveller'],
+        [b, 'TRAVELLER'],
+        [a, 'ｔｒａｖｅｌｌｅｒ'],
+      ] as const) {
         const again = await register(t().app, name);
         assert.equal(again.statusCode, 409, name);
         assert.equal(json(again).error, 'username_taken');
@@ -64,7 +67,10 @@ describe('two regions', () => {
 
     it('a claim left by a failed registration is taken back by its own region, and by no other', async () => {
       // As if b claimed "orphaned" for a user and then lost the answer or crashed before writing the user.
-      assert.equal(await b().services.regions!.directory.claim({ usernameNormalized: 'orphaned', userId: 'b_lost', homeRegion: 'b', now: b().clock.now() }), true);
+      assert.equal(
+        await b().services.regions!.directory.claim({ usernameNormalized: 'orphaned', userId: 'b_lost', homeRegion: 'b', now: b().clock.now() }),
+        true,
+      );
       assert.equal((await register(a().app, 'orphaned')).statusCode, 409);
       assert.equal((await register(b().app, 'orphaned')).statusCode, 201);
       assert.equal((await register(b().app, 'orphaned')).statusCode, 409);
@@ -88,7 +94,8 @@ describe('two regions', () => {
   });
 
   describe('keys', () => {
-    const jwks = async (t: typeof a) => new Set(json<{ keys: { kid: string }[] }>(await t().app.inject({ url: '/.well-known/jwks.json' })).keys.map((k) => k.kid));
+    const jwks = async (t: typeof a) =>
+      new Set(json<{ keys: { kid: string }[] }>(await t().app.inject({ url: '/.well-known/jwks.json' })).keys.map((k) => k.kid));
 
     it("every region's JWKS lists every region's keys, and a token from one verifies in the other", async () => {
       await register(a().app, 'keyholder');
@@ -127,7 +134,10 @@ describe('two regions', () => {
       const published = json<{ keys: Record<string, unknown>[] }>(await b().app.inject({ url: '/.well-known/jwks.json' })).keys;
       assert.ok(published.some((k) => k.kid === kid));
       assert.ok(published.every((k) => k.d === undefined));
-      const { rows } = await b().db.query<{ private_jwk_enc: string | null; public_jwk: Record<string, unknown> }>('SELECT private_jwk_enc, public_jwk FROM signing_keys WHERE kid = $1', [kid]);
+      const { rows } = await b().db.query<{ private_jwk_enc: string | null; public_jwk: Record<string, unknown> }>(
+        'SELECT private_jwk_enc, public_jwk FROM signing_keys WHERE kid = $1',
+        [kid],
+      );
       assert.equal(rows[0]!.private_jwk_enc, null);
       assert.equal(rows[0]!.public_jwk.d, undefined);
       await assert.rejects(b().services.keys.importForeign('b', [good!]), /refusing to import keys for this region/);
@@ -183,7 +193,7 @@ describe('two regions', () => {
       assert.equal(oauth.headers['x-meridian-region'], 'a');
     });
 
-    it("origin unreachable: 503 with Retry-After, never invalid_grant; a token of an unknown region is invalid_grant", async () => {
+    it('origin unreachable: 503 with Retry-After, never invalid_grant; a token of an unknown region is invalid_grant', async () => {
       const fromA = await loginAt(a, 'commuter');
       set.nodes.a!.proxy.cut();
       try {

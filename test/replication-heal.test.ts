@@ -34,12 +34,17 @@ describe('replication after a link heals', () => {
     // Enough failed attempts for the sender's pause to have grown to its longest.
     const failed = (target: string) => metricValue(node('eu-west').t.services.metrics.regionCalls, { target, operation: 'replicate', outcome: 'unreachable' });
     for (const id of cut) await eventually(async () => (await failed(id)) >= 8, 30_000, `sender to ${id} failing for a while`);
-    for (const id of cut) assert.equal((await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200, `${id} not told yet`);
+    for (const id of cut)
+      assert.equal((await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200, `${id} not told yet`);
 
     for (const id of cut) node(id).proxy.heal();
     const healedAt = performance.now();
     for (const id of cut) {
-      await eventually(async () => (await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode === 401, 10_000, `revocation at ${id}`);
+      await eventually(
+        async () => (await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode === 401,
+        10_000,
+        `revocation at ${id}`,
+      );
       ctx.diagnostic(`revocation reached ${id} ${Math.round(performance.now() - healedAt)} ms after the heal (bound: 1000 ms)`);
       assert.equal(json(await post(app(id), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error, 'invalid_grant');
     }

@@ -21,18 +21,32 @@ describe('replication from a region whose Redis is down', () => {
   const node = (id: string) => set.nodes[id]!;
   const app = (id: string) => node(id).t.app;
   const login = async () => json<Tokens>(await post(app('eu-west'), '/v1/auth/login', { username: 'outage', password: PASSWORD }));
-  const newestSession = async () => (await node('eu-west').t.db.query<{ id: string }>('SELECT id FROM sessions ORDER BY created_at DESC, id DESC LIMIT 1')).rows[0]!.id;
+  const newestSession = async () =>
+    (await node('eu-west').t.db.query<{ id: string }>('SELECT id FROM sessions ORDER BY created_at DESC, id DESC LIMIT 1')).rows[0]!.id;
   const replicated = async (sid: string) => {
-    for (const id of OTHERS) await eventually(async () => (await node(id).t.db.query('SELECT 1 FROM sessions WHERE id = $1', [sid])).rows.length > 0, 10_000, `session replicated to ${id}`);
+    for (const id of OTHERS)
+      await eventually(
+        async () => (await node(id).t.db.query('SELECT 1 FROM sessions WHERE id = $1', [sid])).rows.length > 0,
+        10_000,
+        `session replicated to ${id}`,
+      );
   };
   /** Logs the session out at eu-west and waits, within a liveness bound, until both other regions refuse it. */
   const logoutEnforcedElsewhere = async (ctx: TestContext, tokens: Tokens, what: string) => {
     assert.equal((await logout(app('eu-west'), tokens.access_token)).statusCode, 204);
     const start = performance.now();
     for (const id of OTHERS) {
-      await eventually(async () => (await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode === 401, 10_000, `${what}: access token refused at ${id}`);
+      await eventually(
+        async () => (await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode === 401,
+        10_000,
+        `${what}: access token refused at ${id}`,
+      );
       ctx.diagnostic(`${what}: logout enforced at ${id} after ${Math.round(performance.now() - start)} ms`);
-      assert.equal(json(await post(app(id), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error, 'invalid_grant', `${what}: refresh refused at ${id}`);
+      assert.equal(
+        json(await post(app(id), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error,
+        'invalid_grant',
+        `${what}: refresh refused at ${id}`,
+      );
     }
   };
 

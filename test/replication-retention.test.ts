@@ -17,7 +17,15 @@ describe('a revocation received before its family', () => {
     await login(t.app, 'late-family');
     const userId = (await t.db.query<{ id: string }>("SELECT id FROM users WHERE username_normalized = 'late-family'")).rows[0]!.id;
     const s = t.services;
-    const applier = new ReplicationApplier({ replicas: s.storage.replicas, sessions: s.storage.sessions(), cache: s.shared.cache, revocations: s.revocations, audit: s.audit, clock: t.clock, graceMs: 10_000 });
+    const applier = new ReplicationApplier({
+      replicas: s.storage.replicas,
+      sessions: s.storage.sessions(),
+      cache: s.shared.cache,
+      revocations: s.revocations,
+      audit: s.audit,
+      clock: t.clock,
+      graceMs: 10_000,
+    });
     const sid = 'b_01kzzzzzzzzzzzzzzzzzzzzzzz';
     const token = `b.${randomBytes(32).toString('base64url')}`;
     const t0 = t.clock.now();
@@ -30,8 +38,30 @@ describe('a revocation received before its family', () => {
         id: '2',
         kind: 'created',
         at: t0 - 1000,
-        tokens: [{ hash: hashRefreshToken(token), sessionId: sid, userId, region: 'b', generation: 0, parentHash: null, createdAt: t0 - 1000, expiresAt: t0 + 86_400_000, consumedAt: null }],
-        family: { id: sid, userId, region: 'b', generation: 0, createdAt: t0 - 1000, expiresAt: t0 + 30 * 86_400_000, lastUsedAt: t0 - 1000, revokedAt: null, revokedReason: null },
+        tokens: [
+          {
+            hash: hashRefreshToken(token),
+            sessionId: sid,
+            userId,
+            region: 'b',
+            generation: 0,
+            parentHash: null,
+            createdAt: t0 - 1000,
+            expiresAt: t0 + 86_400_000,
+            consumedAt: null,
+          },
+        ],
+        family: {
+          id: sid,
+          userId,
+          region: 'b',
+          generation: 0,
+          createdAt: t0 - 1000,
+          expiresAt: t0 + 30 * 86_400_000,
+          lastUsedAt: t0 - 1000,
+          revokedAt: null,
+          revokedReason: null,
+        },
       },
     ]);
     const r = await post(t.app, '/v1/auth/refresh', { refresh_token: token });

@@ -36,7 +36,8 @@ describe('replication between regions', () => {
         for (const id of ids) {
           if (!node(id).tier) continue;
           const t = node(id).t;
-          if ((await count(t, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(t, 'SELECT count(*) AS n FROM replication_queue')) > 0) return false;
+          if ((await count(t, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(t, 'SELECT count(*) AS n FROM replication_queue')) > 0)
+            return false;
         }
         return true;
       },
@@ -47,10 +48,14 @@ describe('replication between regions', () => {
   /** The sessions of these tokens are over in every region, once replication has settled. */
   const everywhereDead = async (tokens: Tokens[]) => {
     // Access tokens: every region's verifiers refuse them once the revocation has arrived.
-    await eventually(async () => {
-      for (const id of ids) for (const tk of tokens) if ((await me(id, tk.access_token)).statusCode !== 401) return false;
-      return true;
-    }, 10_000, 'access tokens refused in every region');
+    await eventually(
+      async () => {
+        for (const id of ids) for (const tk of tokens) if ((await me(id, tk.access_token)).statusCode !== 401) return false;
+        return true;
+      },
+      10_000,
+      'access tokens refused in every region',
+    );
     await settled();
     for (const id of ids) {
       for (const tk of tokens) {
@@ -72,15 +77,28 @@ describe('replication between regions', () => {
     const rotated = json<Tokens>(await refreshAt('a', tokens.refresh_token));
     assert.equal((await post(app('a'), '/v1/auth/logout', undefined, bearer(rotated.access_token))).statusCode, 204);
     const { sid } = claimsOf(tokens.access_token);
-    const rows = (await node('a').t.db.query<ChangeRow & { id: string }>('SELECT id::text AS id, kind, session_id, user_id, token_hashes, created_at FROM outbox WHERE session_id = $1 ORDER BY id', [sid])).rows;
-    assert.deepEqual(rows.map((r) => r.kind), ['created', 'rotated', 'revoked']);
+    const rows = (
+      await node('a').t.db.query<ChangeRow & { id: string }>(
+        'SELECT id::text AS id, kind, session_id, user_id, token_hashes, created_at FROM outbox WHERE session_id = $1 ORDER BY id',
+        [sid],
+      )
+    ).rows;
+    assert.deepEqual(
+      rows.map((r) => r.kind),
+      ['created', 'rotated', 'revoked'],
+    );
     const events = await Promise.all(rows.map((r) => buildEvent(node('a').t.db, r.id, r)));
     // c holds no copy of a's families (not a peer of a): apply them there by hand, newest first, twice.
     const applier = node('c').t.services.regions!.replication;
     await applier.apply('a', [...events].reverse());
     await applier.apply('a', [...events].reverse());
     const state = async () =>
-      (await node('c').t.db.query('SELECT s.generation, s.revoked_at IS NOT NULL AS revoked, array_agg(t.generation || \':\' || (t.consumed_at IS NOT NULL) ORDER BY t.generation) AS tokens FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE s.id = $1 GROUP BY s.id', [sid])).rows[0];
+      (
+        await node('c').t.db.query(
+          "SELECT s.generation, s.revoked_at IS NOT NULL AS revoked, array_agg(t.generation || ':' || (t.consumed_at IS NOT NULL) ORDER BY t.generation) AS tokens FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE s.id = $1 GROUP BY s.id",
+          [sid],
+        )
+      ).rows[0];
     const merged = await state();
     assert.deepEqual(merged, { generation: 1, revoked: true, tokens: ['0:true', '1:false'] });
     await applier.apply('a', events);
@@ -118,7 +136,9 @@ describe('replication between regions', () => {
     assert.equal(atOrigin.headers['x-meridian-region'], 'a');
     assert.ok((await metricValue(node('b').t.services.metrics.refreshes, { path: 'replica', outcome: 'rotated' })) >= 1);
     assert.ok((await metricValue(node('b').t.services.metrics.replicationApplied, { peer: 'a', kind: 'rotation' })) >= 1);
-    const audit = node('b').t.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'replication.applied');
+    const audit = node('b')
+      .t.logs.map((l) => JSON.parse(l))
+      .filter((l) => l.event === 'replication.applied');
     assert.ok(audit.some((l) => l.peer === 'a' && typeof l.lag_seconds === 'number'));
   });
 

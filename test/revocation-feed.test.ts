@@ -6,7 +6,6 @@ import { readEvents, type ServerSentEvent } from '../src/sdk/verify/sse.js';
 import { ManualClock } from '../src/util/runtime.js';
 import { bearer, claimsOf, createTestApp, json, login, post, startTestServer, type TestApp, type TestServer } from './helpers.js';
 
-
 describe('RevocationSet log', () => {
   it('lists entries by when they were learned, once each, and notifies subscribers of new ones only', () => {
     const clock = new ManualClock(1_000_000);
@@ -20,8 +19,14 @@ describe('RevocationSet log', () => {
     stop();
     set.add('c');
     assert.deepEqual(heard, ['b']);
-    assert.deepEqual(set.since(0).map((r) => r.sessionId), ['a', 'b', 'c']);
-    assert.deepEqual(set.since(1_000_010).map((r) => r.sessionId), ['b', 'c']);
+    assert.deepEqual(
+      set.since(0).map((r) => r.sessionId),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      set.since(1_000_010).map((r) => r.sessionId),
+      ['b', 'c'],
+    );
     assert.equal(set.since(0)[0]?.revokedAt, 999_995);
   });
 
@@ -31,7 +36,10 @@ describe('RevocationSet log', () => {
     set.add('old');
     clock.advance(120_000);
     set.add('new');
-    assert.deepEqual(set.since(0).map((r) => r.sessionId), ['new']);
+    assert.deepEqual(
+      set.since(0).map((r) => r.sessionId),
+      ['new'],
+    );
     assert.equal(set.has('old'), false);
   });
 });
@@ -47,7 +55,10 @@ describe('GET /v1/revocations', () => {
     const a = await login(t.app, 'feed-a');
     await post(t.app, '/v1/auth/logout', {}, bearer(a.access_token));
     const first = json<{ revocations: { sid: string; revoked_at: number }[]; next_since: number }>(await t.app.inject({ url: '/v1/revocations' }));
-    assert.deepEqual(first.revocations.map((r) => r.sid), [claimsOf(a.access_token).sid]);
+    assert.deepEqual(
+      first.revocations.map((r) => r.sid),
+      [claimsOf(a.access_token).sid],
+    );
     assert.equal(first.revocations[0]?.revoked_at, t.clock.now());
     assert.equal(first.next_since, t.clock.now() - t.config.clockSkewSeconds * 1000);
 
@@ -56,7 +67,10 @@ describe('GET /v1/revocations', () => {
     const b = await login(t.app, 'feed-b');
     await post(t.app, '/v1/auth/logout', {}, bearer(b.access_token));
     const next = json<{ revocations: { sid: string }[] }>(await t.app.inject({ url: `/v1/revocations?since=${cursor}` }));
-    assert.deepEqual(next.revocations.map((r) => r.sid), [claimsOf(b.access_token).sid]);
+    assert.deepEqual(
+      next.revocations.map((r) => r.sid),
+      [claimsOf(b.access_token).sid],
+    );
   });
 
   it('refuses a malformed cursor with invalid_request', async () => {

@@ -52,7 +52,11 @@ describe('revocations across the processes of a region', () => {
   it('a process started after a revocation refuses the session at once', async () => {
     const tokens = await login(a.app, 'spread-late');
     assert.equal((await logout(a.app, tokens.access_token)).statusCode, 204);
-    const c = await createTestApp({ databaseUrl: a.config.databaseUrl, clock: a.clock, env: { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('late') } });
+    const c = await createTestApp({
+      databaseUrl: a.config.databaseUrl,
+      clock: a.clock,
+      env: { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('late') },
+    });
     try {
       assert.equal((await me(c, tokens.access_token)).statusCode, 401);
     } finally {

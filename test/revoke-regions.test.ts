@@ -4,7 +4,7 @@ import { bearer, eventually, json, PASSWORD, post, register, type Tokens } from 
 import { type RegionSet, startChain } from './regions-harness.js';
 
 /** RFC 7009 at a region that does not hold the session: a 200 must still mean the token is dead. */
-describe('revocation of another region\'s tokens', () => {
+describe("revocation of another region's tokens", () => {
   let set: RegionSet;
   const app = (id: string) => set.nodes[id]!.t.app;
   before(async () => {

@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { cachedDecisionStands, type RefreshDecision } from '../src/auth/refresh-policy.js';
 import { BACKENDS, bearer, claimsOf, createTestApp, json, login, post, type TestApp, type Tokens } from './helpers.js';
 
-
 for (const backend of BACKENDS) {
   describe(`refresh rotation (${backend})`, () => {
     let t: TestApp;
@@ -21,7 +20,8 @@ for (const backend of BACKENDS) {
         )
       ).rows;
     const sessionOf = async (sid: string) =>
-      (await t.db.query<{ revoked_reason: string | null; generation: number }>('SELECT revoked_reason, generation FROM sessions WHERE id = $1', [sid])).rows[0]!;
+      (await t.db.query<{ revoked_reason: string | null; generation: number }>('SELECT revoked_reason, generation FROM sessions WHERE id = $1', [sid]))
+        .rows[0]!;
 
     it('50 parallel refreshes of one token: one child, and every caller gets that same child', async () => {
       const first = await login(t.app, 'parallel');

@@ -73,7 +73,10 @@ describe('client SDK in headless Chromium', { skip }, () => {
         const before = (await first.fetch('/v1/auth/me')).status;
         const oldAccess = await first.accessToken();
         skew = ttlMs - 5_000;
-        const all = await Promise.all([...Array.from({ length: 5 }, () => first.fetch('/v1/auth/me')), ...Array.from({ length: 5 }, () => second.fetch('/v1/auth/me'))]);
+        const all = await Promise.all([
+          ...Array.from({ length: 5 }, () => first.fetch('/v1/auth/me')),
+          ...Array.from({ length: 5 }, () => second.fetch('/v1/auth/me')),
+        ]);
         let loggedOut = false;
         first.on('logout', () => {
           loggedOut = true;

@@ -35,7 +35,10 @@ class TabLocks implements LockManagerLike {
   private tails = new Map<string, Promise<unknown>>();
   request<T>(name: string, callback: () => Promise<T>): Promise<T> {
     const run = (this.tails.get(name) ?? Promise.resolve()).then(callback);
-    this.tails.set(name, run.catch(() => undefined));
+    this.tails.set(
+      name,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }
@@ -43,7 +46,11 @@ class TabLocks implements LockManagerLike {
 /** localStorage, as two tabs of one origin share it. */
 function sharedStorage() {
   const items = new Map<string, string>();
-  return { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v), removeItem: (k: string) => void items.delete(k) };
+  return {
+    getItem: (k: string) => items.get(k) ?? null,
+    setItem: (k: string, v: string) => void items.set(k, v),
+    removeItem: (k: string) => void items.delete(k),
+  };
 }
 
 describe('client SDK', () => {

@@ -46,10 +46,14 @@ describe('readEvents', () => {
   });
 
   it('reads a stream fed one byte at a time exactly as the same stream in one piece', async () => {
-    const text = '\uFEFF: comment\r\nid: 1\r\nevent: revoked\r\ndata: {"sid":"é😀"}\r\n\r\nevent: heartbeat\rdata: line one\rdata: line two\r\rretry: 500\nunknown: field\ndata:no-space\n\n';
+    const text =
+      '\uFEFF: comment\r\nid: 1\r\nevent: revoked\r\ndata: {"sid":"é😀"}\r\n\r\nevent: heartbeat\rdata: line one\rdata: line two\r\rretry: 500\nunknown: field\ndata:no-space\n\n';
     const whole = bytes(text);
     const state: StreamState = {};
-    const oneByOne = await readAll([...whole].map((b) => Uint8Array.of(b)), state);
+    const oneByOne = await readAll(
+      [...whole].map((b) => Uint8Array.of(b)),
+      state,
+    );
     assert.deepEqual(oneByOne, await readAll([whole]));
     assert.deepEqual(
       oneByOne.map((e) => [e.event, e.data, e.id]),
@@ -89,7 +93,9 @@ describe('RevocationFollower reconnection', () => {
       if (!String(input).includes('/stream')) return Response.json({ revocations: [], next_since: 41 });
       streams.push(new Headers(init?.headers));
       // Each stream says its piece and ends, as a server going away would.
-      return new Response(bodyOf([bytes('retry: 3000\nid: 41\nevent: heartbeat\ndata: {"next_since":41}\n\nevent: revoked\ndata: {"sid":"s1","revoked_at":1}\n\n')]));
+      return new Response(
+        bodyOf([bytes('retry: 3000\nid: 41\nevent: heartbeat\ndata: {"next_since":41}\n\nevent: revoked\ndata: {"sid":"s1","revoked_at":1}\n\n')]),
+      );
     };
     const errors: unknown[] = [];
     const follower = new RevocationFollower({

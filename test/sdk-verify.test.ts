@@ -119,7 +119,14 @@ describe('verifier SDK', () => {
       await v.verify(tokens.access_token);
       const res = await post(t.app, '/v1/auth/logout', {}, bearer(tokens.access_token));
       assert.equal(res.statusCode, 204);
-      const ms = await msUntilRefused(() => v.verify(tokens.access_token).then(() => true, (e) => (code(e) === 'invalid_token' ? false : Promise.reject(e))), BOUND_MS);
+      const ms = await msUntilRefused(
+        () =>
+          v.verify(tokens.access_token).then(
+            () => true,
+            (e) => (code(e) === 'invalid_token' ? false : Promise.reject(e)),
+          ),
+        BOUND_MS,
+      );
       ctx.diagnostic(`${mode}: logout seen by the verifier after ${ms.toFixed(1)} ms`);
     });
   }

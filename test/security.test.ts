@@ -45,12 +45,21 @@ for (const backend of BACKENDS) {
 describe('brute-force protection', () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_LOGIN_MAX_FAILURES: '5', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '12', MERIDIAN_LOGIN_LOCKOUT: '900' } });
+    t = await createTestApp({
+      backend: 'pglite',
+      env: { MERIDIAN_LOGIN_MAX_FAILURES: '5', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '12', MERIDIAN_LOGIN_LOCKOUT: '900' },
+    });
   });
   after(() => t.close());
 
   const attempt = (username: string, password: string, ip = '10.0.0.1') =>
-    t.app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username, password }) });
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      remoteAddress: ip,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username, password }),
+    });
 
   it('locks an account after repeated failures, even against the right password, and lifts by itself', async () => {
     await register(t.app, 'target');
@@ -122,7 +131,12 @@ describe('client address behind the gateway', () => {
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {
         // What the gateway forwards: the client's own header, then the address it saw.
-        const res = await post(t.app, '/v1/auth/login', { username: `spoofer-${i}`, password: 'wrong password guess' }, { 'x-forwarded-for': `10.9.${i}.1, 192.0.2.7` });
+        const res = await post(
+          t.app,
+          '/v1/auth/login',
+          { username: `spoofer-${i}`, password: 'wrong password guess' },
+          { 'x-forwarded-for': `10.9.${i}.1, 192.0.2.7` },
+        );
         codes.push(res.statusCode);
       }
       assert.deepEqual(codes, [400, 400, 400, 429, 429]);

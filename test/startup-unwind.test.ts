@@ -83,7 +83,9 @@ describe('a start-up that fails', () => {
     writeFileSync(file, '{"regions": []}');
     const baseline = openHandles();
     await assert.rejects(
-      createServices(env('postgres://postgres@127.0.0.1:1/none', { MERIDIAN_REGIONS_FILE: file, MERIDIAN_REGION_SECRET: 'x'.repeat(32) }), { logger: createLogger('silent') }),
+      createServices(env('postgres://postgres@127.0.0.1:1/none', { MERIDIAN_REGIONS_FILE: file, MERIDIAN_REGION_SECRET: 'x'.repeat(32) }), {
+        logger: createLogger('silent'),
+      }),
       /MERIDIAN_REGIONS_FILE/,
     );
     assert.ok(noMoreThan(baseline)(), 'nothing opened');

@@ -25,7 +25,13 @@ class CountingHasher extends PasswordHasher {
 const LIMITS = { MERIDIAN_LOGIN_MAX_FAILURES: '10', MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '40', MERIDIAN_LOGIN_LOCKOUT: '900' };
 
 const attempt = (app: FastifyInstance, username: string, password: string, ip: string) =>
-  app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username, password }) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    remoteAddress: ip,
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ username, password }),
+  });
 
 const tally = (codes: number[]) => {
   const n: Record<number, number> = {};
@@ -83,7 +89,10 @@ for (const backend of BACKENDS) {
     it('a success costs the address nothing: the address keeps its full budget of failures', async () => {
       for (let i = 0; i < 5; i++) await register(t.app, `regular-${i}`);
       const ok = await Promise.all(Array.from({ length: 5 }, (_, i) => attempt(t.app, `regular-${i}`, PASSWORD, '10.61.0.1')));
-      assert.deepEqual(ok.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+      assert.deepEqual(
+        ok.map((r) => r.statusCode),
+        [200, 200, 200, 200, 200],
+      );
       const results = await sprayInParallel([t.app], 'after-success', '10.61.0.1');
       assert.deepEqual(tally(results.map((r) => r.statusCode)), { 400: 40, 429: 110 });
     });
@@ -143,7 +152,9 @@ describe('Redis failing in the middle of a window', () => {
     assert.deepEqual(tally(during.map((r) => r.statusCode)), { 400: 4, 429: 16 });
     await server.start();
     await eventually(async () => json<{ checks: Record<string, string> }>(await t.app.inject({ url: '/readyz' })).checks.cache === 'ok', 10_000, 'cache ok');
-    const back = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(t.app, 'outlasting', i === 19 ? PASSWORD : `wrong guess ${i}`, `10.82.${i}.1`)));
+    const back = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => attempt(t.app, 'outlasting', i === 19 ? PASSWORD : `wrong guess ${i}`, `10.82.${i}.1`)),
+    );
     assert.deepEqual(tally(back.map((r) => r.statusCode)), { 429: 20 });
     assert.equal(hasher.checks, 10);
   });
@@ -158,7 +169,8 @@ describe('client address buckets', () => {
 
   it('IPv6 clients are counted by their /64: picking new addresses in it buys no more guesses', async () => {
     const codes: number[] = [];
-    for (let i = 1; i <= 6; i++) codes.push((await attempt(t.app, `v6-spray-${i}`, 'a wrong password guess', `2001:db8:7:8:${i.toString(16)}::${i}`)).statusCode);
+    for (let i = 1; i <= 6; i++)
+      codes.push((await attempt(t.app, `v6-spray-${i}`, 'a wrong password guess', `2001:db8:7:8:${i.toString(16)}::${i}`)).statusCode);
     assert.deepEqual(codes, [400, 400, 400, 400, 400, 429]);
     // Another /64 is another client.
     assert.equal((await attempt(t.app, 'v6-spray-7', 'a wrong password guess', '2001:db8:7:9::1')).statusCode, 400);
@@ -166,7 +178,13 @@ describe('client address buckets', () => {
 
   it('registrations are throttled before the password policy runs, weak passwords included', async () => {
     const weak = (i: number) =>
-      t.app.inject({ method: 'POST', url: '/v1/auth/register', remoteAddress: '192.0.2.77', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: `weak-${i}`, password: 'aaaaaaaaaaaaaaaa' }) });
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/register',
+        remoteAddress: '192.0.2.77',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ username: `weak-${i}`, password: 'aaaaaaaaaaaaaaaa' }),
+      });
     const codes = [(await weak(1)).statusCode, (await weak(2)).statusCode, (await weak(3)).statusCode];
     assert.deepEqual(codes, [400, 400, 429]);
   });

@@ -59,6 +59,9 @@ describe('a user placed in another region with no other region configured', () =
   it('a login is a 503 AppError, not a plain Error', async () => {
     // Wiring the directory without the other regions (createServices never does) leaves nowhere to send the login.
     const deps = { accounts: { authenticate: async () => ({ homeRegion: 'elsewhere' }) } } as unknown as SessionDeps;
-    await assert.rejects(new SessionService(deps).login('castaway', PASSWORD, {}), (err) => isAppError(err, 'temporarily_unavailable') && err.retryAfter === 60);
+    await assert.rejects(
+      new SessionService(deps).login('castaway', PASSWORD, {}),
+      (err) => isAppError(err, 'temporarily_unavailable') && err.retryAfter === 60,
+    );
   });
 });

@@ -18,7 +18,10 @@ const doc = (d: unknown): string => JSON.stringify(d);
 describe('region topology', () => {
   it('reads regions, defaults the directory to the first and trims the URL', () => {
     const t = parseTopology(doc({ regions: [region('eu', { peers: ['us'] }), region('us')], ipPrefixes: { '10.1.0.0/16': 'us' } }), 'test');
-    assert.deepEqual(t.regions.map((r) => r.id), ['eu', 'us']);
+    assert.deepEqual(
+      t.regions.map((r) => r.id),
+      ['eu', 'us'],
+    );
     assert.equal(t.directory, 'eu');
     assert.equal(t.regions[0]!.url, 'http://127.0.0.1:9000/eu');
     assert.deepEqual(t.regions[0]!.peers, ['us']);
@@ -53,7 +56,11 @@ describe('region topology', () => {
     ];
     for (const [d, message] of cases) {
       const text = typeof d === 'string' ? d : doc(d);
-      assert.throws(() => parseTopology(text, 'regions.json'), (e: unknown) => e instanceof ConfigError && /^MERIDIAN_REGIONS_FILE \(regions\.json\): /.test(e.message) && message.test(e.message), text);
+      assert.throws(
+        () => parseTopology(text, 'regions.json'),
+        (e: unknown) => e instanceof ConfigError && /^MERIDIAN_REGIONS_FILE \(regions\.json\): /.test(e.message) && message.test(e.message),
+        text,
+      );
     }
   });
 
@@ -63,7 +70,7 @@ describe('region topology', () => {
     assert.throws(() => loadTopologyFile('/nonexistent/regions.json'), /MERIDIAN_REGIONS_FILE \(\/nonexistent\/regions\.json\) cannot be read: ENOENT/);
   });
 
-  it('needs a region secret with a regions file; takes the region\'s database and Redis from it unless set', () => {
+  it("needs a region secret with a regions file; takes the region's database and Redis from it unless set", () => {
     assert.throws(() => loadConfig({ MERIDIAN_REGIONS_FILE: 'r.json' }), /MERIDIAN_REGION_SECRET is required when MERIDIAN_REGIONS_FILE is set/);
     assert.throws(() => loadConfig({ MERIDIAN_REGION_SECRET: 'short' }), /MERIDIAN_REGION_SECRET is invalid: 32 to 256/);
     const t = parseTopology(doc({ regions: [region('eu')] }), 'test');

@@ -31,7 +31,11 @@ async function seedOldRows(db: Db): Promise<void> {
        VALUES ($1, $2, $3, $4, 'local', $5, $5, $5)`,
       [u.id, u.username, oldKey(u.username), passwordHash, at],
     );
-    await db.query('INSERT INTO username_claims (username_normalized, user_id, home_region, claimed_at) VALUES ($1, $2, \'local\', $3)', [oldKey(u.username), u.id, at]);
+    await db.query("INSERT INTO username_claims (username_normalized, user_id, home_region, claimed_at) VALUES ($1, $2, 'local', $3)", [
+      oldKey(u.username),
+      u.id,
+      at,
+    ]);
   }
 }
 
@@ -55,7 +59,12 @@ for (const backend of BACKENDS) {
       await withOldDatabase(backend, async (db) => {
         const warnings: object[] = [];
         const applied = await migrate(db, { log: { warn: (fields) => warnings.push(fields) } });
-        assert.deepEqual(applied, listMigrations().filter((m) => m.version > BEFORE).map((m) => m.name));
+        assert.deepEqual(
+          applied,
+          listMigrations()
+            .filter((m) => m.version > BEFORE)
+            .map((m) => m.name),
+        );
 
         const users = await db.query<{ id: string; username_normalized: string }>('SELECT id, username_normalized FROM users ORDER BY id');
         assert.deepEqual(Object.fromEntries(users.rows.map((r) => [r.id, r.username_normalized])), {
@@ -66,8 +75,13 @@ for (const backend of BACKENDS) {
           local_5: 'mass',
           local_6: 'plain',
         });
-        const claims = await db.query<{ user_id: string; username_normalized: string }>('SELECT user_id, username_normalized FROM username_claims ORDER BY user_id');
-        assert.deepEqual(claims.rows.map((r) => r.username_normalized), users.rows.map((r) => r.username_normalized));
+        const claims = await db.query<{ user_id: string; username_normalized: string }>(
+          'SELECT user_id, username_normalized FROM username_claims ORDER BY user_id',
+        );
+        assert.deepEqual(
+          claims.rows.map((r) => r.username_normalized),
+          users.rows.map((r) => r.username_normalized),
+        );
 
         const lost = await db.query('SELECT source, user_id, username, wanted_key, kept_by FROM username_collisions ORDER BY source, user_id');
         assert.deepEqual(lost.rows, [
@@ -91,7 +105,13 @@ for (const backend of BACKENDS) {
         await migrate(db);
         const t = await createTestApp({ backend, ...(backend === 'postgres' ? { databaseUrl: url } : { services: { openStorage: (o) => storageOn(db, o) } }) });
         try {
-          for (const [name, id] of [['STRASSE', 'local_1'], ['Straße', 'local_1'], ['ABCQEQQΣ', 'local_2'], ['MASS', 'local_5'], ['plain', 'local_6']]) {
+          for (const [name, id] of [
+            ['STRASSE', 'local_1'],
+            ['Straße', 'local_1'],
+            ['ABCQEQQΣ', 'local_2'],
+            ['MASS', 'local_5'],
+            ['plain', 'local_6'],
+          ]) {
             const res = await post(t.app, '/v1/auth/login', { username: name, password: PASSWORD });
             assert.equal(res.statusCode, 200, name);
             const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${json(res).access_token}` } });

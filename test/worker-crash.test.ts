@@ -60,7 +60,10 @@ describe('a worker killed mid-job', () => {
     const first = startWorker(env);
     children.push(first.child);
     await eventually(() => first.output.join('').includes('worker started'), 20_000, 'first worker started');
-    const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: server.port }, prefix: redisKeys(env.MERIDIAN_REDIS_PREFIX!).bullPrefix });
+    const queue = new Queue(QUEUES.maintenance, {
+      connection: { host: '127.0.0.1', port: server.port },
+      prefix: redisKeys(env.MERIDIAN_REDIS_PREFIX!).bullPrefix,
+    });
     try {
       // The schedule's first cleanup starts at once; this one queues behind it.
       await queue.add('cleanup', {}, { jobId: 'cleanup-extra', attempts: 3 });
@@ -88,12 +91,18 @@ describe('a worker killed mid-job', () => {
       }
       assert.equal(await queue.getFailedCount(), 0);
       const remaining = await t.db.query<{ username: string }>('SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY 1');
-      assert.deepEqual(remaining.rows.map((r) => r.username), ['live-1']);
+      assert.deepEqual(
+        remaining.rows.map((r) => r.username),
+        ['live-1'],
+      );
       const tokens = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM refresh_tokens');
       assert.equal(Number(tokens.rows[0]!.n), 1);
 
       // The worker's own /metrics counts the job it ran.
-      const started = second.output.join('').split('\n').find((l) => l.includes('worker started'));
+      const started = second.output
+        .join('')
+        .split('\n')
+        .find((l) => l.includes('worker started'));
       const metricsPort = (JSON.parse(started!) as { metricsPort: number }).metricsPort;
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       assert.match(metrics, /meridian_queue_job_duration_seconds_count\{[^}]*queue="maintenance"[^}]*result="completed"[^}]*\} [1-9]/);

@@ -49,11 +49,22 @@ describe('a worker whose PostgreSQL link drops', () => {
       LOG_LEVEL: 'info',
     });
     children.push(worker.child);
-    const started = await eventually(() => worker.output.join('').split('\n').find((l) => l.includes('"worker started"')), 20_000, 'worker started');
+    const started = await eventually(
+      () =>
+        worker.output
+          .join('')
+          .split('\n')
+          .find((l) => l.includes('"worker started"')),
+      20_000,
+      'worker started',
+    );
     const metricsUrl = `http://127.0.0.1:${(JSON.parse(started) as { metricsPort: number }).metricsPort}/metrics`;
     /** Statements the worker saw fail, from its own /metrics. */
     const failedStatements = async () =>
-      [...(await (await fetch(metricsUrl)).text()).matchAll(/^meridian_db_queries_total\{[^}]*result="error"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      [...(await (await fetch(metricsUrl)).text()).matchAll(/^meridian_db_queries_total\{[^}]*result="error"[^}]*\} (\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
 
     const locker = new pg.Client({ connectionString: t.config.databaseUrl });
     await locker.connect();
@@ -67,7 +78,8 @@ describe('a worker whose PostgreSQL link drops', () => {
         await locker.query('LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE');
         await eventually(
           async () =>
-            (await locker.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'outbox' AND NOT l.granted`)).rows.length >= 2,
+            (await locker.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'outbox' AND NOT l.granted`)).rows.length >=
+            2,
           10_000,
           'both relay paths waiting inside a statement',
         );
@@ -75,7 +87,11 @@ describe('a worker whose PostgreSQL link drops', () => {
         proxy.cut();
         await locker.query('ROLLBACK');
         // The worker has seen the statements in hand fail and still answers: it handled the drop.
-        await eventually(async () => worker.child.exitCode !== null || (await failedStatements().catch(() => failedBefore)) > failedBefore, 10_000, 'the worker to count the failed statements');
+        await eventually(
+          async () => worker.child.exitCode !== null || (await failedStatements().catch(() => failedBefore)) > failedBefore,
+          10_000,
+          'the worker to count the failed statements',
+        );
         assert.equal(worker.child.exitCode, null, `the worker is still running after cut ${round + 1}:\n${worker.output.join('').slice(-2000)}`);
         proxy.heal();
       }
@@ -104,7 +120,14 @@ describe('the cleanup schedule', () => {
   });
 
   it('comes back after FLUSHALL and after Redis restarts empty', async () => {
-    const tier = await startWorkerTier({ config: t.config, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+    const tier = await startWorkerTier({
+      config: t.config,
+      storage: t.services.storage,
+      shared: t.services.shared,
+      clock: t.clock,
+      logger: t.services.logger,
+      metrics: t.services.metrics,
+    });
     const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: redis.port }, prefix: redisKeys(t.config.redisPrefix).bullPrefix });
     queue.on('error', () => {});
     const scheduled = async () => (await queue.getJobScheduler(CLEANUP_JOB).catch(() => undefined)) !== undefined;
@@ -127,7 +150,14 @@ describe('the cleanup schedule', () => {
     queue.on('error', () => {});
     const every = async () => (await queue.getJobScheduler(CLEANUP_JOB))?.every;
     const start = (cleanupInterval: number) =>
-      startWorkerTier({ config: { ...t.config, cleanupInterval }, storage: t.services.storage, shared: t.services.shared, clock: t.clock, logger: t.services.logger, metrics: t.services.metrics });
+      startWorkerTier({
+        config: { ...t.config, cleanupInterval },
+        storage: t.services.storage,
+        shared: t.services.shared,
+        clock: t.clock,
+        logger: t.services.logger,
+        metrics: t.services.metrics,
+      });
     try {
       const first = await start(300);
       await eventually(async () => (await every()) === 300_000, 20_000, 'the first interval stored');

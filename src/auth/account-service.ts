@@ -54,7 +54,9 @@ export class AccountService {
   /** The caller's live sessions, from the region that holds them (the user's home). */
   async listSessions(caller: Caller, ctx: RequestContext): Promise<Served<SessionView[]>> {
     const home = this.homeElsewhere(caller.sub, ctx);
-    const list = home ? await this.remote(home).sessions(home, caller.sub, ctx) : { value: await this.d.sessions.listForUser(caller.sub, this.d.clock.now()), servedBy: this.d.region };
+    const list = home
+      ? await this.remote(home).sessions(home, caller.sub, ctx)
+      : { value: await this.d.sessions.listForUser(caller.sub, this.d.clock.now()), servedBy: this.d.region };
     return { value: list.value.map((s) => ({ ...s, current: s.id === caller.sid })), servedBy: list.servedBy };
   }
 
@@ -62,7 +64,8 @@ export class AccountService {
   async endSession(caller: Caller, sessionId: string, ctx: RequestContext): Promise<Served<void>> {
     const own = await this.listSessions(caller, ctx);
     // The id is checked before anything is revoked: another user's session is neither touched nor revealed.
-    if (!own.value.some((s) => s.id === sessionId)) throw new AppError('not_found', { reason: 'not a live session of the caller', description: 'No such session.' });
+    if (!own.value.some((s) => s.id === sessionId))
+      throw new AppError('not_found', { reason: 'not a live session of the caller', description: 'No such session.' });
     const { servedBy } = await this.d.logins.logout({ sub: caller.sub, sid: sessionId }, {}, ctx);
     return { value: undefined, servedBy };
   }
@@ -81,12 +84,19 @@ export class AccountService {
       if (!user) throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });
       const hash = await this.d.accounts.replacementHash(user, current, next, ctx);
       const now = this.d.clock.now();
-      if (!(await this.d.users.setPassword(user.id, hash, now))) throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });
+      if (!(await this.d.users.setPassword(user.id, hash, now)))
+        throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });
       const ended = await this.revokeAll(user.id, now, 'password_changed', caller.sid);
       this.d.audit('password.changed', { userId: user.id, sessionId: caller.sid, count: ended.length }, ctx);
       return { value: undefined, servedBy: this.d.region };
     } catch (err) {
-      const reason = isAppError(err) ? (err.code === 'rate_limited' ? (err.reason === 'account_locked' ? 'locked' : 'rate_limited') : PASSWORD_FAILURES[err.code]) : undefined;
+      const reason = isAppError(err)
+        ? err.code === 'rate_limited'
+          ? err.reason === 'account_locked'
+            ? 'locked'
+            : 'rate_limited'
+          : PASSWORD_FAILURES[err.code]
+        : undefined;
       if (reason) this.d.audit('password.change_failed', { userId: caller.sub, sessionId: caller.sid, reason }, ctx);
       throw err;
     }
@@ -126,7 +136,11 @@ export class AccountService {
    * user in), so deletion is refused there and disabling is the way to shut an account.
    */
   async deleteUser(userId: string, ctx: RequestContext): Promise<void> {
-    if (this.d.remote) throw new AppError('invalid_request', { reason: 'deletion in a topology', description: 'Accounts cannot be deleted in a region topology; disable the account instead.' });
+    if (this.d.remote)
+      throw new AppError('invalid_request', {
+        reason: 'deletion in a topology',
+        description: 'Accounts cannot be deleted in a region topology; disable the account instead.',
+      });
     await this.existing(userId);
     const ended = await this.revokeAll(userId, this.d.clock.now(), 'deleted');
     if (!(await this.d.users.delete(userId))) throw new AppError('not_found', { description: 'No such user.' });

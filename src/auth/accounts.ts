@@ -33,7 +33,13 @@ interface Checked {
 }
 
 /** The refusals of a registration that the audit trail names; others (a 500) are logged as errors. */
-const REGISTER_FAILURES: ReadonlySet<string> = new Set<RegisterFailure>(['invalid_request', 'weak_password', 'username_taken', 'rate_limited', 'temporarily_unavailable']);
+const REGISTER_FAILURES: ReadonlySet<string> = new Set<RegisterFailure>([
+  'invalid_request',
+  'weak_password',
+  'username_taken',
+  'rate_limited',
+  'temporarily_unavailable',
+]);
 
 /** Registration and password authentication. */
 export class Accounts {
@@ -49,7 +55,8 @@ export class Accounts {
       this.d.audit('user.registered', { userId: created.id }, ctx);
       return created;
     } catch (err) {
-      if (isAppError(err) && REGISTER_FAILURES.has(err.code)) this.d.audit('user.register_failed', { reason: err.code as RegisterFailure, detail: err.reason }, ctx);
+      if (isAppError(err) && REGISTER_FAILURES.has(err.code))
+        this.d.audit('user.register_failed', { reason: err.code as RegisterFailure, detail: err.reason }, ctx);
       throw err;
     }
   }
@@ -157,7 +164,8 @@ export class Accounts {
       return await this.d.throttle.reserveLogin(account, ctx.ip ?? 'unknown');
     } catch (err) {
       // A lockout of the account is "locked"; one of the client address is "rate_limited".
-      if (isAppError(err, 'rate_limited')) this.d.audit('login.failed', { reason: err.reason === 'account_locked' ? 'locked' : 'rate_limited', detail: err.reason }, ctx);
+      if (isAppError(err, 'rate_limited'))
+        this.d.audit('login.failed', { reason: err.reason === 'account_locked' ? 'locked' : 'rate_limited', detail: err.reason }, ctx);
       throw err;
     }
   }

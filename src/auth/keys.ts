@@ -159,7 +159,10 @@ export class KeyRing {
         refused.push(String(k.kid));
         continue;
       }
-      await this.opts.store.putForeign({ kid: k.kid, region, alg: k.alg, publicJwk, privateJwkEnc: null, activatesAt: k.activatesAt, retiredAt: k.retiredAt }, now);
+      await this.opts.store.putForeign(
+        { kid: k.kid, region, alg: k.alg, publicJwk, privateJwkEnc: null, activatesAt: k.activatesAt, retiredAt: k.retiredAt },
+        now,
+      );
       changed = true;
     }
     if (changed) await this.reload();

@@ -96,7 +96,10 @@ export class OAuthService {
       return this.sessions.refresh(required(req, 'refresh_token'), ctx);
     }
     // RFC 6749 §5.2: a grant this server does not take, whether unknown or turned off.
-    throw new AppError('unsupported_grant_type', { description: `grant_type must be one of: ${grantTypes(this.settings).join(', ')}`, reason: 'unsupported grant' });
+    throw new AppError('unsupported_grant_type', {
+      description: `grant_type must be one of: ${grantTypes(this.settings).join(', ')}`,
+      reason: 'unsupported grant',
+    });
   }
 
   /** RFC 8414 metadata for these settings. */

@@ -114,7 +114,11 @@ class CopyMatching extends MatcherBaseClass {
 // brute-force guesses (10 a character) for the gap.
 const copyGuesses = (m: MatchExtended) => (Number(m.source.i) + 1) * (m.token.length - Number(m.gap)) * 10 ** Number(m.gap);
 
-const matcher = (Matching: Matcher['Matching'], scoring: (m: MatchExtended) => number): Matcher => ({ Matching, scoring: (m) => scoring(m as MatchExtended), feedback: () => null });
+const matcher = (Matching: Matcher['Matching'], scoring: (m: MatchExtended) => number): Matcher => ({
+  Matching,
+  scoring: (m) => scoring(m as MatchExtended),
+  feedback: () => null,
+});
 
 export const PATTERN_MATCHERS: Record<string, Matcher> = {
   columns: matcher(ColumnMatching, columnGuesses),

@@ -46,12 +46,15 @@ const WINDOW = 32;
 // four keep the plain substitutions (p4ssw0rd) at a few times the base cost.
 const L33T_VARIANTS = 4;
 
-const estimator = new ZxcvbnFactory({
-  dictionary: { ...commonDictionary, ...englishDictionary },
-  graphs: adjacencyGraphs,
-  l33tMaxSubstitutions: L33T_VARIANTS,
-  maxLength: 2 * WINDOW, // UTF-16 units; the window is cut in code points first
-}, PATTERN_MATCHERS);
+const estimator = new ZxcvbnFactory(
+  {
+    dictionary: { ...commonDictionary, ...englishDictionary },
+    graphs: adjacencyGraphs,
+    l33tMaxSubstitutions: L33T_VARIANTS,
+    maxLength: 2 * WINDOW, // UTF-16 units; the window is cut in code points first
+  },
+  PATTERN_MATCHERS,
+);
 
 // No dictionaries: tells whether a token a dictionary matched (many common
 // passwords are keyboard walks or digit runs) is itself a pattern.
@@ -134,7 +137,14 @@ function nameMatch(m: MatchExtended, context: Context): Weakness | undefined {
   }
 }
 
-const TOKEN_PATTERNS: Partial<Record<string, Weakness>> = { spatial: 'keyboard', columns: 'keyboard', sequence: 'sequential', interleaved: 'sequential', repeat: 'repetitive', date: 'date' };
+const TOKEN_PATTERNS: Partial<Record<string, Weakness>> = {
+  spatial: 'keyboard',
+  columns: 'keyboard',
+  sequence: 'sequential',
+  interleaved: 'sequential',
+  repeat: 'repetitive',
+  date: 'date',
+};
 
 /** A dictionary token that is wholly a keyboard walk, a run, a repeat or a date is named as that. */
 function tokenPattern(token: string): Weakness | undefined {

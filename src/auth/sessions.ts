@@ -21,7 +21,6 @@ export interface SessionSettings {
   rotationKey: Buffer;
 }
 
-
 /** Where revoked session ids go so that their access tokens die at once. */
 export interface RevocationSink {
   add(sessionId: string, revokedAt?: number): void;
@@ -64,7 +63,16 @@ export class SessionService {
     const token = newRefreshToken(s.region, this.d.random);
     const expiresAt = now + s.refreshTtlSeconds * 1000;
     const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
-    await this.d.sessions.create({ id: sessionId, userId: user.id, region: s.region, now, expiresAt, tokenHash: hashRefreshToken(token), tokenExpiresAt, ...clientOf(ctx) });
+    await this.d.sessions.create({
+      id: sessionId,
+      userId: user.id,
+      region: s.region,
+      now,
+      expiresAt,
+      tokenHash: hashRefreshToken(token),
+      tokenExpiresAt,
+      ...clientOf(ctx),
+    });
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
     return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt));
   }
@@ -148,11 +156,20 @@ export class SessionService {
     }
     // The caller's own session is revoked in memory even if it was already ended elsewhere.
     for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
-    this.d.audit('session.logged_out', { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' }, ctx);
+    this.d.audit(
+      'session.logged_out',
+      { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' },
+      ctx,
+    );
     return this.here(ended);
   }
 
-  private async logoutElsewhere(region: string, claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<Served<string[]>> {
+  private async logoutElsewhere(
+    region: string,
+    claims: Pick<AccessClaims, 'sub' | 'sid'>,
+    opts: LogoutOptions,
+    ctx: RequestContext,
+  ): Promise<Served<string[]>> {
     // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
     const answer = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
     const ended = answer.value;

@@ -19,7 +19,7 @@ export async function backfillCommand(config: Config, topology: Topology | undef
       now: Date.now(),
       accessLifetimeMs: (config.accessTokenTtl + 2 * config.clockSkewSeconds) * 1000,
     });
-    logger.info({ target, queued }, 'backfill queued; this region\'s worker delivers it');
+    logger.info({ target, queued }, "backfill queued; this region's worker delivers it");
     console.log(`queued for ${target}: ${queued.users} users, ${queued.families} sessions, ${queued.revocations} revocations`);
     return 0;
   } finally {

@@ -36,7 +36,15 @@ async function serve(config: Config, logger: Logger, banner: boolean): Promise<n
   // Without Redis this process is the whole region, background jobs included; with Redis they run in `meridian worker`.
   const tier = config.redisUrl
     ? undefined
-    : await startWorkerTier({ config, storage: services.storage, shared: services.shared, clock: services.clock, logger, metrics: services.metrics, topology: services.regions?.topology });
+    : await startWorkerTier({
+        config,
+        storage: services.storage,
+        shared: services.shared,
+        clock: services.clock,
+        logger,
+        metrics: services.metrics,
+        topology: services.regions?.topology,
+      });
   const app = await buildApp(services);
   const address = await app.listen({ port: config.port, host: config.host });
   const url = address.replace('[::1]', 'localhost');

@@ -25,7 +25,10 @@ function parse(env: string, raw: string, kind: (typeof FIELDS)[keyof typeof FIEL
       return raw;
     }
     case 'origins': {
-      const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+      const origins = raw
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
       for (const o of origins) {
         if (!URL.canParse(o) || new URL(o).origin !== o) throw new ConfigError(`${env} must list origins like https://app.example.com, got "${o}"`);
       }

@@ -76,7 +76,9 @@ export function nearestPeers(regions: readonly ClusterRegionSpec[]): Map<string,
       return [r.id, others[0]?.id] as const;
     }),
   );
-  return new Map(regions.map((r) => [r.id, regions.filter((o) => o.id !== r.id && (nearest.get(r.id) === o.id || nearest.get(o.id) === r.id)).map((o) => o.id)]));
+  return new Map(
+    regions.map((r) => [r.id, regions.filter((o) => o.id !== r.id && (nearest.get(r.id) === o.id || nearest.get(o.id) === r.id)).map((o) => o.id)]),
+  );
 }
 
 export class LocalCluster {
@@ -120,7 +122,11 @@ export class LocalCluster {
     const keyFiles = regions.map((r) => join(this.dir, r.id, MASTER_KEY_FILE));
     const fresh = !keyFiles.every((f) => existsSync(f));
     if (fresh) for (const f of keyFiles) rmSync(f, { force: true });
-    const dropped = await provisionDatabases(o.postgresUrl, regions.map((r) => r.database), { fresh, prefix: o.dbPrefix });
+    const dropped = await provisionDatabases(
+      o.postgresUrl,
+      regions.map((r) => r.database),
+      { fresh, prefix: o.dbPrefix },
+    );
     if (dropped.length) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
 
     const secret = randomBytes(32).toString('base64url');
@@ -141,7 +147,12 @@ export class LocalCluster {
         // Requests come through the gateway on loopback, which sets X-Forwarded-For.
         MERIDIAN_TRUST_PROXY: 'true',
       });
-    const meridian = (name: string, args: string[], env: NodeJS.ProcessEnv): ProcessSpec => ({ name, command: o.meridian[0] as string, args: [...o.meridian.slice(1), ...args], env });
+    const meridian = (name: string, args: string[], env: NodeJS.ProcessEnv): ProcessSpec => ({
+      name,
+      command: o.meridian[0] as string,
+      args: [...o.meridian.slice(1), ...args],
+      env,
+    });
     // The processes of one region, started once its Redis is up.
     const regionProcesses = (r: PlannedRegion): ProcessSpec[] => [
       meridian(`${r.id}/api`, ['start', '--workers', String(o.apiProcesses)], regionEnv(r)),

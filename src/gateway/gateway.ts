@@ -57,7 +57,17 @@ export interface Gateway {
 }
 
 // Headers that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -101,14 +111,23 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
 
   // Keep-alive connections per region. Idle ones are closed before the region would close them (undici follows the
   // region's Keep-Alive: timeout, less a margin, and checks an idle socket for a close before writing on it).
-  const pools = new Map(o.topology.regions.map((r) => [r.id, new Pool(new URL(r.url).origin, { connect: { timeout: connectTimeout }, headersTimeout: responseTimeout, bodyTimeout: responseTimeout })]));
+  const pools = new Map(
+    o.topology.regions.map((r) => [
+      r.id,
+      new Pool(new URL(r.url).origin, { connect: { timeout: connectTimeout }, headersTimeout: responseTimeout, bodyTimeout: responseTimeout }),
+    ]),
+  );
 
   /** Sends the request to one region and streams its answer back; Unanswered when it failed before answering. */
   const forward = (region: RegionInfo, target: RequestTarget, req: IncomingMessage, body: Buffer, res: ServerResponse) =>
     new Promise<void>((resolve, reject) => {
       const clientIp = req.socket.remoteAddress ?? '';
       const forwardedFor = req.headers['x-forwarded-for'];
-      const headers: Record<string, string | string[]> = { ...endToEnd(req.headers), 'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp, 'content-length': String(body.length) };
+      const headers: Record<string, string | string[]> = {
+        ...endToEnd(req.headers),
+        'x-forwarded-for': forwardedFor ? `${String(forwardedFor)}, ${clientIp}` : clientIp,
+        'content-length': String(body.length),
+      };
       // Node's server has answered Expect: 100-continue already (the body is read); undici refuses to send it.
       delete headers.expect;
       // Set once undici writes the request on a connection: from then on the region may have it. undici
@@ -191,7 +210,9 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     const err = notOriginForm();
     const { headers, body } = ownAnswer(err);
-    const fields = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
+    const fields = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(
+      ([name, value]) => `${name}: ${value}\r\n`,
+    );
     socket.end(`HTTP/1.1 ${err.status} ${http.STATUS_CODES[err.status]}\r\n${fields.join('')}\r\n${body}`);
   });
   server.requestTimeout = responseTimeout + connectTimeout + 5000;

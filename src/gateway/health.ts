@@ -44,7 +44,10 @@ export class HealthMonitor {
   }
 
   start(): void {
-    this.loop = repeat(() => this.checkAll(), () => this.o.intervalMs);
+    this.loop = repeat(
+      () => this.checkAll(),
+      () => this.o.intervalMs,
+    );
   }
 
   stop(): void {

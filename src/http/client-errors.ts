@@ -28,7 +28,9 @@ type ClientErrorLog = { debug(obj: object, msg: string): void };
  * as Node's default does. `headers` are added to the answer (the X-Meridian-Region every response has).
  */
 export function clientErrorResponder(log: ClientErrorLog, headers: Record<string, string> = {}): (err: Error & { code?: string }, socket: Duplex) => void {
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const answer = (err.code && ANSWERS[err.code]) || MALFORMED;

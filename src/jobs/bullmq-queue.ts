@@ -121,18 +121,23 @@ export class BullQueue implements WorkQueue {
 
   process(handler: JobHandler, concurrency: number): void {
     const run = instrumented(this.name, handler, this.o.metrics);
-    this.worker = new Worker(this.name, (job) => run({ name: job.name, id: job.id ?? '', data: job.data, attempt: job.attemptsMade + 1, enqueuedAt: job.timestamp }), {
-      connection: this.connect(this.link.blocking()),
-      prefix: this.o.keys.bullPrefix,
-      concurrency,
-      lockDuration: this.o.lockMs,
-      stalledInterval: this.o.lockMs,
-      // A job that keeps killing its workers is failed after this many stalls, not retried forever.
-      maxStalledCount: 3,
-    });
+    this.worker = new Worker(
+      this.name,
+      (job) => run({ name: job.name, id: job.id ?? '', data: job.data, attempt: job.attemptsMade + 1, enqueuedAt: job.timestamp }),
+      {
+        connection: this.connect(this.link.blocking()),
+        prefix: this.o.keys.bullPrefix,
+        concurrency,
+        lockDuration: this.o.lockMs,
+        stalledInterval: this.o.lockMs,
+        // A job that keeps killing its workers is failed after this many stalls, not retried forever.
+        maxStalledCount: 3,
+      },
+    );
     this.worker.on('error', (err) => this.reportError(err, 'worker error'));
     this.worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= this.retry.attempts) this.o.logger.error({ queue: this.name, job: job.name, id: job.id, err: err.message }, 'job failed for good');
+      if (job && job.attemptsMade >= this.retry.attempts)
+        this.o.logger.error({ queue: this.name, job: job.name, id: job.id, err: err.message }, 'job failed for good');
     });
   }
 

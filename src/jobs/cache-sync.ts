@@ -48,7 +48,11 @@ export function cacheSync(d: CacheSyncDeps): (event: SyncEvent) => Promise<void>
 }
 
 /** The state PostgreSQL holds now for these tokens of a family (or, naming none, the family alone). */
-export async function currentState(sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>, sessionId: string, tokenHashes: readonly string[]): Promise<SessionChange> {
+export async function currentState(
+  sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>,
+  sessionId: string,
+  tokenHashes: readonly string[],
+): Promise<SessionChange> {
   const states = [];
   for (const hash of tokenHashes) {
     const s = await sessions.findRefreshState(hash);

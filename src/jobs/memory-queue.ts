@@ -99,12 +99,15 @@ export class MemoryQueue implements WorkQueue {
       return;
     }
     this.delayed++;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.delayed--;
-      this.waiting.push(job);
-      this.pump();
-    }, backoffDelay(this.retry, job.attempt));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.delayed--;
+        this.waiting.push(job);
+        this.pump();
+      },
+      backoffDelay(this.retry, job.attempt),
+    );
     timer.unref();
     this.timers.add(timer);
   }

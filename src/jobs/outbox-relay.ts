@@ -52,7 +52,8 @@ export class OutboxRelay {
         idleMs: IDLE_MS,
         maxErrorPauseMs: MAX_ERROR_PAUSE_MS,
         batch: BATCH,
-        onFailing: (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `outbox ${what} failed; rows stay pending and are retried`),
+        onFailing: (err) =>
+          this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `outbox ${what} failed; rows stay pending and are retried`),
         onRecovered: () => this.logger.info(`outbox ${what} working again`),
       });
     this.fanoutLoop = loop(() => this.fanOut(), 'fan-out');
@@ -83,7 +84,10 @@ export class OutboxRelay {
         data: { outboxId: r.id, sessionId: r.sessionId, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
       })),
     );
-    await this.outbox.markSynced(rows.map((r) => r.id), this.clock.now());
+    await this.outbox.markSynced(
+      rows.map((r) => r.id),
+      this.clock.now(),
+    );
     return rows.length;
   }
 

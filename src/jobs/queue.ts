@@ -14,7 +14,7 @@ export interface Job {
   data: unknown;
 }
 
-export type JobHandler = (job: Job & { attempt: number; /** epoch ms */ enqueuedAt: number }) => Promise<unknown>;
+export type JobHandler = (job: Job & { attempt: number /** epoch ms */; enqueuedAt: number }) => Promise<unknown>;
 
 export type JobCounts = Record<'waiting' | 'active' | 'delayed' | 'failed', number>;
 

@@ -70,7 +70,9 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   }, 1);
   await maintenance.schedule(CLEANUP_JOB, config.cleanupInterval * 1000);
 
-  const replication = d.topology && createReplication({ queue: storage.replication, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
+  const replication =
+    d.topology &&
+    createReplication({ queue: storage.replication, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
   const relay = new OutboxRelay(storage.outbox, sync, clock, logger, replication);
   relay.start();
   replication?.start();

@@ -28,5 +28,9 @@ export async function backfill(queue: ReplicationQueue, x: BackfillInput): Promi
     throw new Error(`region ${x.target} is not another region of the topology`);
   }
   const goes = (kind: 'user_created' | 'created') => targetsOf(kind, `${x.self}_`, x.self, x.topology).includes(x.target);
-  return queue.backfill(x.target, { users: goes('user_created'), families: goes('created'), revocationsSince: x.now - x.accessLifetimeMs, self: x.self }, x.now);
+  return queue.backfill(
+    x.target,
+    { users: goes('user_created'), families: goes('created'), revocationsSince: x.now - x.accessLifetimeMs, self: x.self },
+    x.now,
+  );
 }

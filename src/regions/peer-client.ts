@@ -41,7 +41,14 @@ export interface PeerResponse<T = unknown> {
 }
 
 /** Error codes another region may answer with that mean the same here; anything else means it cannot be trusted now. */
-const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set(['invalid_request', 'weak_password', 'invalid_grant', 'username_taken', 'rate_limited', 'temporarily_unavailable']);
+const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
+  'invalid_request',
+  'weak_password',
+  'invalid_grant',
+  'username_taken',
+  'rate_limited',
+  'temporarily_unavailable',
+]);
 
 export class PeerClient {
   private readonly urls: ReadonlyMap<string, string>;
@@ -116,6 +123,10 @@ export class PeerClient {
         servedBy: region,
       });
     }
-    return unavailable(`region ${region}`, new Error(`unexpected answer ${res.status} ${typeof code === 'string' ? code : ''}`), this.opts.retryAfterSeconds ?? 5);
+    return unavailable(
+      `region ${region}`,
+      new Error(`unexpected answer ${res.status} ${typeof code === 'string' ? code : ''}`),
+      this.opts.retryAfterSeconds ?? 5,
+    );
   }
 }

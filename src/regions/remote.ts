@@ -41,27 +41,54 @@ export class PeerRegions implements RemoteRegions {
 
   async logout(region: string, r: RemoteLogout, ctx: RequestContext): Promise<Served<string[]>> {
     const body = { user_id: r.userId, session_id: r.sessionId, refresh_token: r.refreshToken, all_sessions: r.allSessions };
-    const res = await this.client.request<{ ended: string[] }>(region, '/internal/v1/logout', { operation: 'logout', body, internal: true, requestId: ctx.requestId });
+    const res = await this.client.request<{ ended: string[] }>(region, '/internal/v1/logout', {
+      operation: 'logout',
+      body,
+      internal: true,
+      requestId: ctx.requestId,
+    });
     if (res.status !== 200 || !Array.isArray(res.body?.ended)) throw this.client.answerError(region, res);
     return { value: res.body.ended, servedBy: region };
   }
 
   async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>> {
     if (!this.client.knows(region)) return { value: undefined, servedBy: this.client.self }; // unknown everywhere: nothing to end
-    const res = await this.client.request(region, '/oauth/revoke', { operation: 'revoke', body: { token: refreshToken, token_type_hint: 'refresh_token' }, requestId: ctx.requestId });
+    const res = await this.client.request(region, '/oauth/revoke', {
+      operation: 'revoke',
+      body: { token: refreshToken, token_type_hint: 'refresh_token' },
+      requestId: ctx.requestId,
+    });
     if (res.status !== 200) throw this.client.answerError(region, res);
     return { value: undefined, servedBy: region };
   }
 
   async sessions(region: string, userId: string, ctx: RequestContext): Promise<Served<SessionSummary[]>> {
-    const res = await this.client.request<{ sessions: WireSession[] }>(region, '/internal/v1/sessions', { operation: 'sessions', body: { user_id: userId }, internal: true, requestId: ctx.requestId });
+    const res = await this.client.request<{ sessions: WireSession[] }>(region, '/internal/v1/sessions', {
+      operation: 'sessions',
+      body: { user_id: userId },
+      internal: true,
+      requestId: ctx.requestId,
+    });
     if (res.status !== 200 || !Array.isArray(res.body?.sessions)) throw this.client.answerError(region, res);
-    const value = res.body.sessions.map((s) => ({ id: s.id, region: s.region, createdAt: Date.parse(s.created_at), lastUsedAt: Date.parse(s.last_used_at), userAgent: s.user_agent, ip: s.ip }));
+    const value = res.body.sessions.map((s) => ({
+      id: s.id,
+      region: s.region,
+      createdAt: Date.parse(s.created_at),
+      lastUsedAt: Date.parse(s.last_used_at),
+      userAgent: s.user_agent,
+      ip: s.ip,
+    }));
     return { value, servedBy: region };
   }
 
   async changePassword(region: string, r: RemotePasswordChange, ctx: RequestContext): Promise<Served<void>> {
-    const body = { user_id: r.userId, session_id: r.sessionId, current_password: r.currentPassword, new_password: r.newPassword, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
+    const body = {
+      user_id: r.userId,
+      session_id: r.sessionId,
+      current_password: r.currentPassword,
+      new_password: r.newPassword,
+      ...(ctx.ip ? { client_ip: ctx.ip } : {}),
+    };
     const res = await this.client.request(region, '/internal/v1/password', { operation: 'password', body, internal: true, requestId: ctx.requestId });
     if (res.status !== 204) throw this.client.answerError(region, res);
     return { value: undefined, servedBy: region };

@@ -79,7 +79,11 @@ export class ReplicationApplier {
   private async refreshCache(e: ReplicationEvent): Promise<void> {
     const sessionId = e.family?.id ?? e.revocation?.sessionId;
     if (!sessionId) return;
-    const change = await currentState(this.d.sessions, sessionId, e.tokens.map((t) => t.hash));
+    const change = await currentState(
+      this.d.sessions,
+      sessionId,
+      e.tokens.map((t) => t.hash),
+    );
     await this.d.cache.tryWrite(change, 'sync');
   }
 }

@@ -35,12 +35,11 @@ export interface ReplicationBatch {
 export class ReplicationSender {
   private readonly loop: PollLoop;
 
-  constructor(
-    private readonly d: { queue: ReplicationQueue; client: PeerClient; self: string; target: string; logger: Logger },
-  ) {
+  constructor(private readonly d: { queue: ReplicationQueue; client: PeerClient; self: string; target: string; logger: Logger }) {
     this.loop = new PollLoop(() => this.runOnce(), {
       ...SENDER_POLL,
-      onFailing: (err) => d.logger.warn({ target: d.target, err: err instanceof Error ? err.message : String(err) }, 'replication to region failing; changes stay queued'),
+      onFailing: (err) =>
+        d.logger.warn({ target: d.target, err: err instanceof Error ? err.message : String(err) }, 'replication to region failing; changes stay queued'),
       onRecovered: () => d.logger.info({ target: d.target }, 'replication to region working again'),
     });
   }

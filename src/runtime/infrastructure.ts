@@ -60,7 +60,10 @@ export async function openInfrastructure(config: Config, opts: InfrastructureOpt
     const storage = resources.add(
       opts.openStorage
         ? await opts.openStorage(storageOptions)
-        : await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, observer: opts.queryObserver }, storageOptions),
+        : await openStorage(
+            { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, observer: opts.queryObserver },
+            storageOptions,
+          ),
       (s) => s.close(),
     );
     const metrics = createMetrics(config.region);

@@ -9,7 +9,14 @@ import { context } from './auth.js';
 const iso = (t: number): string => new Date(t).toISOString();
 
 function userBody(u: AccountView) {
-  return { id: u.id, username: u.username, home_region: u.homeRegion, disabled: u.disabled, created_at: iso(u.createdAt), password_changed_at: iso(u.passwordChangedAt) };
+  return {
+    id: u.id,
+    username: u.username,
+    home_region: u.homeRegion,
+    disabled: u.disabled,
+    created_at: iso(u.createdAt),
+    password_changed_at: iso(u.passwordChangedAt),
+  };
 }
 
 /**

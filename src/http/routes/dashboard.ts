@@ -62,7 +62,10 @@ export async function dashboardRoutes(app: FastifyInstance, { services, history:
     async (request, reply) => {
       const asset = assets.get(request.params.name);
       if (!asset) return reply.callNotFound();
-      return reply.headers({ ...PAGE_HEADERS, 'cache-control': 'public, max-age=300' }).type(asset.type).send(asset.body);
+      return reply
+        .headers({ ...PAGE_HEADERS, 'cache-control': 'public, max-age=300' })
+        .type(asset.type)
+        .send(asset.body);
     },
   );
 

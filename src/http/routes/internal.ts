@@ -28,10 +28,20 @@ const claimBody = {
   type: 'object',
   additionalProperties: false,
   required: ['username_normalized', 'user_id', 'home_region'],
-  properties: { username_normalized: usernameNormalized, user_id: { type: 'string', maxLength: 128 }, home_region: regionId, take_over_from: { type: 'string', maxLength: 128 } },
+  properties: {
+    username_normalized: usernameNormalized,
+    user_id: { type: 'string', maxLength: 128 },
+    home_region: regionId,
+    take_over_from: { type: 'string', maxLength: 128 },
+  },
 } as const;
 
-const findBody = { type: 'object', additionalProperties: false, required: ['username_normalized'], properties: { username_normalized: usernameNormalized } } as const;
+const findBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['username_normalized'],
+  properties: { username_normalized: usernameNormalized },
+} as const;
 
 const loginBody = {
   type: 'object',
@@ -44,7 +54,12 @@ const logoutBody = {
   type: 'object',
   additionalProperties: false,
   required: ['user_id', 'session_id'],
-  properties: { user_id: { type: 'string', maxLength: 128 }, session_id: { type: 'string', maxLength: 128 }, refresh_token: { type: 'string', maxLength: 1024 }, all_sessions: { type: 'boolean' } },
+  properties: {
+    user_id: { type: 'string', maxLength: 128 },
+    session_id: { type: 'string', maxLength: 128 },
+    refresh_token: { type: 'string', maxLength: 1024 },
+    all_sessions: { type: 'boolean' },
+  },
 } as const;
 
 const keysResponse = {
@@ -58,7 +73,13 @@ const keysResponse = {
       items: {
         type: 'object',
         required: ['kid', 'alg', 'jwk', 'activates_at', 'retired_at'],
-        properties: { kid: { type: 'string' }, alg: { type: 'string' }, jwk: { type: 'object', additionalProperties: true }, activates_at: { type: 'number' }, retired_at: { type: ['number', 'null'] } },
+        properties: {
+          kid: { type: 'string' },
+          alg: { type: 'string' },
+          jwk: { type: 'object', additionalProperties: true },
+          activates_at: { type: 'number' },
+          retired_at: { type: ['number', 'null'] },
+        },
       },
     },
   },
@@ -70,16 +91,37 @@ const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
 /** An object with exactly these fields, all required (nullable ones say so in their type). */
 const object = (props: Record<string, object>) => ({ type: 'object', additionalProperties: false, required: Object.keys(props), properties: props }) as const;
 const replicatedUser = object({
-  id, username: { type: 'string', maxLength: 256 }, usernameNormalized: { type: 'string', maxLength: 256 }, passwordHash: { type: 'string', maxLength: 1024 },
-  homeRegion: regionId, disabled: { type: 'boolean' }, createdAt: ms, updatedAt: ms, passwordChangedAt: ms,
+  id,
+  username: { type: 'string', maxLength: 256 },
+  usernameNormalized: { type: 'string', maxLength: 256 },
+  passwordHash: { type: 'string', maxLength: 1024 },
+  homeRegion: regionId,
+  disabled: { type: 'boolean' },
+  createdAt: ms,
+  updatedAt: ms,
+  passwordChangedAt: ms,
 });
 const replicatedFamily = object({
-  id, userId: id, region: regionId, generation: { type: 'integer', minimum: 0 }, createdAt: ms, expiresAt: ms, lastUsedAt: ms,
-  revokedAt: msOrNull, revokedReason: { type: ['string', 'null'], maxLength: 32 },
+  id,
+  userId: id,
+  region: regionId,
+  generation: { type: 'integer', minimum: 0 },
+  createdAt: ms,
+  expiresAt: ms,
+  lastUsedAt: ms,
+  revokedAt: msOrNull,
+  revokedReason: { type: ['string', 'null'], maxLength: 32 },
 });
 const replicatedToken = object({
-  hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' }, sessionId: id, userId: id, region: regionId, generation: { type: 'integer', minimum: 0 },
-  parentHash: { type: ['string', 'null'], maxLength: 64 }, createdAt: ms, expiresAt: ms, consumedAt: msOrNull,
+  hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+  sessionId: id,
+  userId: id,
+  region: regionId,
+  generation: { type: 'integer', minimum: 0 },
+  parentHash: { type: ['string', 'null'], maxLength: 64 },
+  createdAt: ms,
+  expiresAt: ms,
+  consumedAt: msOrNull,
 });
 const replicationBody = {
   type: 'object',
@@ -134,7 +176,9 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
   app.addHook('onRequest', requireRegionSecret(regions.secret));
   const failures = errors(400, 401, 413, 415, 503);
 
-  app.get('/internal/v1/keys', { schema: { response: { 200: keysResponse, ...errors(401) } } }, async () => toKeysBody(config.region, config.issuer, keys.ownKeys()));
+  app.get('/internal/v1/keys', { schema: { response: { 200: keysResponse, ...errors(401) } } }, async () =>
+    toKeysBody(config.region, config.issuer, keys.ownKeys()),
+  );
 
   app.post<{ Body: { username: string; password: string; client_ip?: string } }>(
     '/internal/v1/login',
@@ -144,26 +188,50 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
     '/internal/v1/logout',
-    { schema: { body: logoutBody, response: { 200: { type: 'object', required: ['ended'], properties: { ended: { type: 'array', items: { type: 'string' } } } }, ...failures } } },
+    {
+      schema: {
+        body: logoutBody,
+        response: { 200: { type: 'object', required: ['ended'], properties: { ended: { type: 'array', items: { type: 'string' } } } }, ...failures },
+      },
+    },
     async (request) => {
       const b = request.body;
-      const ended = answer(request, await sessions.logout({ sub: b.user_id, sid: b.session_id }, { refreshToken: b.refresh_token, allSessions: b.all_sessions }, forwarded(request, undefined)));
+      const ended = answer(
+        request,
+        await sessions.logout(
+          { sub: b.user_id, sid: b.session_id },
+          { refreshToken: b.refresh_token, allSessions: b.all_sessions },
+          forwarded(request, undefined),
+        ),
+      );
       return { ended };
     },
   );
 
   // The list in the public body (`current` is false throughout: the asking region marks its caller's).
-  app.post<{ Body: { user_id: string } }>('/internal/v1/sessions', { schema: { body: userIdBody, response: { 200: sessionsResponse, ...failures } } }, async (request) => {
-    const list = answer(request, await services.accountService.listSessions({ sub: request.body.user_id, sid: '' }, forwarded(request, undefined)));
-    return { sessions: list.map(sessionBody) };
-  });
+  app.post<{ Body: { user_id: string } }>(
+    '/internal/v1/sessions',
+    { schema: { body: userIdBody, response: { 200: sessionsResponse, ...failures } } },
+    async (request) => {
+      const list = answer(request, await services.accountService.listSessions({ sub: request.body.user_id, sid: '' }, forwarded(request, undefined)));
+      return { sessions: list.map(sessionBody) };
+    },
+  );
 
   app.post<{ Body: { user_id: string; session_id: string; current_password: string; new_password: string; client_ip?: string } }>(
     '/internal/v1/password',
     { schema: { body: passwordBody, response: { 204: { type: 'null' }, ...failures, ...errors(429) } } },
     async (request, reply) => {
       const b = request.body;
-      answer(request, await services.accountService.changePassword({ sub: b.user_id, sid: b.session_id }, b.current_password, b.new_password, forwarded(request, b.client_ip)));
+      answer(
+        request,
+        await services.accountService.changePassword(
+          { sub: b.user_id, sid: b.session_id },
+          b.current_password,
+          b.new_password,
+          forwarded(request, b.client_ip),
+        ),
+      );
       return reply.code(204).send();
     },
   );
@@ -171,10 +239,17 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
   app.post<{ Body: ReplicationBatch }>(
     REPLICATION_PATH,
     // A batch of changes is larger than any client request: its own body limit.
-    { bodyLimit: 4 * 1024 * 1024, schema: { body: replicationBody, response: { 200: { type: 'object', required: ['applied'], properties: { applied: { type: 'integer' } } }, ...failures } } },
+    {
+      bodyLimit: 4 * 1024 * 1024,
+      schema: {
+        body: replicationBody,
+        response: { 200: { type: 'object', required: ['applied'], properties: { applied: { type: 'integer' } } }, ...failures },
+      },
+    },
     async (request) => {
       const { origin, events } = request.body;
-      if (origin === config.region || !regions.client.knows(origin)) throw new AppError('invalid_request', { description: 'origin must be another region of the topology' });
+      if (origin === config.region || !regions.client.knows(origin))
+        throw new AppError('invalid_request', { description: 'origin must be another region of the topology' });
       return { applied: await regions.replication.apply(origin, events) };
     },
   );
@@ -188,14 +263,25 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     { schema: { body: claimBody, response: { 200: holder, ...failures } } },
     async (request) => {
       const b = request.body;
-      const h = await claims.claim({ usernameNormalized: normalizeUsername(b.username_normalized), userId: b.user_id, homeRegion: b.home_region, now: clock.now(), takeOverFrom: b.take_over_from });
+      const h = await claims.claim({
+        usernameNormalized: normalizeUsername(b.username_normalized),
+        userId: b.user_id,
+        homeRegion: b.home_region,
+        now: clock.now(),
+        takeOverFrom: b.take_over_from,
+      });
       return { user_id: h.userId, home_region: h.homeRegion };
     },
   );
 
   app.post<{ Body: { username_normalized: string } }>(
     '/internal/v1/usernames/find',
-    { schema: { body: findBody, response: { 200: { type: 'object', required: ['holder'], properties: { holder: { anyOf: [holder, { type: 'null' }] } } }, ...failures } } },
+    {
+      schema: {
+        body: findBody,
+        response: { 200: { type: 'object', required: ['holder'], properties: { holder: { anyOf: [holder, { type: 'null' }] } } }, ...failures },
+      },
+    },
     async (request) => {
       const h = await claims.find(normalizeUsername(request.body.username_normalized));
       return { holder: h && { user_id: h.userId, home_region: h.homeRegion } };

@@ -3,15 +3,7 @@ import type { TokenLookup, TokenRequest } from '../../auth/oauth.js';
 import type { Services } from '../../services.js';
 import { requireServiceToken } from '../plugins/admin.js';
 import { acceptFormBodies } from '../plugins/form.js';
-import {
-  errors,
-  introspectionResponse,
-  OAUTH_CONTENT_TYPES,
-  serverMetadataResponse,
-  tokenLookupBody,
-  tokenRequestBody,
-  tokenResponse,
-} from '../schemas.js';
+import { errors, introspectionResponse, OAUTH_CONTENT_TYPES, serverMetadataResponse, tokenLookupBody, tokenRequestBody, tokenResponse } from '../schemas.js';
 import { context } from './auth.js';
 import { answer } from '../served.js';
 

@@ -58,19 +58,26 @@ export async function revocationRoutes(app: FastifyInstance, { services }: { ser
     async (request, reply) => {
       if (open.size >= MAX_STREAMS) throw unavailable('revocation stream capacity', new Error(`${open.size} streams open`));
       const since = sinceOf(request);
-      open.add(stream(reply, services.config.region, (send) => {
-        const beat = () => {
-          const next = feed.cursor();
-          send('heartbeat', { next_since: next }, next);
-        };
-        const stop = feed.follow(since, (entry) => send('revoked', entry));
-        beat();
-        const timer = setInterval(beat, HEARTBEAT_MS);
-        return () => {
-          clearInterval(timer);
-          stop();
-        };
-      }, open));
+      open.add(
+        stream(
+          reply,
+          services.config.region,
+          (send) => {
+            const beat = () => {
+              const next = feed.cursor();
+              send('heartbeat', { next_since: next }, next);
+            };
+            const stop = feed.follow(since, (entry) => send('revoked', entry));
+            beat();
+            const timer = setInterval(beat, HEARTBEAT_MS);
+            return () => {
+              clearInterval(timer);
+              stop();
+            };
+          },
+          open,
+        ),
+      );
     },
   );
 }

@@ -78,7 +78,11 @@ class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(url: string, private readonly max: number, private readonly observers: QueryObserver[]) {
+  constructor(
+    url: string,
+    private readonly max: number,
+    private readonly observers: QueryObserver[],
+  ) {
     this.pool = new pg.Pool({
       connectionString: url,
       max,

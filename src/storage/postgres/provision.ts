@@ -20,7 +20,8 @@ async function provisionDatabases(serverUrl: string, names: string[], o: { fresh
           await client.query(`DROP DATABASE "${name}"`);
         } catch (err) {
           // Never taken from under a running cluster: it would lose its database mid-flight.
-          if ((err as { code?: string }).code === '55006') throw new ConfigError(`database ${name} is in use (another cluster with --db-prefix ${o.prefix}?): stop it, or use another --db-prefix`);
+          if ((err as { code?: string }).code === '55006')
+            throw new ConfigError(`database ${name} is in use (another cluster with --db-prefix ${o.prefix}?): stop it, or use another --db-prefix`);
           throw err;
         }
         dropped.push(name);

@@ -19,15 +19,45 @@ export class PgReplicaStore implements ReplicaStore {
     return this.db.transaction(async (tx) => {
       if (e.user) {
         const u = e.user;
-        await tx.query(SQL.upsertReplicaUser, [u.id, u.username, u.usernameNormalized, u.passwordHash, u.homeRegion, u.disabled, date(u.createdAt), date(u.updatedAt), date(u.passwordChangedAt)]);
+        await tx.query(SQL.upsertReplicaUser, [
+          u.id,
+          u.username,
+          u.usernameNormalized,
+          u.passwordHash,
+          u.homeRegion,
+          u.disabled,
+          date(u.createdAt),
+          date(u.updatedAt),
+          date(u.passwordChangedAt),
+        ]);
       }
       let doubleSpend = false;
       if (e.family) {
         doubleSpend = await spentTwice(tx, e.tokens, rule);
         const f = e.family;
-        await tx.query(SQL.upsertReplicaFamily, [f.id, f.userId, f.region, f.generation, date(f.createdAt), date(f.expiresAt), date(f.lastUsedAt), date(f.revokedAt), f.revokedReason]);
+        await tx.query(SQL.upsertReplicaFamily, [
+          f.id,
+          f.userId,
+          f.region,
+          f.generation,
+          date(f.createdAt),
+          date(f.expiresAt),
+          date(f.lastUsedAt),
+          date(f.revokedAt),
+          f.revokedReason,
+        ]);
         for (const t of e.tokens) {
-          await tx.query(SQL.upsertReplicaToken, [t.hash, t.sessionId, t.userId, t.region, t.generation, t.parentHash, date(t.createdAt), date(t.expiresAt), date(t.consumedAt)]);
+          await tx.query(SQL.upsertReplicaToken, [
+            t.hash,
+            t.sessionId,
+            t.userId,
+            t.region,
+            t.generation,
+            t.parentHash,
+            date(t.createdAt),
+            date(t.expiresAt),
+            date(t.consumedAt),
+          ]);
         }
       }
       const rev = revocationOf(e);

@@ -61,16 +61,37 @@ function fromRow<T>(row: Record<string, unknown>, columns: { [K in keyof T]: Col
 }
 
 const USER: { [K in keyof ReplicatedUser]: Column } = {
-  id: ['id'], username: ['username'], usernameNormalized: ['username_normalized'], passwordHash: ['password_hash'], homeRegion: ['home_region'],
-  disabled: ['disabled'], createdAt: ['created_at', 'time'], updatedAt: ['updated_at', 'time'], passwordChangedAt: ['password_changed_at', 'time'],
+  id: ['id'],
+  username: ['username'],
+  usernameNormalized: ['username_normalized'],
+  passwordHash: ['password_hash'],
+  homeRegion: ['home_region'],
+  disabled: ['disabled'],
+  createdAt: ['created_at', 'time'],
+  updatedAt: ['updated_at', 'time'],
+  passwordChangedAt: ['password_changed_at', 'time'],
 };
 const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
-  id: ['id'], userId: ['user_id'], region: ['region'], generation: ['generation'], createdAt: ['created_at', 'time'], expiresAt: ['expires_at', 'time'],
-  lastUsedAt: ['last_used_at', 'time'], revokedAt: ['revoked_at', 'time'], revokedReason: ['revoked_reason'],
+  id: ['id'],
+  userId: ['user_id'],
+  region: ['region'],
+  generation: ['generation'],
+  createdAt: ['created_at', 'time'],
+  expiresAt: ['expires_at', 'time'],
+  lastUsedAt: ['last_used_at', 'time'],
+  revokedAt: ['revoked_at', 'time'],
+  revokedReason: ['revoked_reason'],
 };
 const TOKEN: { [K in keyof ReplicatedToken]: Column } = {
-  hash: ['token_hash'], sessionId: ['session_id'], userId: ['user_id'], region: ['region'], generation: ['generation'], parentHash: ['parent_hash'],
-  createdAt: ['created_at', 'time'], expiresAt: ['expires_at', 'time'], consumedAt: ['consumed_at', 'time'],
+  hash: ['token_hash'],
+  sessionId: ['session_id'],
+  userId: ['user_id'],
+  region: ['region'],
+  generation: ['generation'],
+  parentHash: ['parent_hash'],
+  createdAt: ['created_at', 'time'],
+  expiresAt: ['expires_at', 'time'],
+  consumedAt: ['consumed_at', 'time'],
 };
 
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */
@@ -78,7 +99,8 @@ export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Pro
   const event: ReplicationEvent = { id, kind: row.kind, at: ms(row.created_at), tokens: [] };
   const family = row.session_id ? await readOne<ReplicatedFamily>(tx, SQL.replicationFamily, row.session_id, FAMILY) : null;
   if (row.kind === 'revoked') {
-    if (family?.revokedAt != null) event.revocation = { sessionId: family.id, userId: family.userId, revokedAt: family.revokedAt, reason: family.revokedReason ?? 'revoked' };
+    if (family?.revokedAt != null)
+      event.revocation = { sessionId: family.id, userId: family.userId, revokedAt: family.revokedAt, reason: family.revokedReason ?? 'revoked' };
     return event;
   }
   const userId = row.user_id ?? family?.userId;
@@ -86,7 +108,8 @@ export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Pro
   if (user) event.user = user;
   if (family) {
     event.family = family;
-    if (row.token_hashes.length) event.tokens = (await tx.query<Record<string, unknown>>(SQL.replicationTokens, [row.token_hashes])).rows.map((t) => fromRow<ReplicatedToken>(t, TOKEN));
+    if (row.token_hashes.length)
+      event.tokens = (await tx.query<Record<string, unknown>>(SQL.replicationTokens, [row.token_hashes])).rows.map((t) => fromRow<ReplicatedToken>(t, TOKEN));
   }
   return event;
 }

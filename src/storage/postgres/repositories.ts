@@ -49,9 +49,7 @@ export class PgUserStore implements UserStore {
   }
 
   async findByUsername(normalized: string): Promise<UserCredentials | null> {
-    const r = await this.db.query<{ id: string; username: string; password_hash: string; disabled: boolean }>(SQL.findUserByUsername, [
-      normalized,
-    ]);
+    const r = await this.db.query<{ id: string; username: string; password_hash: string; disabled: boolean }>(SQL.findUserByUsername, [normalized]);
     const row = r.rows[0];
     return row ? { id: row.id, username: row.username, passwordHash: row.password_hash, disabled: row.disabled } : null;
   }
@@ -172,7 +170,9 @@ export class PgSessionStore implements SessionStore {
     opts: PgSessionStoreOptions = {},
   ) {
     this.onChange = opts.onChange;
-    this.sql = opts.replicate ? { create: SQL.createSessionInTopology, rotate: SQL.rotateRefreshInTopology } : { create: SQL.createSession, rotate: SQL.rotateRefresh };
+    this.sql = opts.replicate
+      ? { create: SQL.createSessionInTopology, rotate: SQL.rotateRefreshInTopology }
+      : { create: SQL.createSession, rotate: SQL.rotateRefresh };
   }
 
   async create(s: NewSession): Promise<void> {
@@ -204,14 +204,7 @@ export class PgSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(this.sql.rotate, [
-      x.sessionId,
-      x.generation,
-      x.parentHash,
-      x.childHash,
-      date(x.childExpiresAt),
-      date(x.now),
-    ]);
+    const r = await this.db.query<RefreshRow>(this.sql.rotate, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
     if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));
     return true;
@@ -235,7 +228,14 @@ export class PgSessionStore implements SessionStore {
       SQL.listUserSessions,
       [userId, date(now)],
     );
-    return r.rows.map((row) => ({ id: row.id, region: row.region, createdAt: at(row.created_at), lastUsedAt: at(row.last_used_at), userAgent: row.user_agent, ip: row.ip }));
+    return r.rows.map((row) => ({
+      id: row.id,
+      region: row.region,
+      createdAt: at(row.created_at),
+      lastUsedAt: at(row.last_used_at),
+      userAgent: row.user_agent,
+      ip: row.ip,
+    }));
   }
 
   async findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {

@@ -41,8 +41,13 @@ export async function recomputeUsernameKeys(tx: Queryable, sql: string, log: Mig
     'INSERT INTO new_claim_keys (old_key, key) SELECT * FROM unnest($1::text[], $2::text[])',
   );
   await tx.exec(sql);
-  const lost = await tx.query<{ source: string; user_id: string; kept_by: string }>('SELECT source, user_id, kept_by FROM username_collisions ORDER BY source, user_id');
+  const lost = await tx.query<{ source: string; user_id: string; kept_by: string }>(
+    'SELECT source, user_id, kept_by FROM username_collisions ORDER BY source, user_id',
+  );
   for (const row of lost.rows) {
-    log.warn({ table: row.source, userId: row.user_id, keptBy: row.kept_by }, 'username now collides with an older account\'s: this account cannot log in by name until renamed (see username_collisions)');
+    log.warn(
+      { table: row.source, userId: row.user_id, keptBy: row.kept_by },
+      "username now collides with an older account's: this account cannot log in by name until renamed (see username_collisions)",
+    );
   }
 }
