@@ -147,3 +147,20 @@ describe('client address behind the gateway', () => {
     }
   });
 });
+
+describe('request targets the router cannot decode', () => {
+  it('get the API error shape, and the path is not echoed back', async () => {
+    const t = await createTestApp({ backend: 'pglite' });
+    try {
+      for (const url of ['/%ff', '/v1/auth/me%ff', '/%2', '/v1/auth/sessions/%', '/%C0%AEinternal']) {
+        const res = await t.app.inject({ method: 'GET', url });
+        assert.ok(res.statusCode === 400 || res.statusCode === 404, `${url}: ${res.statusCode}`);
+        const body = JSON.parse(res.body) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description'], `${url}: ${res.body}`);
+        assert.ok(!res.body.includes(url), `${url} is echoed back`);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
