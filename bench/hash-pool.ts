@@ -37,4 +37,6 @@ const seconds = (performance.now() - started) / 1000;
 lag.disable();
 await pool.close();
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-process.stdout.write(`${JSON.stringify({ pool: which, verifiesPerSecond: Math.round(count / seconds), lagP50: ms(lag.percentile(50)), lagP99: ms(lag.percentile(99)), lagMax: ms(lag.max) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ pool: which, verifiesPerSecond: Math.round(count / seconds), lagP50: ms(lag.percentile(50)), lagP99: ms(lag.percentile(99)), lagMax: ms(lag.max) })}\n`,
+);
