@@ -87,9 +87,13 @@ export class MetricsHistory {
   private readonly samples: Snapshot[] = [];
   private timer: NodeJS.Timeout | undefined;
 
+  private failing = false;
+
   constructor(
     private readonly read: () => Promise<Snapshot>,
     readonly options: HistoryOptions = DEFAULT_HISTORY,
+    /** Told of the first failed snapshot of a run of failures (the gap shows on the charts). */
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   start(): void {
@@ -111,8 +115,15 @@ export class MetricsHistory {
   }
 
   private async take(): Promise<void> {
-    const s = await this.read().catch(() => undefined);
-    if (!s) return;
+    let s: Snapshot;
+    try {
+      s = await this.read();
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.onError(err);
+      this.failing = true;
+      return;
+    }
     this.samples.push(s);
     if (this.samples.length > this.options.keep) this.samples.splice(0, this.samples.length - this.options.keep);
   }

@@ -48,7 +48,11 @@ export async function dashboardRoutes(app: FastifyInstance, { services, history:
   if (!config.adminToken) return;
   const assets = loadAssets();
   const page = readFileSync(here('index.html'));
-  const history = new MetricsHistory(() => readSnapshot(metrics, clock), historyOptions ?? DEFAULT_HISTORY);
+  const history = new MetricsHistory(
+    () => readSnapshot(metrics, clock),
+    historyOptions ?? DEFAULT_HISTORY,
+    (err) => services.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard snapshot failed; retried at the next tick'),
+  );
   app.addHook('onReady', async () => history.start());
   app.addHook('onClose', async () => history.stop());
 
