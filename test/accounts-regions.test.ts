@@ -1,7 +1,9 @@
 /**
  * The account endpoints in a region topology (a - b - c, b the directory):
  * a password change replicates to the regions holding the user, the session
- * list and a password change asked elsewhere are answered by the home region.
+ * list and a password change asked elsewhere are answered by the home region,
+ * a deletion at home reaches every region and frees the name, and a disable
+ * made while a link is cut reaches the other side once it heals.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +13,7 @@ import { type RegionSet, startChain } from './regions-harness.js';
 
 const NEW_PASSWORD = 'a quite different passphrase, 2nd';
 const ADMIN = 'admin-token-for-tests-0123456789';
+const admin = { authorization: `Bearer ${ADMIN}` };
 
 describe('account endpoints across regions', () => {
   let set: RegionSet;
@@ -35,6 +38,17 @@ describe('account endpoints across regions', () => {
     const res = await loginAt(id, username);
     assert.equal(res.statusCode, 200, res.body);
     return json<Tokens>(res);
+  };
+  /** The session of these tokens is over at `id`: its refresh token is refused, and (once the revocation arrived) its access token. */
+  const sessionDeadAt = async (id: string, tokens: Tokens) => {
+    const refresh = await post(app(id), '/v1/auth/refresh', { refresh_token: tokens.refresh_token });
+    assert.equal(refresh.statusCode, 400, `${id}: ${refresh.body}`);
+    assert.equal(json(refresh).error, 'invalid_grant');
+    await eventually(
+      async () => (await app(id).inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode === 401,
+      10_000,
+      `access token refused at ${id}`,
+    );
   };
 
   before(async () => {
@@ -112,15 +126,73 @@ describe('account endpoints across regions', () => {
     assert.equal((await loginAt('a', 'changed-far', NEW_PASSWORD)).statusCode, 200);
   });
 
-  it('refuses to delete an account in a topology (replicas would outlive it), and changes nothing', async () => {
+  it('a user deleted at home is gone everywhere, and her name can be registered again in another region', async () => {
+    assert.equal((await register(app('a'), 'carol')).statusCode, 201);
+    await settled();
+    const tokens = await tokensAt('a', 'carol');
+    const { sub } = claimsOf(tokens.access_token);
+    await settled();
+    const heldAt = (id: string, table: 'users' | 'sessions') =>
+      count(node(id).t, `SELECT count(*) AS n FROM ${table} WHERE ${table === 'users' ? 'id' : 'user_id'} = '${sub}'`);
+    assert.equal(await heldAt('b', 'sessions'), 1, 'b holds a replica of her session');
+    const away = await app('b').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
+    assert.equal(away.statusCode, 400, away.body);
+    assert.match(json(away).error_description as string, /region a/);
+    const res = await app('a').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
+    assert.equal(res.statusCode, 204, res.body);
+    await settled();
+    for (const id of ['a', 'b', 'c']) {
+      assert.equal(await heldAt(id, 'users'), 0, `no record of her at ${id}`);
+      assert.equal(await heldAt(id, 'sessions'), 0, `no session of hers at ${id}`);
+    }
+    const again = await register(app('b'), 'carol');
+    assert.equal(again.statusCode, 201, again.body);
+    for (const id of ['a', 'b', 'c']) await sessionDeadAt(id, tokens);
+  });
+
+  it('deleting waits for the directory: unreachable, it is a 503 with Retry-After and nothing is deleted', async () => {
     assert.equal((await register(app('a'), 'kept-far')).statusCode, 201);
     const tokens = await tokensAt('a', 'kept-far');
     const { sub } = claimsOf(tokens.access_token);
-    const admin = { authorization: `Bearer ${ADMIN}` };
-    const res = await app('a').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
-    assert.equal(res.statusCode, 400, res.body);
-    assert.equal(json(res).error, 'invalid_request');
+    node('b').proxy.cut();
+    try {
+      const res = await app('a').inject({ method: 'DELETE', url: `/admin/v1/users/${sub}`, headers: admin });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.ok(Number(res.headers['retry-after']) > 0);
+    } finally {
+      node('b').proxy.heal();
+    }
     assert.equal((await app('a').inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode, 200);
     assert.equal((await app('a').inject({ url: `/admin/v1/users/${sub}`, headers: admin })).statusCode, 200);
+    assert.equal((await post(app('a'), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).statusCode, 200);
+  });
+
+  it('a disable made while the link to b is cut reaches b once it heals: nothing of the user is usable at a or b', async () => {
+    assert.equal((await register(app('a'), 'dora')).statusCode, 201);
+    await settled();
+    const tokens = await tokensAt('a', 'dora');
+    const { sub } = claimsOf(tokens.access_token);
+    await settled();
+    assert.equal(await count(node('b').t, `SELECT count(*) AS n FROM sessions WHERE user_id = '${sub}'`), 1, 'b holds a replica of her session');
+    node('a').proxy.cut();
+    node('b').proxy.cut();
+    try {
+      const res = await post(app('a'), `/admin/v1/users/${sub}/disable`, {}, admin);
+      assert.equal(res.statusCode, 204, res.body);
+      await eventually(
+        async () => (await count(node('a').t, "SELECT count(*) AS n FROM replication_queue WHERE target = 'b'")) > 0,
+        10_000,
+        'the disable queued for b while the link is cut',
+      );
+    } finally {
+      node('a').proxy.heal();
+      node('b').proxy.heal();
+    }
+    await settled();
+    for (const id of ['a', 'b']) {
+      await sessionDeadAt(id, tokens);
+      const login = await loginAt(id, 'dora');
+      assert.notEqual(login.statusCode, 200, `${id}: ${login.body}`);
+    }
   });
 });

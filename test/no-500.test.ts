@@ -97,6 +97,7 @@ const ROUTES: [method: string, url: string][] = [
   ['POST', '/internal/v1/replication'],
   ['POST', '/internal/v1/usernames/claim'],
   ['POST', '/internal/v1/usernames/find'],
+  ['POST', '/internal/v1/usernames/release'],
 ];
 const CURSORS = ['', '0', '-1', '1e309', '0x10', 'abc', '9'.repeat(40), '%00', '1&since=2', '1%20OR%201=1'];
 

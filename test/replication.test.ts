@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildEvent } from '../src/storage/postgres/replication-queue.js';
-import type { ChangeRow } from '../src/storage/replication-records.js';
+import type { ChangeRow, ReplicationEvent } from '../src/storage/replication-records.js';
 import type { TestApp } from './helpers.js';
 import { bearer, claimsOf, eventually, json, metricValue, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startChain } from './regions-harness.js';
@@ -105,6 +105,38 @@ describe('replication between regions', () => {
     assert.deepEqual(await state(), merged);
     assert.ok(node('c').t.services.revocations.has(sid));
     assert.equal((await refreshAt('c', rotated.refresh_token)).statusCode, 400);
+  });
+
+  it('a deletion applied twice and before a late record of the user: the replica never comes back', async () => {
+    assert.equal((await register(app('a'), 'gone-for-good')).statusCode, 201);
+    const { sub } = claimsOf((await loginAt('a', 'gone-for-good')).access_token);
+    await settled();
+    const rows = (
+      await node('a').t.db.query<ChangeRow & { id: string }>(
+        'SELECT id::text AS id, kind, session_id, user_id, token_hashes, created_at FROM outbox WHERE user_id = $1 OR session_id IN (SELECT id FROM sessions WHERE user_id = $1) ORDER BY id',
+        [sub],
+      )
+    ).rows;
+    const late = await Promise.all(rows.map((r) => buildEvent(node('a').t.db, r.id, r)));
+    assert.ok(late.some((e) => e.user) && late.some((e) => e.family));
+    const deletion: ReplicationEvent = {
+      id: 'deletion',
+      kind: 'user_deleted',
+      at: set.clock.now(),
+      tokens: [],
+      deletion: { userId: sub, deletedAt: set.clock.now() },
+    };
+    const held = async (id: string) =>
+      count(node(id).t, `SELECT (SELECT count(*) FROM users WHERE id = '${sub}') + (SELECT count(*) FROM sessions WHERE user_id = '${sub}') AS n`);
+    assert.ok((await held('b')) > 0, 'b holds her replica');
+    // b held the replica, c never did: both end with nothing, whatever comes after the deletion.
+    for (const id of ['b', 'c']) {
+      const applier = node(id).t.services.regions!.replication;
+      await applier.apply('a', [deletion, deletion]);
+      await applier.apply('a', late);
+      await applier.apply('a', [deletion, ...late]);
+      assert.equal(await held(id), 0, `nothing of hers at ${id}`);
+    }
   });
 
   it('a user of a logs in at b from the replica and at c by proxy; a token refreshes at c by proxy, then at b from the replica', async () => {

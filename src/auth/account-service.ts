@@ -2,7 +2,7 @@ import { AppError, isAppError, unavailable } from '../errors.js';
 import type { AdminAction, Audit, PasswordChangeFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, regionOf } from '../util/runtime.js';
 import type { Accounts } from './accounts.js';
-import type { RemoteRegions, Served } from './regions.js';
+import type { RemoteRegions, Served, UsernameDirectory } from './regions.js';
 import type { RevocationSink, SessionService } from './sessions.js';
 import type { RevocationReason, SessionStore, SessionSummary, UserRecord, UserStore } from './stores.js';
 import { normalizeUsername } from './usernames.js';
@@ -20,6 +20,8 @@ export interface AccountServiceDeps {
   audit: Audit;
   /** Other regions: the home region of a user who lives elsewhere; absent for a region on its own. */
   remote?: RemoteRegions;
+  /** The username directory of a topology, which frees a deleted user's name; absent for a region on its own. */
+  directory?: UsernameDirectory;
 }
 
 export interface SessionView extends SessionSummary {
@@ -130,20 +132,24 @@ export class AccountService {
   }
 
   /**
-   * Removes the account: its sessions are revoked first (so the revocations are announced), then
-   * the rows go and the name is free. A region on its own only: in a topology the replicas, their
-   * families and the directory's claim would outlive the rows here (a replica could still log the
-   * user in), so deletion is refused there and disabling is the way to shut an account.
+   * Removes the account, at its home region only (elsewhere the record is a replica; the answer
+   * names the home). In a topology the directory frees the name first: when it cannot be reached
+   * the call is a 503 and nothing is deleted, and a retry releases again harmlessly. Then the
+   * sessions are revoked (so the revocations are announced everywhere) and the rows go; the
+   * deletion itself is replicated, and every region drops its replica for good.
    */
   async deleteUser(userId: string, ctx: RequestContext): Promise<void> {
-    if (this.d.remote)
+    const home = regionOf(userId);
+    if (this.d.remote && home && home !== this.d.region)
       throw new AppError('invalid_request', {
-        reason: 'deletion in a topology',
-        description: 'Accounts cannot be deleted in a region topology; disable the account instead.',
+        reason: 'deletion away from home',
+        description: `The user lives in region ${home}; delete the account there.`,
       });
     await this.existing(userId);
-    const ended = await this.revokeAll(userId, this.d.clock.now(), 'deleted');
-    if (!(await this.d.users.delete(userId))) throw new AppError('not_found', { description: 'No such user.' });
+    await this.d.directory?.release(userId);
+    const now = this.d.clock.now();
+    const ended = await this.revokeAll(userId, now, 'deleted');
+    if (!(await this.d.users.delete(userId, now))) throw new AppError('not_found', { description: 'No such user.' });
     this.admin('user_deleted', userId, ctx, ended);
   }
 

@@ -31,6 +31,8 @@ export interface UsernameClaims {
   /** Claims the name (idempotent by user id); returns whoever holds it afterwards. */
   claim(claim: ClaimRequest): Promise<ClaimHolder>;
   find(usernameNormalized: string): Promise<ClaimHolder | null>;
+  /** Frees whatever name the user holds (idempotent: nothing held, nothing done). */
+  release(userId: string): Promise<void>;
 }
 
 /** Where usernames are made unique across regions and where a user's home region is looked up. */
@@ -44,12 +46,15 @@ export interface UsernameDirectory {
   claim(claim: UsernameClaim): Promise<boolean>;
   /** The home region of whoever holds the name; null when no region does. Throws 503 like `claim`. */
   homeRegion(usernameNormalized: string): Promise<string | null>;
+  /** Frees the name of a user being deleted, in every region (idempotent). Throws 503 like `claim`. */
+  release(userId: string): Promise<void>;
 }
 
 /** One region: the users table's unique index is the whole directory, and every user is at home here. */
 export const localDirectory: UsernameDirectory = {
   claim: async () => true,
   homeRegion: async () => null,
+  release: async () => {},
 };
 
 /** An answer, and the region whose state produced it (this one, or the one a request was sent to). */

@@ -44,8 +44,8 @@ export interface UserStore {
   setPassword(id: string, passwordHash: string, now: number): Promise<boolean>;
   /** Disables or re-enables the account; false when the user does not exist. Sessions are the caller's to end. */
   setDisabled(id: string, disabled: boolean, now: number): Promise<boolean>;
-  /** Removes the user with its sessions and tokens; false when it did not exist. */
-  delete(id: string): Promise<boolean>;
+  /** Removes the user with its sessions and tokens (in a topology, announcing the deletion to every region); false when it did not exist. */
+  delete(id: string, now: number): Promise<boolean>;
 }
 
 export interface NewSession {

@@ -32,6 +32,10 @@ export class RegionalDirectory implements UsernameDirectory {
   async homeRegion(usernameNormalized: string): Promise<string | null> {
     return (await this.claims.find(usernameNormalized))?.homeRegion ?? null;
   }
+
+  release(userId: string): Promise<void> {
+    return this.claims.release(userId);
+  }
 }
 
 /** Wire format of a claim holder on /internal/v1/usernames/*. */
@@ -64,5 +68,14 @@ export class PeerUsernameClaims implements UsernameClaims {
     });
     if (res.status !== 200) throw this.client.answerError(this.directory, res);
     return res.body.holder ? fromBody(res.body.holder) : null;
+  }
+
+  async release(userId: string): Promise<void> {
+    const res = await this.client.request(this.directory, '/internal/v1/usernames/release', {
+      operation: 'release',
+      body: { user_id: userId },
+      internal: true,
+    });
+    if (res.status !== 204) throw this.client.answerError(this.directory, res);
   }
 }

@@ -21,7 +21,13 @@ export interface ApplyDeps {
 }
 
 /** How each kind is named in the replication metrics. */
-const METRIC_KIND: Record<ReplicationKind, string> = { user_created: 'user', created: 'session', rotated: 'rotation', revoked: 'revocation' };
+const METRIC_KIND: Record<ReplicationKind, string> = {
+  user_created: 'user',
+  user_deleted: 'deletion',
+  created: 'session',
+  rotated: 'rotation',
+  revoked: 'revocation',
+};
 
 /**
  * Applies changes replicated from another region to this region's state.
@@ -53,7 +59,7 @@ export class ReplicationApplier {
     if (e.family || revocation) await this.refreshCache(e);
     const sessionId = e.family?.id ?? revocation?.sessionId;
     this.d.audit('replication.applied', {
-      userId: e.user?.id ?? revocation?.userId,
+      userId: e.user?.id ?? revocation?.userId ?? e.deletion?.userId,
       sessionId,
       peer: origin,
       kind: METRIC_KIND[e.kind],

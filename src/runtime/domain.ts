@@ -152,6 +152,7 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
       clock,
       audit,
       remote: regions?.remote,
+      directory: regions?.directory,
     }),
     oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId, passwordGrant: config.oauthPasswordGrant }, sessions, verifier),
     regions,

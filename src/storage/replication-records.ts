@@ -8,7 +8,7 @@
  * bring back an older one. Times are epoch milliseconds.
  */
 
-export type ReplicationKind = 'user_created' | 'created' | 'rotated' | 'revoked';
+export type ReplicationKind = 'user_created' | 'user_deleted' | 'created' | 'rotated' | 'revoked';
 
 export interface ReplicatedUser {
   id: string;
@@ -54,6 +54,12 @@ export interface ReplicatedRevocation {
   reason: string;
 }
 
+/** A user deleted at home: every region drops its replica and never takes the id again. */
+export interface ReplicatedDeletion {
+  userId: string;
+  deletedAt: number;
+}
+
 export interface ReplicationEvent {
   /** The sender's queue row id: unique per sender and target, for logs. */
   id: string;
@@ -65,6 +71,7 @@ export interface ReplicationEvent {
   tokens: ReplicatedToken[];
   /** Revocations: enough to enforce one in a region that does not hold the family. */
   revocation?: ReplicatedRevocation;
+  deletion?: ReplicatedDeletion;
 }
 
 /** One outbox row as the relay claims it. */

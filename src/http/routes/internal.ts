@@ -138,12 +138,13 @@ const replicationBody = {
         required: ['id', 'kind', 'at', 'tokens'],
         properties: {
           id,
-          kind: { enum: ['user_created', 'created', 'rotated', 'revoked'] },
+          kind: { enum: ['user_created', 'user_deleted', 'created', 'rotated', 'revoked'] },
           at: ms,
           user: replicatedUser,
           family: replicatedFamily,
           tokens: { type: 'array', maxItems: 4, items: replicatedToken },
           revocation: object({ sessionId: id, userId: id, revokedAt: ms, reason: { type: 'string', maxLength: 32 } }),
+          deletion: object({ userId: id, deletedAt: ms }),
         },
       },
     },
@@ -285,6 +286,15 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     async (request) => {
       const h = await claims.find(normalizeUsername(request.body.username_normalized));
       return { holder: h && { user_id: h.userId, home_region: h.homeRegion } };
+    },
+  );
+
+  app.post<{ Body: { user_id: string } }>(
+    '/internal/v1/usernames/release',
+    { schema: { body: userIdBody, response: { 204: { type: 'null' }, ...failures } } },
+    async (request, reply) => {
+      await claims.release(request.body.user_id);
+      return reply.code(204).send();
     },
   );
 }

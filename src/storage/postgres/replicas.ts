@@ -10,13 +10,19 @@ const date = (t: number | null): Date | null => (t === null ? null : new Date(t)
  * tokens, and revocations. Every write is a merge that only moves forward
  * (the highest generation, the earliest revocation, a consumption never
  * undone; see the upsert-replica-*.sql files), so an event applied twice,
- * late or out of order ends where applying each once in order would.
+ * late or out of order ends where applying each once in order would. A
+ * deleted user stays deleted: its id is kept (delete-replica-user.sql) and
+ * never stored again, so neither can its families be (they need the user).
  */
 export class PgReplicaStore implements ReplicaStore {
   constructor(private readonly db: Db) {}
 
   apply(e: ReplicationEvent, rule: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }> {
     return this.db.transaction(async (tx) => {
+      if (e.deletion) {
+        await tx.query(SQL.deleteReplicaUser, [e.deletion.userId, date(e.deletion.deletedAt)]);
+        return { doubleSpend: false };
+      }
       if (e.user) {
         const u = e.user;
         await tx.query(SQL.upsertReplicaUser, [

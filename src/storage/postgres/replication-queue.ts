@@ -97,10 +97,17 @@ const TOKEN: { [K in keyof ReplicatedToken]: Column } = {
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */
 export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Promise<ReplicationEvent> {
   const event: ReplicationEvent = { id, kind: row.kind, at: ms(row.created_at), tokens: [] };
+  if (row.kind === 'user_deleted') {
+    if (row.user_id) event.deletion = { userId: row.user_id, deletedAt: event.at };
+    return event;
+  }
   const family = row.session_id ? await readOne<ReplicatedFamily>(tx, SQL.replicationFamily, row.session_id, FAMILY) : null;
   if (row.kind === 'revoked') {
     if (family?.revokedAt != null)
       event.revocation = { sessionId: family.id, userId: family.userId, revokedAt: family.revokedAt, reason: family.revokedReason ?? 'revoked' };
+    // The family went with its deleted user: the row still says which session ended, for whom and when.
+    else if (!family && row.session_id && row.user_id)
+      event.revocation = { sessionId: row.session_id, userId: row.user_id, revokedAt: event.at, reason: 'revoked' };
     return event;
   }
   const userId = row.user_id ?? family?.userId;

@@ -25,14 +25,16 @@ const date = (t: number): Date => new Date(t);
 export class PgUserStore implements UserStore {
   private readonly insertSql: string;
   private readonly updateSql: string;
+  private readonly replicate: boolean;
 
-  /** `replicate`: record each new user in the outbox, for the nearby regions of a topology. */
+  /** `replicate`: record each new user, change and deletion in the outbox, for the other regions of a topology. */
   constructor(
     private readonly db: Db,
     replicate = false,
   ) {
     this.insertSql = replicate ? SQL.insertUserInTopology : SQL.insertUser;
     this.updateSql = replicate ? SQL.updateUserInTopology : SQL.updateUser;
+    this.replicate = replicate;
   }
 
   async insert(u: NewUser): Promise<CreatedUser | null> {
@@ -92,8 +94,9 @@ export class PgUserStore implements UserStore {
     return r.rows.length > 0;
   }
 
-  async delete(id: string): Promise<boolean> {
-    const r = await this.db.query(SQL.deleteUser, [id]);
+  async delete(id: string, now: number): Promise<boolean> {
+    // Only the topology's statement writes an outbox row, and only it takes the time.
+    const r = await (this.replicate ? this.db.query(SQL.deleteUserInTopology, [id, date(now)]) : this.db.query(SQL.deleteUser, [id]));
     return r.rows.length > 0;
   }
 }

@@ -24,6 +24,7 @@ const insertUser = variants('insert-user');
 const createSession = variants('create-session');
 const rotateRefresh = variants('rotate-refresh');
 const updateUser = variants('update-user');
+const deleteUser = variants('delete-user');
 
 export const SQL = {
   ping: load('ping'),
@@ -76,7 +77,10 @@ export const SQL = {
   findUserById: load('find-user-by-id'),
   updateUser: updateUser.alone,
   updateUserInTopology: updateUser.topology,
-  deleteUser: load('delete-user'),
+  deleteUser: deleteUser.alone,
+  deleteUserInTopology: deleteUser.topology,
+  deleteReplicaUser: load('delete-replica-user'),
+  releaseUsernameClaim: load('release-username-claim'),
 } as const;
 
 // Each statement of the registry runs as a named prepared statement: PostgreSQL parses

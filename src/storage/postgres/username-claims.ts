@@ -22,4 +22,8 @@ export class PgUsernameClaims implements UsernameClaims {
     const r = await this.db.query<HolderRow>(SQL.findUsernameClaim, [usernameNormalized]);
     return r.rows[0] ? holder(r.rows[0]) : null;
   }
+
+  async release(userId: string): Promise<void> {
+    await this.db.query(SQL.releaseUsernameClaim, [userId]);
+  }
 }

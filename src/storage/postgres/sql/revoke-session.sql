@@ -1,5 +1,6 @@
 -- revoke-session: ends one session of a user (logout, reuse detection) and
--- records the revocation in the outbox, in this one statement.
+-- records the revocation in the outbox (with the user id, from which the
+-- revocation is still sent once the user is deleted), in this one statement.
 -- Inputs: $1 session id, $2 user_id, $3 now, $4 reason.
 -- Returns: one row when the session was live until now: the family after the
 --          change, in the columns of find-family; else no row.
@@ -10,8 +11,8 @@ WITH s AS (
   RETURNING id AS session_id, user_id, region, generation AS session_generation,
             expires_at AS session_expires_at, revoked_at
 ), o AS (
-  INSERT INTO outbox (kind, session_id, generation, created_at)
-  SELECT 'revoked', s.session_id, s.session_generation, $3 FROM s
+  INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
+  SELECT 'revoked', s.session_id, s.user_id, s.session_generation, $3 FROM s
 )
 SELECT s.*, u.username, u.disabled
 FROM s JOIN users u ON u.id = s.user_id
