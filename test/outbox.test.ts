@@ -115,6 +115,7 @@ for (const kind of KINDS) {
         expiresAt: now + 86_400_000,
         tokenHash: first,
         tokenExpiresAt: now + 86_400_000,
+        checkedPasswordHash: (await t.db.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [state.userId])).rows[0]!.h,
       });
       const children = ['b', 'c', 'd'].map((c) => hashRefreshToken(`local.${c.repeat(43)}`));
       const won = await Promise.all(

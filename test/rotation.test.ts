@@ -149,8 +149,9 @@ describe('what a cached decision may settle', () => {
   it('only decisions that cannot be wrong from a stale copy stand without the source of truth', () => {
     const stands = (d: RefreshDecision) => cachedDecisionStands(d);
     assert.equal(stands({ kind: 'rotate' }), true, 'a rotation is re-checked by the statement that makes it');
-    for (const reason of ['revoked', 'expired', 'idle_expired', 'disabled'] as const) assert.equal(stands({ kind: 'reject', reason }), true, reason);
+    for (const reason of ['revoked', 'expired', 'idle_expired'] as const) assert.equal(stands({ kind: 'reject', reason }), true, reason);
     assert.equal(stands({ kind: 'reject', reason: 'unknown' }), false, 'unknown may be a token the cache never heard of');
+    assert.equal(stands({ kind: 'reject', reason: 'disabled' }), false, 'an account can be enabled again; the cached flag has no version');
     assert.equal(stands({ kind: 'grace', childGeneration: 1 }), false);
     assert.equal(stands({ kind: 'reuse' }), false, 'reuse revokes a family: never on a stale copy');
   });

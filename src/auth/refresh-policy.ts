@@ -41,12 +41,13 @@ export function decideRefresh(state: RefreshState | null, now: number, rules: Re
 /**
  * Whether a decision made from a cached state may stand. A cached state may
  * be stale, partial or missing, so it is trusted only where that cannot
- * matter: for what only ever moves one way (revoked, expired, disabled, idle)
- * and for a rotation, which PostgreSQL re-checks in the same statement that
- * makes it. Unknown, grace and reuse must be confirmed at the source of truth
+ * matter: for what only ever moves one way (revoked, expired, idle) and for a
+ * rotation, which PostgreSQL re-checks in the same statement that makes it.
+ * Unknown, grace, reuse and disabled (an account can be enabled again, and
+ * the cache copies the flag without a version) must be confirmed at the source of truth
  * (docs/architecture.md, "What a cached refresh state is trusted for").
  */
 export function cachedDecisionStands(decision: RefreshDecision): boolean {
   if (decision.kind === 'grace' || decision.kind === 'reuse') return false;
-  return !(decision.kind === 'reject' && decision.reason === 'unknown');
+  return !(decision.kind === 'reject' && (decision.reason === 'unknown' || decision.reason === 'disabled'));
 }

@@ -63,7 +63,7 @@ export class SessionService {
     const token = newRefreshToken(s.region, this.d.random);
     const expiresAt = now + s.refreshTtlSeconds * 1000;
     const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
-    await this.d.sessions.create({
+    const created = await this.d.sessions.create({
       id: sessionId,
       userId: user.id,
       region: s.region,
@@ -71,8 +71,14 @@ export class SessionService {
       expiresAt,
       tokenHash: hashRefreshToken(token),
       tokenExpiresAt,
+      checkedPasswordHash: user.passwordHash,
       ...clientOf(ctx),
     });
+    // The password was changed or the account disabled while it was being checked: this login is of the old account.
+    if (!created) {
+      this.d.audit('login.failed', { userId: user.id, reason: 'bad_credentials', detail: 'changed_during_login' }, ctx);
+      throw new AppError('invalid_grant', { reason: 'account changed during login', description: 'Invalid username or password.' });
+    }
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
     return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt));
   }

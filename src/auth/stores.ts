@@ -56,6 +56,12 @@ export interface NewSession {
   expiresAt: number;
   tokenHash: string;
   tokenExpiresAt: number;
+  /**
+   * The password hash the login checked the password against: the session is
+   * made only while the user still has it and is enabled, so a login racing a
+   * password change or a disable cannot outlive it.
+   */
+  checkedPasswordHash: string;
   /** The client that logged in, as the request showed it (bounded by the caller). */
   userAgent?: string;
   ip?: string;
@@ -102,7 +108,8 @@ export interface Rotation {
 export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_changed' | 'disabled' | 'admin' | 'deleted';
 
 export interface SessionStore {
-  create(session: NewSession): Promise<void>;
+  /** Starts the family; false when the user is no longer as the login checked it (see NewSession.checkedPasswordHash). */
+  create(session: NewSession): Promise<boolean>;
   /**
    * The state of a refresh token. A cache may answer unless `consistent` is
    * set; then the answer must come from the source of truth.

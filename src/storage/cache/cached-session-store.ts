@@ -44,7 +44,7 @@ export class CachedSessionStore implements SessionStore {
     }
   }
 
-  create(session: NewSession): Promise<void> {
+  create(session: NewSession): Promise<boolean> {
     return this.db.create(session);
   }
 

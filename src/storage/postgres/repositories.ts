@@ -178,7 +178,7 @@ export class PgSessionStore implements SessionStore {
       : { create: SQL.createSession, rotate: SQL.rotateRefresh };
   }
 
-  async create(s: NewSession): Promise<void> {
+  async create(s: NewSession): Promise<boolean> {
     const r = await this.db.query<RefreshRow>(this.sql.create, [
       s.id,
       s.userId,
@@ -189,8 +189,11 @@ export class PgSessionStore implements SessionStore {
       date(s.tokenExpiresAt),
       s.userAgent ?? null,
       s.ip ?? null,
+      s.checkedPasswordHash,
     ]);
+    if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));
+    return true;
   }
 
   async findRefreshState(tokenHash: string, _opts?: { consistent?: boolean }): Promise<RefreshState | null> {

@@ -1,15 +1,22 @@
 -- create-session: starts a token family with its generation-0 refresh token
 -- and, in a region topology (the block marked below), records the change in
 -- the outbox for the other regions, all in this one statement. (The cache is
--- written by the caller.)
+-- written by the caller.) The session is made only while the user is as the
+-- login found it: enabled, with the password hash the password was checked
+-- against. A password change or a disable that committed while the password
+-- was being checked (after the read, before this statement) makes it match
+-- nothing, so no session outlives the change it raced.
 -- Inputs: $1 session id, $2 user_id, $3 region, $4 now, $5 session expires_at,
 --         $6 token_hash, $7 token expires_at, $8 user_agent, $9 ip (either
---         may be null).
+--         may be null), $10 the password_hash the login checked.
 -- Returns: one row, the new token with its family and user, in the columns of
---          find-refresh-state (the cache is written from it).
+--          find-refresh-state (the cache is written from it); no row when the
+--          user changed or is disabled.
 WITH s AS (
   INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, user_agent, ip)
-  VALUES ($1, $2, $3, 0, $4, $5, $4, $8, $9)
+  SELECT $1, u.id, $3, 0, $4, $5, $4, $8, $9
+  FROM users u
+  WHERE u.id = $2 AND u.password_hash = $10 AND NOT u.disabled
   RETURNING id AS session_id, user_id, region, generation AS session_generation,
             expires_at AS session_expires_at, revoked_at
 ), t AS (
