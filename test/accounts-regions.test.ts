@@ -126,6 +126,19 @@ describe('account endpoints across regions', () => {
     assert.equal((await loginAt('a', 'changed-far', NEW_PASSWORD)).statusCode, 200);
   });
 
+  it('a password change asked at a region holding copies of the sessions ends those copies before it answers', async () => {
+    assert.equal((await register(app('a'), 'changed-near')).statusCode, 201);
+    const caller = await tokensAt('a', 'changed-near');
+    const other = await tokensAt('a', 'changed-near');
+    await settled();
+    const ok = await post(app('b'), '/v1/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(ok.statusCode, 204, ok.body);
+    // At once, before any replication: b's copy of the other session no longer rotates.
+    const refresh = await post(app('b'), '/v1/auth/refresh', { refresh_token: other.refresh_token });
+    assert.equal(refresh.statusCode, 400, refresh.body);
+    assert.equal((await app('b').inject({ url: '/v1/auth/me', headers: bearer(other.access_token) })).statusCode, 401);
+  });
+
   it('a user deleted at home is gone everywhere, and her name can be registered again in another region', async () => {
     assert.equal((await register(app('a'), 'carol')).statusCode, 201);
     await settled();

@@ -144,3 +144,30 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`text the database cannot store (${backend})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({ backend, env: { MERIDIAN_ADMIN_TOKEN: ADMIN } });
+    });
+    after(() => t.close());
+
+    it('a NUL byte anywhere in an admin request is a 400, never a 500', async () => {
+      const requests: [string, string][] = [
+        ['GET', '/admin/v1/users/%00'],
+        ['GET', '/admin/v1/users?id=%00'],
+        ['GET', '/admin/v1/users?username=ab%00c'],
+        ['POST', '/admin/v1/users/a%00b/disable'],
+        ['POST', '/admin/v1/users/a%00b/enable'],
+        ['DELETE', '/admin/v1/users/a%00b/sessions'],
+        ['DELETE', '/admin/v1/users/a%00b'],
+      ];
+      for (const [method, url] of requests) {
+        const res = await t.app.inject({ method: method as 'GET', url, headers: bearer(ADMIN) });
+        assert.ok(res.statusCode === 400 || res.statusCode === 404, `${method} ${url}: ${res.statusCode} ${res.body}`);
+        assert.deepEqual(Object.keys(json(res)).sort(), ['error', 'error_description']);
+      }
+    });
+  });
+}

@@ -80,7 +80,17 @@ export class AccountService {
   async changePassword(caller: Caller, current: string, next: string, ctx: RequestContext): Promise<Served<void>> {
     const home = this.homeElsewhere(caller.sub, ctx);
     // The record here is a replica: the change is the home region's, which checks, counts and replicates it.
-    if (home) return this.remote(home).changePassword(home, { userId: caller.sub, sessionId: caller.sid, currentPassword: current, newPassword: next }, ctx);
+    if (home) {
+      const answer = await this.remote(home).changePassword(
+        home,
+        { userId: caller.sub, sessionId: caller.sid, currentPassword: current, newPassword: next },
+        ctx,
+      );
+      // The home's revocations reach this region only with replication; until then a copy held here
+      // would still rotate. So the copies here end before the answer, as a forwarded logout's do.
+      await this.revokeAll(caller.sub, this.d.clock.now(), 'password_changed', caller.sid);
+      return answer;
+    }
     const user = await this.d.users.findById(caller.sub);
     try {
       if (!user) throw new AppError('invalid_grant', { reason: 'unknown_user', description: 'Invalid username or password.' });

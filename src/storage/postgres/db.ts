@@ -66,6 +66,16 @@ export function isStaleStatement(err: unknown): boolean {
   return code === '26000' || (code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message)));
 }
 
+/**
+ * Text PostgreSQL refuses to store or compare: a NUL byte (22021) or a
+ * character the database encoding lacks (22P05). It can only have come from a
+ * client, so it is that client's bad request, never a 500.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}
+
 /** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 

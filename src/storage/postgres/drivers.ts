@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { unavailable } from '../../errors.js';
+import { AppError, unavailable } from '../../errors.js';
 import {
   type Db,
   type PoolStats,
@@ -10,6 +10,7 @@ import {
   type QueryResult,
   isStaleStatement,
   isUnavailableError,
+  isUnstorableText,
   RETRYABLE_SQLSTATES,
   statementKind,
 } from './db.js';
@@ -48,6 +49,7 @@ async function observed<R>(observers: QueryObserver[], text: string, run: () => 
     return result;
   } catch (err) {
     if (isUnavailableError(err)) throw unavailable('database', err);
+    if (isUnstorableText(err)) throw new AppError('invalid_request', { cause: err, reason: 'text the database cannot store' });
     throw err;
   } finally {
     if (observers.length) {
