@@ -171,3 +171,21 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('admin requests are closed', () => {
+  it('an unknown query parameter or body field is a 400', async () => {
+    const t = await createTestApp({ backend: 'pglite', env: { MERIDIAN_ADMIN_TOKEN: ADMIN } });
+    try {
+      assert.equal((await register(t.app, 'closed-admin')).statusCode, 201);
+      const id = (await t.db.query<{ id: string }>("SELECT id FROM users WHERE username = 'closed-admin'")).rows[0]!.id;
+      assert.equal((await t.app.inject({ url: `/admin/v1/users/${id}?x=1`, headers: bearer(ADMIN) })).statusCode, 400);
+      assert.equal((await t.app.inject({ method: 'POST', url: `/admin/v1/users/${id}/disable?x=1`, headers: bearer(ADMIN) })).statusCode, 400);
+      assert.equal((await post(t.app, `/admin/v1/users/${id}/disable`, { x: 1 }, bearer(ADMIN))).statusCode, 400);
+      // Still enabled: none of those was carried out.
+      assert.equal((await post(t.app, '/v1/auth/login', { username: 'closed-admin', password: PASSWORD })).statusCode, 200);
+      assert.equal((await t.app.inject({ method: 'POST', url: `/admin/v1/users/${id}/disable`, headers: bearer(ADMIN) })).statusCode, 204);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -79,6 +79,9 @@ export const passwordChangeBody = {
   },
 } as const;
 
+/** No query parameters, and (for a body) no fields: what a request that names everything in its path takes. */
+export const nothing = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
+
 /** A session or user id in the path; anything else of this shape is simply not found. */
 export const idParams = {
   type: 'object',

@@ -3,7 +3,7 @@ import type { AccountView } from '../../auth/account-service.js';
 import { AppError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { requireAdmin } from '../plugins/admin.js';
-import { adminUserResponse, endedResponse, errors, idParams, userLookupQuery } from '../schemas.js';
+import { adminUserResponse, endedResponse, errors, idParams, nothing, userLookupQuery } from '../schemas.js';
 import { context } from './auth.js';
 
 const iso = (t: number): string => new Date(t).toISOString();
@@ -44,27 +44,27 @@ export async function adminUserRoutes(app: FastifyInstance, { services }: { serv
 
   app.get<{ Params: { id: string } }>(
     '/admin/v1/users/:id',
-    { onRequest, schema: { params: idParams, response: { 200: adminUserResponse, ...errors(400, 401, 404, 503) } } },
+    { onRequest, schema: { params: idParams, querystring: nothing, response: { 200: adminUserResponse, ...errors(400, 401, 404, 503) } } },
     async (request) => userBody(await accountService.findUser({ id: request.params.id }, context(request))),
   );
 
-  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/disable', { onRequest, schema: { params: idParams, response: done } }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/disable', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
     await accountService.disable(request.params.id, context(request));
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/enable', { onRequest, schema: { params: idParams, response: done } }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/enable', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
     await accountService.enable(request.params.id, context(request));
     return reply.code(204).send();
   });
 
   app.delete<{ Params: { id: string } }>(
     '/admin/v1/users/:id/sessions',
-    { onRequest, schema: { params: idParams, response: { 200: endedResponse, ...errors(400, 401, 404, 503) } } },
+    { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: { 200: endedResponse, ...errors(400, 401, 404, 503) } } },
     async (request) => ({ ended: await accountService.endAllSessions(request.params.id, context(request)) }),
   );
 
-  app.delete<{ Params: { id: string } }>('/admin/v1/users/:id', { onRequest, schema: { params: idParams, response: done } }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/admin/v1/users/:id', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
     await accountService.deleteUser(request.params.id, context(request));
     return reply.code(204).send();
   });
