@@ -48,15 +48,23 @@ export async function adminUserRoutes(app: FastifyInstance, { services }: { serv
     async (request) => userBody(await accountService.findUser({ id: request.params.id }, context(request))),
   );
 
-  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/disable', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
-    await accountService.disable(request.params.id, context(request));
-    return reply.code(204).send();
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/users/:id/disable',
+    { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } },
+    async (request, reply) => {
+      await accountService.disable(request.params.id, context(request));
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/admin/v1/users/:id/enable', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
-    await accountService.enable(request.params.id, context(request));
-    return reply.code(204).send();
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/users/:id/enable',
+    { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } },
+    async (request, reply) => {
+      await accountService.enable(request.params.id, context(request));
+      return reply.code(204).send();
+    },
+  );
 
   app.delete<{ Params: { id: string } }>(
     '/admin/v1/users/:id/sessions',
@@ -64,8 +72,12 @@ export async function adminUserRoutes(app: FastifyInstance, { services }: { serv
     async (request) => ({ ended: await accountService.endAllSessions(request.params.id, context(request)) }),
   );
 
-  app.delete<{ Params: { id: string } }>('/admin/v1/users/:id', { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } }, async (request, reply) => {
-    await accountService.deleteUser(request.params.id, context(request));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/admin/v1/users/:id',
+    { onRequest, schema: { params: idParams, querystring: nothing, body: nothing, response: done } },
+    async (request, reply) => {
+      await accountService.deleteUser(request.params.id, context(request));
+      return reply.code(204).send();
+    },
+  );
 }
