@@ -139,6 +139,21 @@ describe('account endpoints across regions', () => {
     assert.equal((await app('b').inject({ url: '/v1/auth/me', headers: bearer(other.access_token) })).statusCode, 401);
   });
 
+  it('a password change reaches a region that is no peer of the home but holds a copy of the user', async () => {
+    assert.equal((await register(app('a'), 'changed-copy')).statusCode, 201);
+    const caller = await tokensAt('a', 'changed-copy');
+    await settled();
+    // A login at b (a's peer) starts a family at b; b's families go to its peers, c among them, with the user.
+    await tokensAt('b', 'changed-copy');
+    await settled();
+    assert.equal(await count(node('c').t, "SELECT count(*) AS n FROM users WHERE username = 'changed-copy'"), 1, 'c holds a copy');
+    const ok = await post(app('a'), '/v1/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(ok.statusCode, 204, ok.body);
+    await settled();
+    assert.equal((await loginAt('c', 'changed-copy')).statusCode, 400, 'the old password no longer works at c');
+    assert.equal((await loginAt('c', 'changed-copy', NEW_PASSWORD)).statusCode, 200);
+  });
+
   it('a user deleted at home is gone everywhere, and her name can be registered again in another region', async () => {
     assert.equal((await register(app('a'), 'carol')).statusCode, 201);
     await settled();

@@ -23,6 +23,7 @@ export interface ApplyDeps {
 /** How each kind is named in the replication metrics. */
 const METRIC_KIND: Record<ReplicationKind, string> = {
   user_created: 'user',
+  user_updated: 'user',
   user_deleted: 'deletion',
   created: 'session',
   rotated: 'rotation',

@@ -5,9 +5,10 @@ import type { Topology } from './topology.js';
 /**
  * The regions a change made in `self` goes to. Revocations go to every
  * region, so that every verifier refuses the session's access tokens, and so
- * do deletions of users: a region that is no peer of the home may still hold
- * the user (a backfill, a topology changed since), and for one that does not
- * applying it only keeps the id as deleted. A new
+ * do changes to users and their deletions: a region that is no peer of the
+ * home may still hold the user (a copy that came with a family from a peer, a
+ * backfill, a topology changed since); one that holds none stores nothing
+ * of a change, and keeps only the id of a deletion. A new
  * user goes to its home's nearby regions (the peers), for local logins. A
  * family lives in its origin region and is replicated to the origin's peers,
  * and only there: wherever it is rotated (a replica may rotate it), the
@@ -18,7 +19,7 @@ import type { Topology } from './topology.js';
 export function targetsOf(kind: ReplicationKind, sessionId: string | null, self: string, topology: Topology): string[] {
   const peersOf = (id: string) => topology.regions.find((r) => r.id === id)?.peers ?? [];
   let targets: string[];
-  if (kind === 'revoked' || kind === 'user_deleted') {
+  if (kind === 'revoked' || kind === 'user_deleted' || kind === 'user_updated') {
     targets = topology.regions.map((r) => r.id);
   } else if (kind === 'user_created') {
     targets = [...peersOf(self)];

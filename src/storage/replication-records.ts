@@ -8,7 +8,7 @@
  * bring back an older one. Times are epoch milliseconds.
  */
 
-export type ReplicationKind = 'user_created' | 'user_deleted' | 'created' | 'rotated' | 'revoked';
+export type ReplicationKind = 'user_created' | 'user_updated' | 'user_deleted' | 'created' | 'rotated' | 'revoked';
 
 export interface ReplicatedUser {
   id: string;

@@ -138,7 +138,7 @@ const replicationBody = {
         required: ['id', 'kind', 'at', 'tokens'],
         properties: {
           id,
-          kind: { enum: ['user_created', 'user_deleted', 'created', 'rotated', 'revoked'] },
+          kind: { enum: ['user_created', 'user_updated', 'user_deleted', 'created', 'rotated', 'revoked'] },
           at: ms,
           user: replicatedUser,
           family: replicatedFamily,

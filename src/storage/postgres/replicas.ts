@@ -23,7 +23,10 @@ export class PgReplicaStore implements ReplicaStore {
         await tx.query(SQL.deleteReplicaUser, [e.deletion.userId, date(e.deletion.deletedAt)]);
         return { doubleSpend: false };
       }
-      if (e.user) {
+      if (e.user && e.kind === 'user_updated') {
+        const u = e.user;
+        await tx.query(SQL.updateReplicaUser, [u.id, u.passwordHash, u.disabled, date(u.updatedAt), date(u.passwordChangedAt)]);
+      } else if (e.user) {
         const u = e.user;
         await tx.query(SQL.upsertReplicaUser, [
           u.id,

@@ -68,6 +68,7 @@ export const SQL = {
   backfillFamilies: load('backfill-families'),
   backfillRevocations: load('backfill-revocations'),
   upsertReplicaUser: load('upsert-replica-user'),
+  updateReplicaUser: load('update-replica-user'),
   lockReplicaSpend: load('lock-replica-spend'),
   upsertReplicaFamily: load('upsert-replica-family'),
   upsertReplicaToken: load('upsert-replica-token'),

@@ -1,8 +1,8 @@
 -- update-user: changes a user's record (a new password hash, or the disabled
 -- flag) and, in a region topology (the block marked below), records the
--- change in the outbox in the same statement. The event is of kind user_created because the relay sends
--- the user's current record whatever the kind, and replicas take a record
--- with a newer updated_at (upsert-replica-user); updated_at always moves
+-- change in the outbox in the same statement, as a user_updated event: it
+-- goes to every region, and a region holding a copy of the user takes the
+-- record if it is newer (update-replica-user); updated_at always moves
 -- forward, even within one millisecond. Disabling does not end sessions by
 -- itself: the caller revokes them (a cached family copies `disabled` without
 -- a version).
@@ -21,7 +21,7 @@ WITH u AS (
 -- topology: begin
 , o AS (
   INSERT INTO outbox (kind, user_id, created_at)
-  SELECT 'user_created', u.id, $4 FROM u
+  SELECT 'user_updated', u.id, $4 FROM u
 )
 -- topology: end
 SELECT id FROM u
