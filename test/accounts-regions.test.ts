@@ -154,6 +154,29 @@ describe('account endpoints across regions', () => {
     assert.equal((await loginAt('c', 'changed-copy', NEW_PASSWORD)).statusCode, 200);
   });
 
+  it('a session started at a region that is no peer of the home is known at home: listed there, and ended by a password change', async () => {
+    assert.equal((await register(app('a'), 'far-session')).statusCode, 201);
+    const caller = await tokensAt('a', 'far-session');
+    await settled();
+    await tokensAt('b', 'far-session');
+    await settled();
+    // c holds a copy of the user (it came with b's family), so a login at c starts a family of c's.
+    const far = await tokensAt('c', 'far-session');
+    assert.equal(claimsOf(far.access_token).region, 'c');
+    await settled();
+    const list = json<{ sessions: { id: string; region: string }[] }>(
+      await app('a').inject({ url: '/v1/auth/sessions', headers: bearer(caller.access_token) }),
+    );
+    assert.ok(
+      list.sessions.some((x) => x.id === claimsOf(far.access_token).sid),
+      'the home lists the session of c',
+    );
+    const ok = await post(app('a'), '/v1/auth/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, bearer(caller.access_token));
+    assert.equal(ok.statusCode, 204, ok.body);
+    await settled();
+    await sessionDeadAt('c', far);
+  });
+
   it('a user deleted at home is gone everywhere, and her name can be registered again in another region', async () => {
     assert.equal((await register(app('a'), 'carol')).statusCode, 201);
     await settled();

@@ -93,7 +93,7 @@ export function createReplication(d: ReplicationDeps): Replication {
     .map((r) => new ReplicationSender({ queue: d.queue, client: d.client, self: d.self, target: r.id, logger: d.logger }));
   return {
     senders,
-    targets: (change) => targetsOf(change.kind, change.session_id, d.self, d.topology),
+    targets: (change) => targetsOf(change.kind, change.session_id, d.self, d.topology, change.user_id),
     queued: () => {
       for (const s of senders) s.wake();
     },

@@ -26,8 +26,8 @@ WITH s AS (
 )
 -- topology: begin
 , o AS (
-  INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
-  SELECT 'created', s.session_id, s.session_generation, ARRAY[t.token_hash], $4 FROM s, t
+  INSERT INTO outbox (kind, session_id, user_id, generation, token_hashes, created_at)
+  SELECT 'created', s.session_id, s.user_id, s.session_generation, ARRAY[t.token_hash], $4 FROM s, t
 )
 -- topology: end
 SELECT s.*, t.*, u.username, u.disabled

@@ -34,8 +34,8 @@ WITH s AS (
 )
 -- topology: begin
 , o AS (
-  INSERT INTO outbox (kind, session_id, generation, token_hashes, created_at)
-  SELECT 'rotated', s.session_id, s.session_generation, ARRAY[parent.token_hash, child.token_hash], $6
+  INSERT INTO outbox (kind, session_id, user_id, generation, token_hashes, created_at)
+  SELECT 'rotated', s.session_id, s.user_id, s.session_generation, ARRAY[parent.token_hash, child.token_hash], $6
   FROM s, parent, child
 )
 -- topology: end
