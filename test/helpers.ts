@@ -15,6 +15,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { createLogger } from '../src/observability/logger.js';
+import type { WorkerTierDeps } from '../src/jobs/worker-tier.js';
 import { createServices, type ServiceOptions, type Services } from '../src/services.js';
 import type { Db } from '../src/storage/postgres/db.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
@@ -270,3 +271,9 @@ export function decodeJws(token: string): { header: JwsHeader; claims: AccessCla
 
 /** The claims of an access token, unverified. */
 export const claimsOf = (token: string): AccessClaims => decodeJws(token).claims;
+
+/** What the worker tier of a test app's region runs on (startWorkerTier), from the app's own services. */
+export function tierDeps(t: TestApp): WorkerTierDeps {
+  const s = t.services;
+  return { config: t.config, storage: s.storage, shared: s.shared, clock: t.clock, logger: s.logger, metrics: s.metrics };
+}

@@ -9,7 +9,7 @@ import type { SyncEvent } from '../src/jobs/cache-sync.js';
 import { OutboxRelay } from '../src/jobs/outbox-relay.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { PgSessionStore } from '../src/storage/postgres/repositories.js';
-import { createTestApp, eventually, json, login, logout, post, refresh, type TestApp, type Tokens } from './helpers.js';
+import { createTestApp, eventually, json, login, logout, post, refresh, type TestApp, type Tokens, tierDeps } from './helpers.js';
 import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 
 const KINDS = ['bullmq', 'memory'] as const;
@@ -72,14 +72,7 @@ for (const kind of KINDS) {
       const env: Record<string, string> = kind === 'bullmq' ? { REDIS_URL: server.url, MERIDIAN_REDIS_PREFIX: testPrefix('outbox') } : {};
       t = await createTestApp({ env });
       other = await createTestApp({ databaseUrl: t.config.databaseUrl, clock: t.clock });
-      tier = await startWorkerTier({
-        config: t.config,
-        storage: t.services.storage,
-        shared: t.services.shared,
-        clock: t.clock,
-        logger: t.services.logger,
-        metrics: t.services.metrics,
-      });
+      tier = await startWorkerTier(tierDeps(t));
     });
     after(async () => {
       await tier.close();
@@ -224,14 +217,7 @@ describe('outbox relay with Redis down', () => {
   it('keeps revocations unsynced while it cannot enqueue, and queues them all once Redis is back', async () => {
     const own = await startRedisServer();
     const t = await createTestApp({ env: { REDIS_URL: own.url, MERIDIAN_REDIS_PREFIX: testPrefix('relay-down') } });
-    const tier = await startWorkerTier({
-      config: t.config,
-      storage: t.services.storage,
-      shared: t.services.shared,
-      clock: t.clock,
-      logger: t.services.logger,
-      metrics: t.services.metrics,
-    });
+    const tier = await startWorkerTier(tierDeps(t));
     try {
       await own.stop();
       const sessions = [await login(t.app, 'relay-down'), await login(t.app, 'relay-down')];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { freePort } from '../src/devcluster/ports.js';
 import { ManualClock } from '../src/util/runtime.js';
-import { createDatabase, createTestApp, REDIS_URL, type TestApp } from './helpers.js';
+import { createDatabase, createTestApp, REDIS_URL, type TestApp, tierDeps } from './helpers.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export interface RegionSpec {
@@ -120,16 +120,7 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
         node.tier = undefined;
       },
       startWorker: async () => {
-        const s = node.t.services;
-        node.tier ??= await startWorkerTier({
-          config: node.t.config,
-          storage: node.t.services.storage,
-          shared: s.shared,
-          clock,
-          logger: s.logger,
-          metrics: s.metrics,
-          topology: s.regions?.topology,
-        });
+        node.tier ??= await startWorkerTier({ ...tierDeps(node.t), clock, topology: node.t.services.regions?.topology });
       },
       restart: async () => {
         const running = node.tier !== undefined;

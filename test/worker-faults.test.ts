@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { CLEANUP_JOB, startWorkerTier } from '../src/jobs/worker-tier.js';
 import { QUEUES, redisKeys } from '../src/storage/redis/keys.js';
-import { createTestApp, eventually, login, logout, type TestApp } from './helpers.js';
+import { createTestApp, eventually, login, logout, type TestApp, tierDeps } from './helpers.js';
 import { startRedisServer, testPrefix, type RedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { exited, startWorker } from './worker-process.js';
@@ -120,14 +120,7 @@ describe('the cleanup schedule', () => {
   });
 
   it('comes back after FLUSHALL and after Redis restarts empty', async () => {
-    const tier = await startWorkerTier({
-      config: t.config,
-      storage: t.services.storage,
-      shared: t.services.shared,
-      clock: t.clock,
-      logger: t.services.logger,
-      metrics: t.services.metrics,
-    });
+    const tier = await startWorkerTier(tierDeps(t));
     const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: redis.port }, prefix: redisKeys(t.config.redisPrefix).bullPrefix });
     queue.on('error', () => {});
     const scheduled = async () => (await queue.getJobScheduler(CLEANUP_JOB).catch(() => undefined)) !== undefined;
@@ -149,15 +142,7 @@ describe('the cleanup schedule', () => {
     const queue = new Queue(QUEUES.maintenance, { connection: { host: '127.0.0.1', port: redis.port }, prefix: redisKeys(t.config.redisPrefix).bullPrefix });
     queue.on('error', () => {});
     const every = async () => (await queue.getJobScheduler(CLEANUP_JOB))?.every;
-    const start = (cleanupInterval: number) =>
-      startWorkerTier({
-        config: { ...t.config, cleanupInterval },
-        storage: t.services.storage,
-        shared: t.services.shared,
-        clock: t.clock,
-        logger: t.services.logger,
-        metrics: t.services.metrics,
-      });
+    const start = (cleanupInterval: number) => startWorkerTier({ ...tierDeps(t), config: { ...t.config, cleanupInterval } });
     try {
       const first = await start(300);
       await eventually(async () => (await every()) === 300_000, 20_000, 'the first interval stored');
