@@ -74,10 +74,8 @@ function decodeSegment(segment: string): Buffer | null {
 }
 
 function parseObject(segment: string): Record<string, unknown> | null {
-  const bytes = decodeSegment(segment);
-  if (!bytes) return null;
   try {
-    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -103,8 +101,9 @@ export function decodeCompact(token: string): DecodedJws | null {
   const a = token.indexOf('.');
   const b = token.indexOf('.', a + 1);
   if (a < 1 || b < a + 2 || b > token.length - 2 || token.includes('.', b + 1)) return null;
-  // Every segment must be canonical base64url, so that one token has exactly one string. The
-  // signature covers the header's and payload's text, but not the signature's own spelling.
+  // One token, one string. The header and payload need no spelling check: the signature covers
+  // their exact text, so another spelling of either fails it. The signature's own spelling it does
+  // not cover: only its canonical base64url is taken.
   const signature = decodeSegment(token.slice(b + 1));
   if (!signature) return null;
   const header = parseHeader(token.slice(0, a));
