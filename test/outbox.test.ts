@@ -226,9 +226,10 @@ describe('outbox relay with Redis down', () => {
       // The fan-out (PostgreSQL alone) goes on; the cache sync waits for Redis.
       await eventually(async () => (await count('sent_at IS NULL')) === 0, 15_000, 'fanned out with Redis down');
       assert.equal(await count('synced_at IS NULL'), 2);
+      // Read now: once synced, the rows are the cleanup's, which runs as soon as its schedule is back.
+      const ids = (await t.db.query<{ id: string }>('SELECT id::text AS id FROM outbox ORDER BY id')).rows.map((r) => `outbox-${r.id}`);
       await own.start();
       await eventually(async () => (await count('synced_at IS NULL')) === 0, 15_000, 'synced after Redis came back');
-      const ids = (await t.db.query<{ id: string }>('SELECT id::text AS id FROM outbox ORDER BY id')).rows.map((r) => `outbox-${r.id}`);
       const queued = await Promise.all(ids.map(async (id) => (await own.client.exists(`${t.services.shared.keys.bullPrefix}:cache-sync:${id}`)) === 1));
       assert.deepEqual(queued, [true, true]);
       // Workers of the previous release read kind and tokenHashes: the job still carries them.
