@@ -113,8 +113,9 @@ for (const backend of BACKENDS) {
         assert.equal(body.token_type, 'Bearer');
         assert.equal(body.expires_in, 600);
         assert.equal(body.refresh_expires_in, t.config.refreshIdleTtl);
-        assert.match(body.refresh_token, /^local\.[A-Za-z0-9_-]{43}$/);
-        assert.equal(Buffer.from(body.refresh_token.split('.')[1]!, 'base64url').length, 32);
+        // Opaque to clients; it names its session (and so its region) and generation, under a 256-bit MAC.
+        assert.match(body.refresh_token, /^local_[0-9a-z]{26}\.0\.[A-Za-z0-9_-]{43}$/);
+        assert.equal(Buffer.from(body.refresh_token.split('.')[2]!, 'base64url').length, 32);
         const { header: h, claims: p } = decodeJws(body.access_token);
         assert.equal(h.typ, 'at+jwt');
         assert.equal(h.alg, 'ES256');

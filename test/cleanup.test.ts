@@ -1,11 +1,11 @@
 /**
- * Cleanup deletes exactly what has expired (tokens, families, relayed outbox
- * rows) and keeps everything else, on PostgreSQL and PGlite.
+ * Cleanup deletes exactly what has expired (families, relayed outbox rows,
+ * previous-format token rows) and keeps everything else, on PostgreSQL and
+ * PGlite. A rotation leaves nothing to clean up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
-import { BACKENDS, createTestApp, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
+import { BACKENDS, claimsOf, createTestApp, json, login, logout, refresh, type TestApp, type Tokens } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -19,9 +19,13 @@ for (const backend of BACKENDS) {
 
     const exists = async (table: 'refresh_tokens' | 'sessions', column: string, value: string) =>
       (await t.db.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [value])).rows.length === 1;
-    const sessionOf = async (refreshToken: string) =>
-      (await t.db.query<{ session_id: string }>('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(refreshToken)])).rows[0]!
-        .session_id;
+    /** A row of the token table as the release before this format left them (nothing writes them now). */
+    const legacyToken = (hash: string, sid: string, generation: number, expiresAt: number) =>
+      t.db.query(
+        `INSERT INTO refresh_tokens (token_hash, session_id, user_id, region, generation, created_at, expires_at)
+         SELECT $1, id, user_id, region, $3, created_at, $4 FROM sessions WHERE id = $2`,
+        [hash, sid, generation, new Date(expiresAt)],
+      );
 
     it('removes exactly the expired tokens, expired families and sent outbox rows', async () => {
       const start = t.clock.now();
@@ -31,10 +35,10 @@ for (const backend of BACKENDS) {
       const old = await login(t.app, 'old-session');
       const idle = await login(t.app, 'idle-session');
       const revoked = await login(t.app, 'revoked-session');
-      const [oldSid, idleSid, revokedSid] = await Promise.all([old, idle, revoked].map((s) => sessionOf(s.refresh_token)));
-      // Day 10: the old session rotates; its consumed parent expires on day 15, its child on day 25.
+      const [oldSid, idleSid, revokedSid] = [old, idle, revoked].map((s) => claimsOf(s.access_token).sid);
+      // Day 10: the old session rotates.
       at(10);
-      const oldChild = json<Tokens>(await refresh(t.app, old.refresh_token));
+      assert.equal((await refresh(t.app, old.refresh_token)).statusCode, 200);
       // Day 14 and 28.5: the third session rotates twice (heads expiring day 29, then day 30), then logs out.
       at(14);
       const r1 = json<Tokens>(await refresh(t.app, revoked.refresh_token));
@@ -45,6 +49,9 @@ for (const backend of BACKENDS) {
       // outbox (a region on its own writes rows for revocations only), three of them relayed.
       at(29);
       const live = await login(t.app, 'live-session');
+      const liveSid = claimsOf(live.access_token).sid;
+      await legacyToken('expired-on-day-30', liveSid, 0, start + 30 * DAY);
+      await legacyToken('expires-on-day-40', liveSid, 1, start + 40 * DAY);
       for (const name of ['gone-1', 'gone-2', 'gone-3']) assert.equal((await logout(t.app, (await login(t.app, name)).access_token)).statusCode, 204);
       // Three fanned out and synced; the fourth fanned out only: its cache sync is still owed.
       await t.db.query('UPDATE outbox SET sent_at = $1, synced_at = $1 WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 3)', [new Date(t.clock.now())]);
@@ -59,12 +66,13 @@ for (const backend of BACKENDS) {
         keepRevokedSince: start + 28 * DAY,
         keepForeignRevocationsSince: start + 28 * DAY,
       });
-      assert.deepEqual(first, { tokens: 6, sessions: 2, outbox: 3, revocations: 0 });
+      assert.deepEqual(first, { tokens: 1, sessions: 2, outbox: 3, revocations: 0 });
       assert.equal(await exists('sessions', 'id', oldSid!), false);
       assert.equal(await exists('sessions', 'id', idleSid!), false);
-      assert.equal(await exists('refresh_tokens', 'token_hash', hashRefreshToken(oldChild.refresh_token)), false);
+      assert.equal(await exists('refresh_tokens', 'token_hash', 'expired-on-day-30'), false);
       assert.equal(await exists('sessions', 'id', revokedSid!), true, 'an expired family revoked recently is kept');
-      assert.equal(await exists('refresh_tokens', 'token_hash', hashRefreshToken(live.refresh_token)), true);
+      assert.equal(await exists('refresh_tokens', 'token_hash', 'expires-on-day-40'), true);
+      assert.equal(await exists('sessions', 'id', liveSid), true);
       assert.equal((await t.db.query('SELECT id FROM outbox WHERE synced_at IS NULL')).rows.length, unsentBefore, 'a revocation not yet synced is kept');
 
       // Nothing more has expired: nothing more goes.

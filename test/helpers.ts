@@ -12,6 +12,8 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
+import { mintRefreshToken } from '../src/auth/refresh-tokens.js';
+import { deriveKey } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -51,6 +53,14 @@ export async function createDatabase(prefix = 'meridian_test'): Promise<{ url: s
   };
 }
 
+/** The master key of every test app (a region on its own derives its refresh-token MAC key from it). */
+export const TEST_MASTER_KEY = Buffer.alloc(32, 7);
+
+/** The refresh token a test app would mint for a session's generation. */
+export function testRefreshToken(sessionId: string, generation: number): string {
+  return mintRefreshToken({ sessionId, generation }, deriveKey(TEST_MASTER_KEY, 'refresh-rotation'));
+}
+
 export interface TestApp {
   app: FastifyInstance;
   services: Services;
@@ -87,7 +97,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const env: Record<string, string> = {
     MERIDIAN_DATA_DIR: dataDir,
     MERIDIAN_ISSUER: 'https://auth.test',
-    MERIDIAN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64url'),
+    MERIDIAN_MASTER_KEY: TEST_MASTER_KEY.toString('base64url'),
     MERIDIAN_REGISTER_MAX_PER_IP: '10000',
     LOG_LEVEL: 'debug',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: 'memory://' }),

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import type { SyncEvent } from '../src/jobs/cache-sync.js';
 import { OutboxRelay } from '../src/jobs/outbox-relay.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
@@ -43,7 +42,9 @@ for (const kind of KINDS) {
           sessionId ? [sessionId] : [],
         )
       ).rows;
-    const sessionOf = async (refreshToken: string) => (await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(refreshToken)))!.sessionId;
+    /** A refresh token names its session: the first part of it is the session id. */
+    const sessionOf = (refreshToken: string) => refreshToken.split('.')[0]!;
+    const cached = (refreshToken: string) => t.services.shared.cache.lookup(sessionOf(refreshToken));
     const idle = () =>
       eventually(
         async () => {
@@ -61,11 +62,7 @@ for (const kind of KINDS) {
     const caughtUp = async () => {
       const marker = await login(t.app, `marker-${kind}`);
       assert.equal((await logout(other.app, marker.access_token)).statusCode, 204);
-      await eventually(
-        async () => (await t.services.shared.cache.lookup(hashRefreshToken(marker.refresh_token)))?.revokedAt != null,
-        10_000,
-        'a later revocation synced',
-      );
+      await eventually(async () => (await cached(marker.refresh_token))?.revokedAt != null, 10_000, 'a later revocation synced');
     };
 
     before(async () => {
@@ -82,7 +79,7 @@ for (const kind of KINDS) {
 
     it('a region on its own writes an outbox row for a revocation only, in the same statement', async () => {
       const tokens = await login(other.app, `events-${kind}`);
-      const sid = await sessionOf(tokens.refresh_token);
+      const sid = sessionOf(tokens.refresh_token);
       const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
       assert.deepEqual(await outbox(sid), []);
       assert.equal((await logout(other.app, rotated.access_token)).statusCode, 204);
@@ -94,60 +91,48 @@ for (const kind of KINDS) {
 
     it('in a topology every change writes exactly one row; a lost rotation writes none', async () => {
       const tokens = await login(other.app, `topology-${kind}`);
-      const state = (await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(tokens.refresh_token)))!;
+      const state = (await new PgSessionStore(t.db).findSession(sessionOf(tokens.refresh_token)))!;
       const store = new PgSessionStore(t.db, { replicate: true });
-      // A second family, started by the replicating store, and three racing rotations of its first token.
+      // A second family, started by the replicating store, and three racing rotations of its first generation.
       const sid = `${state.sessionId}-b`;
       const now = t.clock.now();
-      const first = hashRefreshToken(`local.${'a'.repeat(43)}`);
       await store.create({
         id: sid,
         userId: state.userId,
         region: 'local',
         now,
         expiresAt: now + 86_400_000,
-        tokenHash: first,
-        tokenExpiresAt: now + 86_400_000,
         checkedPasswordHash: (await t.db.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [state.userId])).rows[0]!.h,
       });
-      const children = ['b', 'c', 'd'].map((c) => hashRefreshToken(`local.${c.repeat(43)}`));
-      const won = await Promise.all(
-        children.map((childHash) => store.rotate({ sessionId: sid, generation: 0, parentHash: first, childHash, childExpiresAt: now + 86_400_000, now })),
-      );
+      const from = (await store.findSession(sid))!;
+      const won = await Promise.all([1, 2, 3].map(() => store.rotate({ from, generation: 1, now })));
       assert.equal(won.filter(Boolean).length, 1);
       assert.ok(await store.revoke(sid, state.userId, now, 'logout'));
-      const rows = await outbox(sid);
       assert.deepEqual(
-        rows.map((r) => [r.kind, r.generation, r.token_hashes.length]),
+        (await outbox(sid)).map((r) => [r.kind, r.generation, r.token_hashes.length]),
         [
-          ['created', 0, 1],
-          ['rotated', 1, 2],
+          ['created', 0, 0],
+          ['rotated', 1, 0],
           ['revoked', 1, 0],
         ],
       );
-      assert.deepEqual(rows[1]!.token_hashes, [first, children[won.indexOf(true)]]);
     });
 
     it('relays every row and marks it sent; the revocation sync brings a stale cache up to date', async () => {
       const tokens = await login(t.app, `sync-${kind}`);
-      const cache = t.services.shared.cache;
-      const hash = hashRefreshToken(tokens.refresh_token);
-      assert.equal((await cache.lookup(hash))?.revokedAt, null);
+      assert.equal((await cached(tokens.refresh_token))?.revokedAt, null);
       // `other` does not share this cache: only the worker tier tells it of the logout.
       assert.equal((await logout(other.app, tokens.access_token)).statusCode, 204);
-      await eventually(async () => (await cache.lookup(hash))?.revokedAt != null, 10_000, 'revocation synced');
+      await eventually(async () => (await cached(tokens.refresh_token))?.revokedAt != null, 10_000, 'revocation synced');
       await eventually(async () => (await outbox()).every((r) => r.sent_at !== null), 10_000, 'all rows sent');
     });
 
     it('a rotation the cache never heard of is still decided right: the child refreshes, the parent is a reuse', async () => {
       const tokens = await login(t.app, `stale-${kind}`);
-      const cache = t.services.shared.cache;
-      const hash = hashRefreshToken(tokens.refresh_token);
       const rotated = json<Tokens>(await refresh(other.app, tokens.refresh_token));
       await caughtUp();
-      // The cache still holds the parent as live, and knows nothing of the child.
-      assert.equal((await cache.lookup(hash))?.consumedAt, null);
-      assert.equal(await cache.lookup(hashRefreshToken(rotated.refresh_token)), null);
+      // The cache still holds the session at the parent's generation: it never heard of the child.
+      assert.equal((await cached(tokens.refresh_token))?.generation, 0);
       // Inside the grace window, the parent again gets the same successor.
       assert.equal(json<Tokens>(await refresh(t.app, tokens.refresh_token)).refresh_token, rotated.refresh_token);
       const next = json<Tokens>(await refresh(t.app, rotated.refresh_token));
@@ -163,13 +148,8 @@ for (const kind of KINDS) {
       const sessions = await Promise.all([1, 2, 3].map(() => login(t.app, `replay-${kind}`)));
       assert.equal((await logout(other.app, sessions[0]!.access_token, { all_sessions: true })).statusCode, 204);
       // Delivered once in order first, so the replay below comes after it.
-      for (const s of sessions)
-        await eventually(
-          async () => (await t.services.shared.cache.lookup(hashRefreshToken(s.refresh_token)))?.revokedAt != null,
-          10_000,
-          'revocations synced',
-        );
-      const sids = await Promise.all(sessions.map((s) => sessionOf(s.refresh_token)));
+      for (const s of sessions) await eventually(async () => (await cached(s.refresh_token))?.revokedAt != null, 10_000, 'revocations synced');
+      const sids = sessions.map((s) => sessionOf(s.refresh_token));
       const rows = (await Promise.all(sids.map((sid) => outbox(sid)))).flat();
       assert.equal(rows.length, 3);
       const events = rows.map((r): SyncEvent => ({ outboxId: r.id, sessionId: r.session_id, generation: r.generation }));
@@ -183,17 +163,16 @@ for (const kind of KINDS) {
       await idle();
       const db = new PgSessionStore(t.db);
       for (const s of sessions) {
-        const hash = hashRefreshToken(s.refresh_token);
-        const cached = await t.services.shared.cache.lookup(hash);
-        assert.ok(cached?.revokedAt);
-        assert.deepEqual({ ...cached, source: 'db' }, await db.findRefreshState(hash));
+        const state = await cached(s.refresh_token);
+        assert.ok(state?.revokedAt);
+        assert.deepEqual({ ...state, source: 'db' }, await db.findSession(sessionOf(s.refresh_token)));
       }
     });
 
     it('the same outbox row relayed twice is harmless', async () => {
       const [gone, live] = [await login(t.app, `twice-${kind}`), await login(t.app, `twice-${kind}`)];
       assert.equal((await logout(other.app, gone.access_token)).statusCode, 204);
-      const sid = await sessionOf(gone.refresh_token);
+      const sid = sessionOf(gone.refresh_token);
       const done = async () =>
         (await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE session_id = $1 AND sent_at IS NOT NULL AND synced_at IS NOT NULL', [sid]))
           .rows[0]!.n === '1';
@@ -205,9 +184,9 @@ for (const kind of KINDS) {
       await eventually(done, 10_000, 'relayed again');
       await idle();
       assert.equal((await tier.sync.counts()).failed, 0);
-      const cached = await t.services.shared.cache.lookup(hashRefreshToken(gone.refresh_token));
-      assert.deepEqual({ ...cached, source: 'db' }, await new PgSessionStore(t.db).findRefreshState(hashRefreshToken(gone.refresh_token)));
-      assert.ok(cached?.revokedAt);
+      const state = await cached(gone.refresh_token);
+      assert.deepEqual({ ...state, source: 'db' }, await new PgSessionStore(t.db).findSession(sid));
+      assert.ok(state?.revokedAt);
       assert.equal((await refresh(t.app, live.refresh_token)).statusCode, 200);
     });
   });

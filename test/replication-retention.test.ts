@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import { cleanupHorizons } from '../src/jobs/cleanup.js';
 import { ReplicationApplier } from '../src/regions/replication-apply.js';
-import { createTestApp, json, login, post, type TestApp } from './helpers.js';
+import { createTestApp, json, login, post, type TestApp, testRefreshToken } from './helpers.js';
 
 describe('a revocation received before its family', () => {
   let t: TestApp;
@@ -27,7 +25,7 @@ describe('a revocation received before its family', () => {
       graceMs: 10_000,
     });
     const sid = 'b_01kzzzzzzzzzzzzzzzzzzzzzzz';
-    const token = `b.${randomBytes(32).toString('base64url')}`;
+    const token = testRefreshToken(sid, 0);
     const t0 = t.clock.now();
     await applier.apply('a', [{ id: '1', kind: 'revoked', at: t0, tokens: [], revocation: { sessionId: sid, userId, revokedAt: t0, reason: 'logout' } }]);
     // Long past every access token of the session, well within the session's own lifetime.
@@ -38,19 +36,7 @@ describe('a revocation received before its family', () => {
         id: '2',
         kind: 'created',
         at: t0 - 1000,
-        tokens: [
-          {
-            hash: hashRefreshToken(token),
-            sessionId: sid,
-            userId,
-            region: 'b',
-            generation: 0,
-            parentHash: null,
-            createdAt: t0 - 1000,
-            expiresAt: t0 + 86_400_000,
-            consumedAt: null,
-          },
-        ],
+        tokens: [],
         family: {
           id: sid,
           userId,

@@ -16,6 +16,8 @@ export interface AccountServiceDeps {
   accounts: Accounts;
   revocations: RevocationSink;
   region: string;
+  /** How long a session's live refresh token lasts unused (a session past it is not listed). */
+  refreshIdleSeconds: number;
   clock: Clock;
   audit: Audit;
   /** Other regions: the home region of a user who lives elsewhere; absent for a region on its own. */
@@ -53,12 +55,15 @@ const PASSWORD_FAILURES: Record<string, PasswordChangeFailure> = {
 export class AccountService {
   constructor(private readonly d: AccountServiceDeps) {}
 
+  private liveSessions(userId: string) {
+    const now = this.d.clock.now();
+    return this.d.sessions.listForUser(userId, now, now - this.d.refreshIdleSeconds * 1000);
+  }
+
   /** The caller's live sessions, from the region that holds them (the user's home). */
   async listSessions(caller: Caller, ctx: RequestContext): Promise<Served<SessionView[]>> {
     const home = this.homeElsewhere(caller.sub, ctx);
-    const list = home
-      ? await this.remote(home).sessions(home, caller.sub, ctx)
-      : { value: await this.d.sessions.listForUser(caller.sub, this.d.clock.now()), servedBy: this.d.region };
+    const list = home ? await this.remote(home).sessions(home, caller.sub, ctx) : { value: await this.liveSessions(caller.sub), servedBy: this.d.region };
     return { value: list.value.map((s) => ({ ...s, current: s.id === caller.sid })), servedBy: list.servedBy };
   }
 

@@ -121,8 +121,9 @@ export class OAuthService {
   /** RFC 7662: what a live token is; exactly `{active:false}` for anything else. */
   async introspect(req: TokenLookup): Promise<Introspection> {
     if (refreshTokenRegion(req.token)) {
-      const s = await this.sessions.liveRefreshToken(req.token);
-      if (!s) return INACTIVE;
+      const live = await this.sessions.liveRefreshToken(req.token);
+      if (!live) return INACTIVE;
+      const s = live.state;
       return {
         active: true,
         token_type: 'refresh_token',
@@ -130,7 +131,7 @@ export class OAuthService {
         username: s.username,
         sub: s.userId,
         iss: this.settings.issuer,
-        exp: Math.floor(Math.min(s.tokenExpiresAt, s.sessionExpiresAt) / 1000),
+        exp: Math.floor(live.expiresAt / 1000),
         sid: s.sessionId,
         region: s.region,
       };

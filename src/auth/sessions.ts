@@ -3,8 +3,8 @@ import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../obse
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
-import { cachedDecisionStands, decideRefresh } from './refresh-policy.js';
-import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
+import { cachedDecisionStands, decideRefresh, idleExpiry, type RefreshRules } from './refresh-policy.js';
+import { mintRefreshToken, readRefreshToken, type TokenRef } from './refresh-tokens.js';
 import type { RemoteRegions, Served } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
 import type { LogoutOptions, TokenResponse } from './token-response.js';
@@ -17,7 +17,7 @@ export interface SessionSettings {
   refreshTtlSeconds: number;
   refreshIdleSeconds: number;
   graceSeconds: number;
-  /** Derives children from parents (see refresh-tokens.ts). */
+  /** The key of refresh-token MACs (see refresh-tokens.ts); the same in every region of a topology. */
   rotationKey: Buffer;
 }
 
@@ -60,17 +60,13 @@ export class SessionService {
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
-    const token = newRefreshToken(s.region, this.d.random);
     const expiresAt = now + s.refreshTtlSeconds * 1000;
-    const tokenExpiresAt = Math.min(expiresAt, now + s.refreshIdleSeconds * 1000);
     const created = await this.d.sessions.create({
       id: sessionId,
       userId: user.id,
       region: s.region,
       now,
       expiresAt,
-      tokenHash: hashRefreshToken(token),
-      tokenExpiresAt,
       checkedPasswordHash: user.passwordHash,
       ...clientOf(ctx),
     });
@@ -80,58 +76,74 @@ export class SessionService {
       throw new AppError('invalid_grant', { reason: 'account changed during login', description: 'Invalid username or password.' });
     }
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
-    return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt));
+    const token = mintRefreshToken({ sessionId, generation: 0 }, s.rotationKey);
+    return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, idleExpiry({ rotatedAt: now, expiresAt }, this.rules)));
   }
 
   /**
-   * Rotates a refresh token: guard clauses in `decideRefresh`, then one atomic
-   * write. A lost race re-reads the state and decides again, which turns the
-   * losers of a parallel refresh into grace-window retries.
+   * Rotates a refresh token: what it stands for (no I/O for a forged one),
+   * then guard clauses in `decideRefresh`, then one compare-and-set of the
+   * session row. A lost race re-reads the state and decides again, which
+   * turns the losers of a parallel refresh into grace-window retries.
    */
   async refresh(token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
-    const origin = refreshTokenRegion(token);
-    if (!origin) return this.reject('malformed', ctx);
-    const hash = hashRefreshToken(token);
+    const presented = await this.resolve(token);
+    if (!presented) return this.reject('malformed', ctx);
+    const { origin, ref } = presented;
+    if (!ref) return this.undecidedHere(origin, token, ctx);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
-      const state = await this.d.sessions.findRefreshState(hash, { consistent });
+      const state = await this.d.sessions.findSession(ref.sessionId, { consistent });
       const now = this.d.clock.now();
-      const decision = decideRefresh(state, now, { graceMs: this.d.settings.graceSeconds * 1000 });
-      // Only a read of the source of truth ('db') decides everything; see cachedDecisionStands.
-      const fromCache = !consistent && state !== null && state.source !== undefined && state.source !== 'db';
-      if (fromCache && !cachedDecisionStands(decision)) {
+      const decision = decideRefresh(state, ref.generation, now, this.rules);
+      // Only a read of the source of truth decides everything; see cachedDecisionStands.
+      if (!consistent && state?.source === 'cache' && !cachedDecisionStands(decision)) {
         consistent = true;
         continue;
       }
-      if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
-        // No local state for another region's token: only its origin can decide (never a guessed invalid_grant).
-        return this.d.remote.refresh(origin, token, ctx);
-      }
+      // Not held here: only its origin can decide (never a guessed invalid_grant).
+      if (!state) return this.undecidedHere(origin, token, ctx);
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
-      const s = state as RefreshState;
-      if (decision.kind === 'reuse') return this.revokeOnReuse(s, ctx);
-      const child = deriveChildToken(token, s.region, this.d.settings.rotationKey);
+      if (decision.kind === 'reuse') return this.revokeOnReuse(state, ctx);
       if (decision.kind === 'grace') {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'grace', path: this.pathOf(s) }, ctx);
-        return this.here(this.respond(s, child, this.childExpiry(s, s.consumedAt as number)));
+        this.d.audit('token.refreshed', { userId: state.userId, sessionId: state.sessionId, reason: 'grace', path: this.pathOf(state) }, ctx);
+        return this.here(this.respond(state, this.mint(state.sessionId, decision.generation), idleExpiry(state, this.rules)));
       }
-      const childExpiresAt = this.childExpiry(s, now);
-      const rotated = await this.d.sessions.rotate({
-        sessionId: s.sessionId,
-        generation: s.tokenGeneration,
-        parentHash: hash,
-        childHash: hashRefreshToken(child),
-        childExpiresAt,
-        now,
-      });
-      if (rotated) {
-        this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: this.pathOf(s) }, ctx);
-        return this.here(this.respond(s, child, childExpiresAt));
+      if (await this.d.sessions.rotate({ from: state, generation: decision.next, now })) {
+        const { userId, sessionId } = state;
+        this.d.audit('token.refreshed', { userId, sessionId, reason: 'rotated', path: this.pathOf(state), ...(decision.ahead && { ahead: true }) }, ctx);
+        return this.here(this.respond(state, this.mint(sessionId, decision.next), idleExpiry({ rotatedAt: now, expiresAt: state.expiresAt }, this.rules)));
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
       consistent = true;
     }
     throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
+  }
+
+  /**
+   * What a presented token stands for, and its origin region; null for one
+   * that is malformed or whose MAC does not verify (decided without any
+   * I/O). `ref` is null for a previous-format token not held here.
+   */
+  private async resolve(token: string): Promise<{ origin: string; ref: TokenRef | null } | null> {
+    const read = readRefreshToken(token, this.d.settings.rotationKey);
+    if (read.kind === 'invalid') return null;
+    if (read.kind === 'current') return { origin: read.region, ref: read.ref };
+    return { origin: read.region, ref: await this.d.sessions.findLegacyToken(read.hash) };
+  }
+
+  /** A token of a session this region does not hold: its origin decides, or, at the origin, it is unknown. */
+  private undecidedHere(origin: string, token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.refresh(origin, token, ctx);
+    return this.reject('unknown', ctx);
+  }
+
+  private get rules(): RefreshRules {
+    return { graceMs: this.d.settings.graceSeconds * 1000, idleMs: this.d.settings.refreshIdleSeconds * 1000 };
+  }
+
+  private mint(sessionId: string, generation: number): string {
+    return mintRefreshToken({ sessionId, generation }, this.d.settings.rotationKey);
   }
 
   /**
@@ -153,8 +165,8 @@ export class SessionService {
     } else if (await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout')) {
       ended.push(claims.sid);
     }
-    if (opts.refreshToken && !opts.allSessions && refreshTokenRegion(opts.refreshToken)) {
-      const owner = await this.d.sessions.findOwner(hashRefreshToken(opts.refreshToken));
+    if (opts.refreshToken && !opts.allSessions) {
+      const owner = await this.ownerOf(opts.refreshToken);
       // Another user's token is ignored silently: logout must not reveal or touch other accounts.
       if (owner && owner.userId === claims.sub && (await this.d.sessions.revoke(owner.sessionId, claims.sub, now, 'logout'))) {
         ended.push(owner.sessionId);
@@ -191,13 +203,24 @@ export class SessionService {
 
   /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
   async revokeRefreshToken(token: string, ctx: RequestContext): Promise<Served<void>> {
-    const origin = refreshTokenRegion(token);
-    if (!origin) return this.here(undefined);
-    const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
+    const presented = await this.resolve(token);
+    if (!presented) return this.here(undefined);
+    const owner = await this.ownerOf(token, presented.ref);
     if (owner) return this.revokeSession(owner, ctx);
     // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
+    const { origin } = presented;
     if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx);
     return this.here(undefined);
+  }
+
+  /**
+   * The session a refresh token of any generation belongs to, and its user;
+   * null for a token that is invalid or whose session is not held here.
+   */
+  private async ownerOf(token: string, known?: TokenRef | null): Promise<{ sessionId: string; userId: string } | null> {
+    const ref = known === undefined ? (await this.resolve(token))?.ref : known;
+    const state = ref ? await this.d.sessions.findSession(ref.sessionId, { consistent: true }) : null;
+    return state ? { sessionId: state.sessionId, userId: state.userId } : null;
   }
 
   /**
@@ -235,20 +258,20 @@ export class SessionService {
    * neither consumed, revoked nor expired, its user enabled. Null otherwise.
    * A token inside its grace window is consumed, so it is not live.
    */
-  async liveRefreshToken(token: string): Promise<RefreshState | null> {
-    if (!refreshTokenRegion(token)) return null;
-    const state = await this.d.sessions.findRefreshState(hashRefreshToken(token), { consistent: true });
-    const decision = decideRefresh(state, this.d.clock.now(), { graceMs: 0 });
-    return decision.kind === 'rotate' ? state : null;
+  async liveRefreshToken(token: string): Promise<{ state: RefreshState; expiresAt: number } | null> {
+    const ref = (await this.resolve(token))?.ref;
+    if (!ref) return null;
+    const state = await this.d.sessions.findSession(ref.sessionId, { consistent: true });
+    const now = this.d.clock.now();
+    const decision = decideRefresh(state, ref.generation, now, { ...this.rules, graceMs: 0 });
+    if (!state || decision.kind !== 'rotate') return null;
+    // A token ahead of this copy was minted moments ago elsewhere: its idle clock starts about now.
+    return { state, expiresAt: idleExpiry(decision.ahead ? { rotatedAt: now, expiresAt: state.expiresAt } : state, this.rules) };
   }
 
   /** Where a decision's state came from; a family of another region held here is a replica. */
   private pathOf(s: RefreshState): RefreshPath {
     return s.region !== this.d.settings.region ? 'replica' : (s.source ?? 'db');
-  }
-
-  private childExpiry(s: RefreshState, rotatedAt: number): number {
-    return Math.min(s.sessionExpiresAt, rotatedAt + this.d.settings.refreshIdleSeconds * 1000);
   }
 
   /** A consumed token came back: the whole family is revoked, its live child included. */

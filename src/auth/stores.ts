@@ -54,8 +54,6 @@ export interface NewSession {
   region: string;
   now: number;
   expiresAt: number;
-  tokenHash: string;
-  tokenExpiresAt: number;
   /**
    * The password hash the login checked the password against: the session is
    * made only while the user still has it and is enabled, so a login racing a
@@ -77,53 +75,57 @@ export interface SessionSummary {
   ip: string | null;
 }
 
-/** A refresh token, its family and its user, as one read sees them. */
+/**
+ * A session (one refresh-token family) and its user, as one read sees them:
+ * everything a refresh decision needs. The session row is the only state a
+ * refresh token has (see refresh-tokens.ts).
+ */
 export interface RefreshState {
-  tokenHash: string;
   sessionId: string;
   userId: string;
   username: string;
   disabled: boolean;
+  /** The family's origin region. */
   region: string;
-  tokenGeneration: number;
-  consumedAt: number | null;
-  tokenExpiresAt: number;
-  sessionGeneration: number;
-  sessionExpiresAt: number;
+  /** The generation of the live token. */
+  generation: number;
+  /** When the live generation was minted (the login, or the last rotation). */
+  rotatedAt: number;
+  /** Absolute; rotation never extends it. */
+  expiresAt: number;
   revokedAt: number | null;
   /** Where this read came from; a cache-backed store says "cache". */
-  source?: 'db' | 'cache' | 'replica';
+  source?: 'db' | 'cache';
 }
 
 export interface Rotation {
-  sessionId: string;
-  /** The generation of the token being consumed (the family's live one). */
+  /** The state the decision was made on: the rotation happens only if the session is still at its generation. */
+  from: RefreshState;
+  /** The generation the session moves to. */
   generation: number;
-  parentHash: string;
-  childHash: string;
-  childExpiresAt: number;
   now: number;
 }
 
 export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_changed' | 'disabled' | 'admin' | 'deleted';
 
 export interface SessionStore {
-  /** Starts the family; false when the user is no longer as the login checked it (see NewSession.checkedPasswordHash). */
+  /** Starts the family at generation 0; false when the user is no longer as the login checked it (see NewSession.checkedPasswordHash). */
   create(session: NewSession): Promise<boolean>;
   /**
-   * The state of a refresh token. A cache may answer unless `consistent` is
-   * set; then the answer must come from the source of truth.
+   * The state of a session. A cache may answer unless `consistent` is set;
+   * then the answer must come from the source of truth.
    */
-  findRefreshState(tokenHash: string, opts?: { consistent?: boolean }): Promise<RefreshState | null>;
-  /** Consumes the parent and adds the child atomically; false when the family moved on or ended. */
+  findSession(sessionId: string, opts?: { consistent?: boolean }): Promise<RefreshState | null>;
+  /** What a previous-format refresh token (by its SHA-256) stands for; null when it is not held here. */
+  findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null>;
+  /** Moves the session from `from.generation` to `generation` (compare-and-set); false when it moved on, ended or expired. */
   rotate(rotation: Rotation): Promise<boolean>;
   /** True when the session was live and is now revoked. */
   revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean>;
   /** Ids of the sessions revoked; `except` (a session id) stays live. */
   revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]>;
-  /** The user's live sessions (not revoked, not expired, not idle-expired), newest first. */
-  listForUser(userId: string, now: number): Promise<SessionSummary[]>;
-  findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null>;
+  /** The user's live sessions (not revoked, not expired, live token minted after `idleSince`), newest first. */
+  listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]>;
   revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]>;
 }
 

@@ -1,7 +1,7 @@
 import type { RevocationBus } from '../auth/revocation-sync.js';
 import type { RefreshCache } from '../storage/cache/refresh-cache.js';
 import type { SessionStorage } from '../storage/storage.js';
-import { familyOf, type SessionChange, tokenOf } from '../storage/session-state.js';
+import { familyOf, type SessionChange } from '../storage/session-state.js';
 
 /** One revocation from the outbox: the family that was revoked. */
 export interface SyncEvent {
@@ -19,7 +19,7 @@ export interface SyncEvent {
 export type SyncJob = SyncEvent & { kind: 'revoked'; tokenHashes: string[] };
 
 export interface CacheSyncDeps {
-  sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>;
+  sessions: Pick<SessionStorage, 'findSession'>;
   cache: RefreshCache;
   /** Where revocations are announced to the API processes (absent with one process). */
   bus?: RevocationBus;
@@ -40,26 +40,15 @@ export interface CacheSyncDeps {
  */
 export function cacheSync(d: CacheSyncDeps): (event: SyncEvent) => Promise<void> {
   return async (event) => {
-    const change = await currentState(d.sessions, event.sessionId, []);
+    const change = await currentState(d.sessions, event.sessionId);
     await d.cache.write(change, 'sync');
     const family = change.families[0];
     if (d.bus && family?.revokedAt != null) await d.bus.publish(family.sessionId, family.revokedAt);
   };
 }
 
-/** The state PostgreSQL holds now for these tokens of a family (or, naming none, the family alone). */
-export async function currentState(
-  sessions: Pick<SessionStorage, 'findRefreshState' | 'findFamily'>,
-  sessionId: string,
-  tokenHashes: readonly string[],
-): Promise<SessionChange> {
-  const states = [];
-  for (const hash of tokenHashes) {
-    const s = await sessions.findRefreshState(hash);
-    if (s) states.push(s);
-  }
-  if (states.length > 0) return { tokens: states.map(tokenOf), families: [familyOf(states.at(-1)!)] };
-  // A revocation names no token; a family already cleaned up leaves nothing to write.
-  const family = await sessions.findFamily(sessionId);
-  return { tokens: [], families: family ? [family] : [] };
+/** The state PostgreSQL holds now for a session (nothing when it was cleaned up). */
+export async function currentState(sessions: Pick<SessionStorage, 'findSession'>, sessionId: string): Promise<SessionChange> {
+  const state = await sessions.findSession(sessionId, { consistent: true });
+  return { families: state ? [familyOf(state)] : [] };
 }

@@ -34,8 +34,11 @@ export interface AuditEvents {
   'login.succeeded': Subject;
   /** `userId` only when the username exists; `detail` refines the reason (e.g. unknown_user vs bad_password). */
   'login.failed': { reason: LoginFailure; detail?: string; userId?: string };
-  /** reason: rotated (a new child) or grace (a retry answered with the existing child). */
-  'token.refreshed': Subject & { path: RefreshPath; reason: 'rotated' | 'grace' };
+  /**
+   * reason: rotated (a new child) or grace (a retry answered with the existing child); ahead: the
+   * token was of a generation this region had not heard of yet (minted by another region's rotation).
+   */
+  'token.refreshed': Subject & { path: RefreshPath; reason: 'rotated' | 'grace'; ahead?: boolean };
   'token.refresh_failed': Partial<Subject> & { reason: RefreshFailure; path?: RefreshPath };
   'token.reuse_detected': Subject & { cause: ReuseCause; path: RefreshPath };
   /** sessionId is the caller's; count is how many sessions ended (0 when already ended). */

@@ -36,11 +36,13 @@ const METRIC_KIND: Record<ReplicationKind, string> = {
  * applying an event twice, late or out of order ends where applying each
  * once in order would, and a revocation is never undone by a late rotation.
  *
- * Two regions that both rotated the same token before hearing of each other
- * (a double spend) are found here, when the second rotation arrives where
- * the first was made: the token is consumed here with another child, or at a
- * time further from the other spend than the grace window. The family is
- * then revoked here, and that revocation goes to every region.
+ * Two regions that both rotated the same generation before hearing of each
+ * other (a double spend) are found here, when the second rotation arrives
+ * where the first was made: both minted the same generation (successors are
+ * deterministic, so both handed out the same token), at times further apart
+ * than the grace window. The family is then revoked here, and that
+ * revocation goes to every region. Closer than the window, the two are one
+ * retry that landed in two regions, as a retry in one region is.
  */
 export class ReplicationApplier {
   constructor(private readonly d: ApplyDeps) {}
@@ -68,12 +70,9 @@ export class ReplicationApplier {
     });
   }
 
-  /**
-   * A token spent here and there is one spend when both gave the same child
-   * within the grace window (a retry that landed in two regions), else two.
-   */
-  private readonly spentTwice: DoubleSpendRule = (parent, child, here) =>
-    here.childHash !== child.hash || Math.abs(here.consumedAt - (parent.consumedAt as number)) > this.d.graceMs;
+  /** One generation minted here and there, further apart than a retry can be. */
+  private readonly spentTwice: DoubleSpendRule = (there, here) =>
+    there.generation > 0 && here.generation === there.generation && Math.abs(here.rotatedAt - there.lastUsedAt) > this.d.graceMs;
 
   private async revokeDoubleSpend(sessionId: string, userId: string): Promise<void> {
     const now = this.d.clock.now();
@@ -86,11 +85,7 @@ export class ReplicationApplier {
   private async refreshCache(e: ReplicationEvent): Promise<void> {
     const sessionId = e.family?.id ?? e.revocation?.sessionId;
     if (!sessionId) return;
-    const change = await currentState(
-      this.d.sessions,
-      sessionId,
-      e.tokens.map((t) => t.hash),
-    );
+    const change = await currentState(this.d.sessions, sessionId);
     await this.d.cache.tryWrite(change, 'sync');
   }
 }

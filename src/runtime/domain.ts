@@ -149,6 +149,7 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
       accounts,
       revocations: revocationSync,
       region: config.region,
+      refreshIdleSeconds: config.refreshIdleTtl,
       clock,
       audit,
       remote: regions?.remote,

@@ -5,8 +5,7 @@
  * `src/storage/postgres/` implements them, and nothing outside `src/storage/`
  * sees a database handle or a statement. Times are epoch milliseconds.
  */
-import type { FamilyState } from './session-state.js';
-import type { ChangeRow, ReplicatedToken, ReplicationEvent } from './replication-records.js';
+import type { ChangeRow, ReplicatedFamily, ReplicationEvent } from './replication-records.js';
 
 /** The regions one committed change goes to (see targetsOf in src/regions/replication-events.ts). */
 export type TargetsOf = (change: ChangeRow) => readonly string[];
@@ -62,20 +61,20 @@ export interface BackfillCounts {
   revocations: number;
 }
 
-/** What this region holds of a token another region has just rotated. */
-export interface SpendHere {
-  consumedAt: number;
-  childHash: string;
+/** The generation this region holds of a session another region has just rotated, and when it was minted here. */
+export interface GenerationHere {
+  generation: number;
+  rotatedAt: number;
 }
 
-/** Decides from the token spent elsewhere and what is known of it here whether it was spent twice. */
-export type DoubleSpendRule = (parent: ReplicatedToken, child: ReplicatedToken, here: SpendHere) => boolean;
+/** Decides from a session as another region sends it and as it is held here whether one generation was spent twice. */
+export type DoubleSpendRule = (there: ReplicatedFamily, here: GenerationHere) => boolean;
 
 export interface ReplicaStore {
   /**
    * Merges one event from another region into this region's state, moving
-   * only forward, in one transaction; `doubleSpend` is asked for every
-   * rotation in the event that spent a token this region also holds spent.
+   * only forward, in one transaction; `doubleSpend` is asked, before the
+   * merge, for every session the event carries that is also held here.
    */
   apply(event: ReplicationEvent, doubleSpend: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }>;
 }
@@ -107,9 +106,4 @@ export interface Maintenance {
 export interface Stats {
   /** Sessions that can still be refreshed: not revoked, not expired, used within the idle window. */
   activeSessions(now: number, idleSeconds: number): Promise<number>;
-}
-
-/** A family as it is now, for cache sync; null when it does not exist (any more). */
-export interface FamilyReader {
-  findFamily(sessionId: string): Promise<FamilyState | null>;
 }

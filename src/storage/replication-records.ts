@@ -1,7 +1,7 @@
 /**
  * What regions send each other: one event per committed change, carrying the
- * state the receiving region needs to hold a replica (never a refresh token,
- * only hashes; a user record includes the password hash, which local logins
+ * state the receiving region needs to hold a replica (never a refresh token:
+ * a session's generation is all a token needs; a user record includes the password hash, which local logins
  * need). An event is built when it is sent, from the sender's current rows:
  * the receiver merges states that only move forward (see replication-apply.ts),
  * so sending the newest state is always correct, and a late event can never
@@ -27,24 +27,13 @@ export interface ReplicatedFamily {
   userId: string;
   /** The family's origin region, kept wherever it is replicated. */
   region: string;
+  /** The live generation, and when it was minted: a rotation travels as this pair, merged by maximum. */
   generation: number;
   createdAt: number;
   expiresAt: number;
   lastUsedAt: number;
   revokedAt: number | null;
   revokedReason: string | null;
-}
-
-export interface ReplicatedToken {
-  hash: string;
-  sessionId: string;
-  userId: string;
-  region: string;
-  generation: number;
-  parentHash: string | null;
-  createdAt: number;
-  expiresAt: number;
-  consumedAt: number | null;
 }
 
 export interface ReplicatedRevocation {
@@ -68,7 +57,13 @@ export interface ReplicationEvent {
   at: number;
   user?: ReplicatedUser;
   family?: ReplicatedFamily;
-  tokens: ReplicatedToken[];
+  /**
+   * Always empty: refresh tokens have no rows to replicate (a session's
+   * generation says it all). Kept because receivers of the release before
+   * sent token rows here and require the field; what such a sender puts here
+   * is ignored.
+   */
+  tokens: unknown[];
   /** Revocations: enough to enforce one in a region that does not hold the family. */
   revocation?: ReplicatedRevocation;
   deletion?: ReplicatedDeletion;

@@ -1,81 +1,30 @@
 import type { RefreshState } from '../auth/stores.js';
 
 /**
- * A RefreshState split in its two halves, as the cache keeps them: what one
- * refresh token knows, and what every token of its family shares. A change
- * to a family (rotation, revocation) then rewrites one family entry instead
- * of every token entry of the family.
+ * A session's state as the cache keeps it and as writes report it: the
+ * refresh state without the note of where it was read. One entry per
+ * session; a refresh token has no state of its own (see refresh-tokens.ts).
  */
-
-export interface TokenState {
-  tokenHash: string;
-  sessionId: string;
-  generation: number;
-  consumedAt: number | null;
-  expiresAt: number;
-}
-
-export interface FamilyState {
-  sessionId: string;
-  userId: string;
-  username: string;
-  disabled: boolean;
-  region: string;
-  generation: number;
-  expiresAt: number;
-  revokedAt: number | null;
-}
+export type FamilyState = Omit<RefreshState, 'source'>;
 
 /** What one write to the session store changed, as the database holds it afterwards. */
 export interface SessionChange {
-  tokens: TokenState[];
   families: FamilyState[];
 }
 
 /** Told of every committed change (write-through to the cache). */
 export type ChangeListener = (change: SessionChange) => Promise<void>;
 
-export function tokenOf(s: RefreshState): TokenState {
-  return { tokenHash: s.tokenHash, sessionId: s.sessionId, generation: s.tokenGeneration, consumedAt: s.consumedAt, expiresAt: s.tokenExpiresAt };
-}
-
 export function familyOf(s: RefreshState): FamilyState {
-  return {
-    sessionId: s.sessionId,
-    userId: s.userId,
-    username: s.username,
-    disabled: s.disabled,
-    region: s.region,
-    generation: s.sessionGeneration,
-    expiresAt: s.sessionExpiresAt,
-    revokedAt: s.revokedAt,
-  };
-}
-
-export function joinState(t: TokenState, f: FamilyState, source: RefreshState['source']): RefreshState {
-  return {
-    tokenHash: t.tokenHash,
-    sessionId: f.sessionId,
-    userId: f.userId,
-    username: f.username,
-    disabled: f.disabled,
-    region: f.region,
-    tokenGeneration: t.generation,
-    consumedAt: t.consumedAt,
-    tokenExpiresAt: t.expiresAt,
-    sessionGeneration: f.generation,
-    sessionExpiresAt: f.expiresAt,
-    revokedAt: f.revokedAt,
-    source,
-  };
+  const { source: _, ...family } = s;
+  return family;
 }
 
 /**
- * Versions that order the states of one entry the way they happen: a family
- * only moves to a higher generation, and a revocation is final (no rotation
- * follows it), so (generation, revoked) orders every family state; a token
- * only goes from unconsumed to consumed. A writer never replaces a version
- * with a lower or equal one, so a late event cannot undo a newer state.
+ * A version that orders the states of one session the way they happen: a
+ * session only moves to a higher generation, and a revocation is final (no
+ * rotation follows it), so (generation, revoked) orders every state. A
+ * writer never replaces a version with a lower or equal one, so a late
+ * event cannot undo a newer state.
  */
 export const familyVersion = (f: FamilyState): number => f.generation * 2 + (f.revokedAt === null ? 0 : 1);
-export const tokenVersion = (t: TokenState): number => (t.consumedAt === null ? 0 : 1);

@@ -1,6 +1,6 @@
 import type { UsernameClaims } from '../auth/regions.js';
 import type { KeyStore, SessionStore, UserStore } from '../auth/stores.js';
-import type { FamilyReader, Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, Stats } from './background.js';
+import type { Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, Stats } from './background.js';
 import type { Db, PoolStats, QueryObserver } from './postgres/db.js';
 import { openDatabase, type OpenOptions } from './postgres/drivers.js';
 import { PgMaintenance } from './postgres/maintenance.js';
@@ -17,8 +17,8 @@ import { within } from '../util/within.js';
 export type { PoolStats, QueryObserver };
 export { provisionDatabases } from './postgres/provision.js';
 
-/** The session store the services run on: the domain contract, and the family read cache sync needs. */
-export type SessionStorage = SessionStore & FamilyReader;
+/** The session store the services run on. */
+export type SessionStorage = SessionStore;
 
 /**
  * A region's database, as the rest of the code sees it: one object per

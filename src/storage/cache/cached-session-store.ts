@@ -1,7 +1,7 @@
 import type { NewSession, RefreshState, RevocationReason, Rotation, SessionStore, SessionSummary } from '../../auth/stores.js';
 import type { Audit } from '../../observability/audit.js';
 import type { SessionStorage } from '../storage.js';
-import { familyOf, tokenOf } from '../session-state.js';
+import { familyOf } from '../session-state.js';
 import type { RefreshCache } from './refresh-cache.js';
 
 /**
@@ -22,19 +22,23 @@ export class CachedSessionStore implements SessionStore {
     private readonly audit: Audit,
   ) {}
 
-  async findRefreshState(tokenHash: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
+  async findSession(sessionId: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
     if (!opts?.consistent) {
-      const cached = await this.fromCache(tokenHash);
+      const cached = await this.fromCache(sessionId);
       if (cached) return cached;
     }
-    const state = await this.db.findRefreshState(tokenHash);
-    if (state) await this.cache.tryWrite({ tokens: [tokenOf(state)], families: [familyOf(state)] }, 'fill');
+    const state = await this.db.findSession(sessionId);
+    if (state) await this.cache.tryWrite({ families: [familyOf(state)] }, 'fill');
     return state;
   }
 
-  private async fromCache(tokenHash: string): Promise<RefreshState | null> {
+  findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null> {
+    return this.db.findLegacyToken(tokenHash);
+  }
+
+  private async fromCache(sessionId: string): Promise<RefreshState | null> {
     try {
-      const state = await this.cache.lookup(tokenHash);
+      const state = await this.cache.lookup(sessionId);
       this.audit('cache.lookup', { operation: 'refresh_state', result: state ? 'hit' : 'miss', sessionId: state?.sessionId, userId: state?.userId });
       return state;
     } catch {
@@ -60,12 +64,8 @@ export class CachedSessionStore implements SessionStore {
     return this.db.revokeAllForUser(userId, now, reason, except);
   }
 
-  listForUser(userId: string, now: number): Promise<SessionSummary[]> {
-    return this.db.listForUser(userId, now);
-  }
-
-  findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {
-    return this.db.findOwner(tokenHash);
+  listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
+    return this.db.listForUser(userId, now, idleSince);
   }
 
   revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {

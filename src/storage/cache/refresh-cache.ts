@@ -2,7 +2,7 @@ import type { RefreshState } from '../../auth/stores.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Clock } from '../../util/runtime.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { type FamilyState, familyVersion, joinState, type SessionChange, type TokenState, tokenVersion } from '../session-state.js';
+import { type FamilyState, familyVersion, type SessionChange } from '../session-state.js';
 import type { VersionedEntry, VersionedStore } from './versioned-store.js';
 
 /** Who wrote to the cache, for the metrics. */
@@ -19,19 +19,18 @@ function parse<T>(data: string | null, required: readonly (keyof T)[]): T | null
   }
 }
 
-const TOKEN_FIELDS = ['tokenHash', 'sessionId', 'generation', 'consumedAt', 'expiresAt'] as const;
-const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'expiresAt', 'revokedAt'] as const;
+const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'rotatedAt', 'expiresAt', 'revokedAt'] as const;
 
 /**
- * The refresh-token states in the cache: one entry per token (its
- * generation, consumption, expiry) and one per family (generation,
- * revocation, expiry, user), each expiring when what it describes does.
- * A revoked family stays cached until it expires: the negative cache that
+ * The session states in the cache: one entry per session (generation, when
+ * it was minted, revocation, expiry, user), expiring when the session does.
+ * A refresh token names its session, so one read answers a refresh. A
+ * revoked session stays cached until it expires: the negative cache that
  * answers floods of dead tokens without the database.
  *
  * Nothing here decides anything. The cache may be stale or partial at any
  * moment; SessionService trusts a cached state only where PostgreSQL
- * re-checks it or where it can only move one way (see sessions.ts).
+ * re-checks it or where it can only move one way (see refresh-policy.ts).
  */
 export class RefreshCache {
   constructor(
@@ -41,15 +40,11 @@ export class RefreshCache {
     private readonly metrics: Metrics,
   ) {}
 
-  /** The cached state of a token; null on a miss (either half absent). Throws when the cache is unreachable. */
-  async lookup(tokenHash: string): Promise<RefreshState | null> {
-    // The token entry names its family's: both come back in one round trip.
-    const [tokenData, familyData] = await this.store.getWithRef(this.keys.refreshToken(tokenHash), 'sessionId', this.keys.familyPrefix);
-    const token = parse<TokenState>(tokenData, TOKEN_FIELDS);
-    if (!token || token.tokenHash !== tokenHash) return null;
-    const family = parse<FamilyState>(familyData, FAMILY_FIELDS);
-    if (!family || family.sessionId !== token.sessionId) return null;
-    return joinState(token, family, 'cache');
+  /** The cached state of a session; null on a miss. Throws when the cache is unreachable. */
+  async lookup(sessionId: string): Promise<RefreshState | null> {
+    const family = parse<FamilyState>(await this.store.get(this.keys.family(sessionId)), FAMILY_FIELDS);
+    // An entry of another session (a stray write) is a miss, never an answer.
+    return family && family.sessionId === sessionId ? { ...family, source: 'cache' } : null;
   }
 
   /**
@@ -60,11 +55,9 @@ export class RefreshCache {
   async write(change: SessionChange, writer: CacheWriter): Promise<void> {
     const now = this.clock.now();
     const entries: VersionedEntry[] = [];
-    const add = (key: string, version: number, value: TokenState | FamilyState, expiresAt: number) => {
-      if (expiresAt > now) entries.push({ key, version, data: JSON.stringify(value), ttlMs: expiresAt - now });
-    };
-    for (const f of change.families) add(this.keys.family(f.sessionId), familyVersion(f), f, f.expiresAt);
-    for (const t of change.tokens) add(this.keys.refreshToken(t.tokenHash), tokenVersion(t), t, t.expiresAt);
+    for (const f of change.families) {
+      if (f.expiresAt > now) entries.push({ key: this.keys.family(f.sessionId), version: familyVersion(f), data: JSON.stringify(f), ttlMs: f.expiresAt - now });
+    }
     if (entries.length === 0) return;
     let stored: boolean[];
     try {

@@ -7,12 +7,8 @@ import type { Clock } from '../../util/runtime.js';
  * default keeps the entries in this process.
  */
 export interface VersionedStore {
-  /**
-   * The data of `key` and of the entry it refers to: the one at `refPrefix` +
-   * the string field `field` of its JSON data (one round trip). Each is null
-   * when absent; the second also when the first does not name one.
-   */
-  getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]>;
+  /** The data of `key`; null when absent. */
+  get(key: string): Promise<string | null>;
   /** Stores each entry unless the store holds its version or higher; true for each stored. */
   setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]>;
 }
@@ -43,10 +39,8 @@ export class MemoryVersionedStore implements VersionedStore {
     private readonly maxEntries = 200_000,
   ) {}
 
-  async getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]> {
-    const first = this.live(key)?.data ?? null;
-    const ref = first === null ? undefined : refOf(first, field);
-    return [first, ref === undefined ? null : (this.live(refPrefix + ref)?.data ?? null)];
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.data ?? null;
   }
 
   async setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]> {
@@ -88,15 +82,5 @@ export class MemoryVersionedStore implements VersionedStore {
       if (n-- <= 0) break;
       this.entries.delete(k);
     }
-  }
-}
-
-/** The string field `field` of JSON `data`, as get-with-ref-1.lua reads it; undefined otherwise. */
-function refOf(data: string, field: string): string | undefined {
-  try {
-    const v = (JSON.parse(data) as Record<string, unknown> | null)?.[field];
-    return typeof v === 'string' ? v : undefined;
-  } catch {
-    return undefined;
   }
 }

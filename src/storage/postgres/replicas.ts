@@ -1,15 +1,14 @@
 import type { DoubleSpendRule, ReplicaStore } from '../background.js';
-import { type ReplicatedToken, type ReplicationEvent, revocationOf } from '../replication-records.js';
+import { type ReplicatedFamily, type ReplicationEvent, revocationOf } from '../replication-records.js';
 import type { Db, Queryable } from './db.js';
 import { SQL } from './sql.js';
 
 const date = (t: number | null): Date | null => (t === null ? null : new Date(t));
 
 /**
- * What this region holds of other regions' state: users, families and their
- * tokens, and revocations. Every write is a merge that only moves forward
- * (the highest generation, the earliest revocation, a consumption never
- * undone; see the upsert-replica-*.sql files), so an event applied twice,
+ * What this region holds of other regions' state: users, sessions and
+ * revocations. Every write is a merge that only moves forward (the highest
+ * generation, the earliest revocation; see the upsert-replica-*.sql files), so an event applied twice,
  * late or out of order ends where applying each once in order would. A
  * deleted user stays deleted: its id is kept (delete-replica-user.sql) and
  * never stored again, so neither can its families be (they need the user).
@@ -42,8 +41,8 @@ export class PgReplicaStore implements ReplicaStore {
       }
       let doubleSpend = false;
       if (e.family) {
-        doubleSpend = await spentTwice(tx, e.tokens, rule);
         const f = e.family;
+        doubleSpend = await spentTwice(tx, f, rule);
         await tx.query(SQL.upsertReplicaFamily, [
           f.id,
           f.userId,
@@ -55,19 +54,6 @@ export class PgReplicaStore implements ReplicaStore {
           date(f.revokedAt),
           f.revokedReason,
         ]);
-        for (const t of e.tokens) {
-          await tx.query(SQL.upsertReplicaToken, [
-            t.hash,
-            t.sessionId,
-            t.userId,
-            t.region,
-            t.generation,
-            t.parentHash,
-            date(t.createdAt),
-            date(t.expiresAt),
-            date(t.consumedAt),
-          ]);
-        }
       }
       const rev = revocationOf(e);
       if (rev) await tx.query(SQL.recordReplicatedRevocation, [rev.sessionId, rev.userId, date(rev.revokedAt), date(now), rev.reason]);
@@ -77,18 +63,12 @@ export class PgReplicaStore implements ReplicaStore {
 }
 
 /**
- * True when a rotation in the event spent a token that was spent here too and
- * `rule` says the two spends differ. Locks the family row first (see
+ * True when `rule` says the session as another region sends it and as it is
+ * held here spent one generation twice. Locks the row first (see
  * lock-replica-spend.sql), so a local rotation of it cannot race the check.
  */
-async function spentTwice(tx: Queryable, tokens: readonly ReplicatedToken[], rule: DoubleSpendRule): Promise<boolean> {
-  for (const child of tokens) {
-    const parent = tokens.find((t) => t.hash === child.parentHash);
-    if (!parent || parent.consumedAt === null) continue;
-    const { rows } = await tx.query<{ consumed_at: Date | null; child_hash: string | null }>(SQL.lockReplicaSpend, [child.sessionId, parent.hash]);
-    const here = rows[0];
-    if (!here?.consumed_at || !here.child_hash) continue;
-    if (rule(parent, child, { consumedAt: new Date(here.consumed_at).getTime(), childHash: here.child_hash })) return true;
-  }
-  return false;
+async function spentTwice(tx: Queryable, there: ReplicatedFamily, rule: DoubleSpendRule): Promise<boolean> {
+  const { rows } = await tx.query<{ generation: number; last_used_at: Date }>(SQL.lockReplicaSpend, [there.id]);
+  const here = rows[0];
+  return here !== undefined && rule(there, { generation: here.generation, rotatedAt: new Date(here.last_used_at).getTime() });
 }

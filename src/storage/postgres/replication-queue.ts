@@ -1,5 +1,5 @@
 import type { BackfillCounts, BackfillScope, ReplicationQueue } from '../background.js';
-import type { ChangeRow, ReplicatedFamily, ReplicatedToken, ReplicatedUser, ReplicationEvent } from '../replication-records.js';
+import type { ChangeRow, ReplicatedFamily, ReplicatedUser, ReplicationEvent } from '../replication-records.js';
 import type { Db, Queryable } from './db.js';
 import { SQL } from './sql.js';
 
@@ -82,17 +82,6 @@ const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
   revokedAt: ['revoked_at', 'time'],
   revokedReason: ['revoked_reason'],
 };
-const TOKEN: { [K in keyof ReplicatedToken]: Column } = {
-  hash: ['token_hash'],
-  sessionId: ['session_id'],
-  userId: ['user_id'],
-  region: ['region'],
-  generation: ['generation'],
-  parentHash: ['parent_hash'],
-  createdAt: ['created_at', 'time'],
-  expiresAt: ['expires_at', 'time'],
-  consumedAt: ['consumed_at', 'time'],
-};
 
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */
 export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Promise<ReplicationEvent> {
@@ -110,14 +99,12 @@ export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Pro
       event.revocation = { sessionId: row.session_id, userId: row.user_id, revokedAt: event.at, reason: 'revoked' };
     return event;
   }
-  const userId = row.user_id ?? family?.userId;
+  // A rotation travels as the session's (generation, last_used_at) alone: its user went with the
+  // session's 'created' event, which a target applies before it (one target's events go in order).
+  const userId = row.kind === 'rotated' ? undefined : (row.user_id ?? family?.userId);
   const user = userId ? await readOne<ReplicatedUser>(tx, SQL.replicationUser, userId, USER) : null;
   if (user) event.user = user;
-  if (family) {
-    event.family = family;
-    if (row.token_hashes.length)
-      event.tokens = (await tx.query<Record<string, unknown>>(SQL.replicationTokens, [row.token_hashes])).rows.map((t) => fromRow<ReplicatedToken>(t, TOKEN));
-  }
+  if (family) event.family = family;
   return event;
 }
 

@@ -13,8 +13,8 @@ import type {
   UserRecord,
   UserStore,
 } from '../../auth/stores.js';
-import type { ChangeListener, FamilyState, SessionChange, TokenState } from '../session-state.js';
-import { familyOf, joinState, tokenOf } from '../session-state.js';
+import type { ChangeListener, FamilyState } from '../session-state.js';
+import { familyOf } from '../session-state.js';
 import type { Db } from './db.js';
 import { SQL } from './sql.js';
 
@@ -101,53 +101,31 @@ export class PgUserStore implements UserStore {
   }
 }
 
-interface FamilyRow {
-  session_id: string;
+/** A session and its user, in the columns of find-session. */
+interface SessionRow {
+  id: string;
   user_id: string;
-  session_generation: number;
-  session_expires_at: Date;
-  revoked_at: Date | null;
   region: string;
+  generation: number;
+  last_used_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
   username: string;
   disabled: boolean;
 }
 
-interface RefreshRow extends FamilyRow {
-  token_hash: string;
-  token_generation: number;
-  consumed_at: Date | null;
-  token_expires_at: Date;
-}
-
-function toFamily(row: FamilyRow): FamilyState {
+function toFamily(row: SessionRow): FamilyState {
   return {
-    sessionId: row.session_id,
+    sessionId: row.id,
     userId: row.user_id,
     username: row.username,
     disabled: row.disabled,
     region: row.region,
-    generation: row.session_generation,
-    expiresAt: at(row.session_expires_at),
+    generation: row.generation,
+    rotatedAt: at(row.last_used_at),
+    expiresAt: at(row.expires_at),
     revokedAt: ms(row.revoked_at),
   };
-}
-
-function toRefreshState(row: RefreshRow): RefreshState {
-  const token: TokenState = {
-    tokenHash: row.token_hash,
-    sessionId: row.session_id,
-    generation: row.token_generation,
-    consumedAt: ms(row.consumed_at),
-    expiresAt: at(row.token_expires_at),
-  };
-  return joinState(token, toFamily(row), 'db');
-}
-
-/** Rows in the columns of find-refresh-state: each a token and its family. */
-function tokenChange(rows: RefreshRow[]): SessionChange {
-  const states = rows.map(toRefreshState);
-  // Every row carries the family as the statement left it; one copy is enough.
-  return { tokens: states.map(tokenOf), families: states.slice(-1).map(familyOf) };
 }
 
 export interface PgSessionStoreOptions {
@@ -158,10 +136,11 @@ export interface PgSessionStoreOptions {
 }
 
 /**
- * Sessions in PostgreSQL. Every write statement returns the state it left,
- * which is handed to `onChange` once the statement has committed. A
- * revocation always writes its outbox row (the worker announces it again and
- * syncs the cache); logins and rotations write one only when `replicate`.
+ * Sessions in PostgreSQL, one row each: the only state a refresh token has.
+ * Every write's resulting state is handed to `onChange` once it has
+ * committed. A revocation always writes its outbox row (the worker announces
+ * it again and syncs the cache); logins and rotations write one only when
+ * `replicate`.
  */
 export class PgSessionStore implements SessionStore {
   private readonly onChange: ChangeListener | undefined;
@@ -174,65 +153,63 @@ export class PgSessionStore implements SessionStore {
   ) {
     this.onChange = opts.onChange;
     this.sql = opts.replicate
-      ? { create: SQL.createSessionInTopology, rotate: SQL.rotateRefreshInTopology }
-      : { create: SQL.createSession, rotate: SQL.rotateRefresh };
+      ? { create: SQL.createSessionInTopology, rotate: SQL.rotateSessionInTopology }
+      : { create: SQL.createSession, rotate: SQL.rotateSession };
   }
 
   async create(s: NewSession): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(this.sql.create, [
+    const r = await this.db.query<SessionRow>(this.sql.create, [
       s.id,
       s.userId,
       s.region,
       date(s.now),
       date(s.expiresAt),
-      s.tokenHash,
-      date(s.tokenExpiresAt),
       s.userAgent ?? null,
       s.ip ?? null,
       s.checkedPasswordHash,
     ]);
     if (r.rows.length === 0) return false;
-    await this.onChange?.(tokenChange(r.rows));
+    await this.onChange?.({ families: r.rows.map(toFamily) });
     return true;
   }
 
-  async findRefreshState(tokenHash: string, _opts?: { consistent?: boolean }): Promise<RefreshState | null> {
-    const r = await this.db.query<RefreshRow>(SQL.findRefreshState, [tokenHash]);
+  async findSession(sessionId: string, _opts?: { consistent?: boolean }): Promise<RefreshState | null> {
+    const r = await this.db.query<SessionRow>(SQL.findSession, [sessionId]);
     const row = r.rows[0];
-    return row ? toRefreshState(row) : null;
+    return row ? { ...toFamily(row), source: 'db' } : null;
   }
 
-  /** A family as it is now; null when it does not exist (any more). */
-  async findFamily(sessionId: string): Promise<FamilyState | null> {
-    const r = await this.db.query<FamilyRow>(SQL.findFamily, [sessionId]);
+  async findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null> {
+    const r = await this.db.query<{ session_id: string; generation: number }>(SQL.findLegacyToken, [tokenHash]);
     const row = r.rows[0];
-    return row ? toFamily(row) : null;
+    return row ? { sessionId: row.session_id, generation: row.generation } : null;
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(this.sql.rotate, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
+    const r = await this.db.query<{ generation: number }>(this.sql.rotate, [x.from.sessionId, x.from.generation, x.generation, date(x.now)]);
     if (r.rows.length === 0) return false;
-    await this.onChange?.(tokenChange(r.rows));
+    // The statement changed these two columns only; the rest is as the decision read it.
+    await this.onChange?.({ families: [{ ...familyOf(x.from), generation: x.generation, rotatedAt: x.now }] });
     return true;
   }
 
   async revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
-    const r = await this.db.query<FamilyRow>(SQL.revokeSession, [sessionId, userId, date(now), reason]);
+    const r = await this.db.query<SessionRow>(SQL.revokeSession, [sessionId, userId, date(now), reason]);
     if (r.rows.length === 0) return false;
-    await this.onChange?.({ tokens: [], families: r.rows.map(toFamily) });
+    await this.onChange?.({ families: r.rows.map(toFamily) });
     return true;
   }
 
   async revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
-    const r = await this.db.query<FamilyRow>(SQL.revokeUserSessions, [userId, date(now), reason, except ?? null]);
-    if (r.rows.length) await this.onChange?.({ tokens: [], families: r.rows.map(toFamily) });
-    return r.rows.map((row) => row.session_id);
+    const r = await this.db.query<SessionRow>(SQL.revokeUserSessions, [userId, date(now), reason, except ?? null]);
+    if (r.rows.length) await this.onChange?.({ families: r.rows.map(toFamily) });
+    return r.rows.map((row) => row.id);
   }
 
-  async listForUser(userId: string, now: number): Promise<SessionSummary[]> {
+  async listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
     const r = await this.db.query<{ id: string; region: string; created_at: Date; last_used_at: Date; user_agent: string | null; ip: string | null }>(
       SQL.listUserSessions,
-      [userId, date(now)],
+      [userId, date(now), date(idleSince)],
     );
     return r.rows.map((row) => ({
       id: row.id,
@@ -242,12 +219,6 @@ export class PgSessionStore implements SessionStore {
       userAgent: row.user_agent,
       ip: row.ip,
     }));
-  }
-
-  async findOwner(tokenHash: string): Promise<{ sessionId: string; userId: string } | null> {
-    const r = await this.db.query<{ session_id: string; user_id: string }>(SQL.findSessionOwner, [tokenHash]);
-    const row = r.rows[0];
-    return row ? { sessionId: row.session_id, userId: row.user_id } : null;
   }
 
   async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {

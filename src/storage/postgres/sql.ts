@@ -22,7 +22,7 @@ const variants = (name: string): { alone: string; topology: string } => {
 };
 const insertUser = variants('insert-user');
 const createSession = variants('create-session');
-const rotateRefresh = variants('rotate-refresh');
+const rotateSession = variants('rotate-session');
 const updateUser = variants('update-user');
 const deleteUser = variants('delete-user');
 
@@ -33,18 +33,17 @@ export const SQL = {
   findUserByUsername: load('find-user-by-username'),
   createSession: createSession.alone,
   createSessionInTopology: createSession.topology,
-  findRefreshState: load('find-refresh-state'),
-  rotateRefresh: rotateRefresh.alone,
-  rotateRefreshInTopology: rotateRefresh.topology,
+  findSession: load('find-session'),
+  findLegacyToken: load('find-legacy-token'),
+  rotateSession: rotateSession.alone,
+  rotateSessionInTopology: rotateSession.topology,
   revokeSession: load('revoke-session'),
   revokeUserSessions: load('revoke-user-sessions'),
-  findSessionOwner: load('find-session-owner'),
   listRevocationsSince: load('list-revocations-since'),
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),
   retireSigningKeys: load('retire-signing-keys'),
   countActiveSessions: load('count-active-sessions'),
-  findFamily: load('find-family'),
   claimOutbox: load('claim-outbox'),
   markOutboxSent: load('mark-outbox-sent'),
   listUnsyncedRevocations: load('list-unsynced-revocations'),
@@ -63,7 +62,6 @@ export const SQL = {
   countReplicationBacklog: load('count-replication-backlog'),
   replicationUser: load('replication-user'),
   replicationFamily: load('replication-family'),
-  replicationTokens: load('replication-tokens'),
   backfillUsers: load('backfill-users'),
   backfillFamilies: load('backfill-families'),
   backfillRevocations: load('backfill-revocations'),
@@ -71,7 +69,6 @@ export const SQL = {
   updateReplicaUser: load('update-replica-user'),
   lockReplicaSpend: load('lock-replica-spend'),
   upsertReplicaFamily: load('upsert-replica-family'),
-  upsertReplicaToken: load('upsert-replica-token'),
   recordReplicatedRevocation: load('record-replicated-revocation'),
   deleteOldReplicatedRevocations: load('delete-old-replicated-revocations'),
   listUserSessions: load('list-user-sessions'),

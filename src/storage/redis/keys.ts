@@ -17,12 +17,8 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export function redisKeys(prefix: string) {
   return {
-    /** Hash {v: version, d: TokenState JSON}: one refresh token, by the hash of the token. */
-    refreshToken: (tokenHash: string) => `${prefix}:rt:${tokenHash}`,
-    /** Hash {v: version, d: FamilyState JSON}: a token family; once revoked, the negative cache. */
+    /** Hash {v: version, d: FamilyState JSON}: a session (token family); once revoked, the negative cache. */
     family: (sessionId: string) => `${prefix}:fam:${sessionId}`,
-    /** What `family` puts before the session id (get-with-ref-1.lua builds family keys with it). */
-    familyPrefix: `${prefix}:fam:`,
     /** Hash {c: count, r: window end ms}: a fixed-window throttling counter. */
     counter: (name: string) => `${prefix}:ctr:${name}`,
     /** Pub/sub channel carrying revoked session ids to every API process of the region. */

@@ -18,7 +18,6 @@ function load(file: string): { lua: string; numberOfKeys?: number } {
 
 const SCRIPTS = {
   setIfNewer: load('set-if-newer-n'),
-  getWithRef: load('get-with-ref-1'),
   incrementWindow: load('increment-window-1'),
   giveBackWindow: load('give-back-window-1'),
 } as const;
@@ -27,7 +26,6 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** `numberOfKeys` keys, then (version, data, ttlMs) per key. */
     setIfNewer(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number[], Context>;
-    getWithRef(key: string, field: string, refPrefix: string): Result<[string | null, string | null], Context>;
     /** With `limit`: adds only below it; the third element says whether it added. */
     incrementWindow(key: string, now: number, windowMs: number, limit?: number): Result<[number, number, number], Context>;
     giveBackWindow(key: string, windowEnd: number): Result<number, Context>;

@@ -1,12 +1,12 @@
 import type { VersionedEntry, VersionedStore } from '../cache/versioned-store.js';
 import type { RedisLink } from './connection.js';
 
-/** Versioned cache entries as Redis hashes {v, d}; read by get-with-ref-1.lua, written by set-if-newer-n.lua. */
+/** Versioned cache entries as Redis hashes {v, d}: read with HGET, written by set-if-newer-n.lua. */
 export class RedisVersionedStore implements VersionedStore {
   constructor(private readonly link: RedisLink) {}
 
-  getWithRef(key: string, field: string, refPrefix: string): Promise<[string | null, string | null]> {
-    return this.link.run((r) => r.getWithRef(key, field, refPrefix));
+  get(key: string): Promise<string | null> {
+    return this.link.run((r) => r.hget(key, 'd'));
   }
 
   async setIfNewer(entries: readonly VersionedEntry[]): Promise<boolean[]> {

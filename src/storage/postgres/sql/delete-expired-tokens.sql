@@ -1,5 +1,5 @@
--- delete-expired-tokens: one small batch of refresh tokens past their own
--- expiry. The rows are picked with FOR UPDATE SKIP LOCKED: a batch never waits
+-- delete-expired-tokens: one small batch of previous-format refresh-token rows
+-- (see migration 018; nothing adds to them any more) past their own expiry. The rows are picked with FOR UPDATE SKIP LOCKED: a batch never waits
 -- for a rotation holding one of them (it takes others) and holds its own
 -- locks only for this short statement, so refreshes are never stalled.
 -- Inputs: $1 now, $2 batch size.

@@ -1,7 +1,7 @@
--- upsert-replica-family: merges a token family replicated from another
--- region into this region's copy. The merge only moves forward, so events
--- may arrive late, twice or out of order: the generation is the highest
--- seen, the revocation the earliest seen (a revocation is never undone, and
+-- upsert-replica-family: merges a session (token family) replicated from
+-- another region into this region's copy. The merge only moves forward, so
+-- events may arrive late, twice or out of order: (generation, last_used_at)
+-- is the highest pair seen, the revocation the earliest seen (a revocation is never undone, and
 -- one received before its family is taken from replicated_revocations).
 -- Skipped when the user is not held here.
 -- Inputs: $1 id, $2 user_id, $3 region (origin), $4 generation, $5 created_at,
@@ -16,7 +16,12 @@ LEFT JOIN replicated_revocations r ON r.session_id = $1
 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
 ON CONFLICT (id) DO UPDATE SET
   generation = GREATEST(sessions.generation, EXCLUDED.generation),
-  last_used_at = GREATEST(sessions.last_used_at, EXCLUDED.last_used_at),
+  -- When the live generation was minted goes with the generation: (generation, last_used_at) merges by maximum as a pair.
+  last_used_at = CASE
+    WHEN EXCLUDED.generation > sessions.generation THEN EXCLUDED.last_used_at
+    WHEN EXCLUDED.generation = sessions.generation THEN GREATEST(sessions.last_used_at, EXCLUDED.last_used_at)
+    ELSE sessions.last_used_at
+  END,
   revoked_at = LEAST(sessions.revoked_at, EXCLUDED.revoked_at),
   revoked_reason = COALESCE(sessions.revoked_reason, EXCLUDED.revoked_reason)
 RETURNING id, revoked_at
