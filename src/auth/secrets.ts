@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../util/runtime.js';
 
@@ -29,16 +29,29 @@ export const MASTER_KEY_FILE = 'master.key';
 export function resolveMasterKey(configured: string | undefined, dataDir: string, random: Random): MasterKeySource {
   if (configured) return { key: Buffer.from(configured, configured.includes('+') || configured.includes('/') ? 'base64' : 'base64url'), origin: 'config' };
   const file = join(dataDir, MASTER_KEY_FILE);
-  if (existsSync(file)) {
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-    if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key`);
-    return { key, origin: 'data-dir' };
-  }
+  if (existsSync(file)) return { key: readKeyFile(file), origin: 'data-dir' };
   mkdirSync(dataDir, { recursive: true });
   const key = random.bytes(32);
-  writeFileSync(file, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  // Written aside, then linked into place: processes starting together (an API server and its
+  // worker) never see a half-written file, and the one that links second takes the first one's key.
+  const aside = `${file}.${process.pid}.${key.subarray(0, 4).toString('hex')}`;
+  writeFileSync(aside, `${key.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(aside, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return { key: readKeyFile(file), origin: 'data-dir' };
+  } finally {
+    unlinkSync(aside);
+  }
   chmodSync(file, 0o600);
   return { key, origin: 'generated' };
+}
+
+function readKeyFile(file: string): Buffer {
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key`);
+  return key;
 }
 
 /** AES-256-GCM; `aad` binds the ciphertext to its row (the kid), so rows cannot be swapped. */

@@ -75,6 +75,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
   if (config.refreshGraceSeconds >= config.refreshIdleTtl) {
     throw new ConfigError('MERIDIAN_REFRESH_GRACE_SECONDS must be shorter than MERIDIAN_REFRESH_IDLE_TTL');
   }
+  if (config.refreshWrites === 'write-behind' && !config.redisUrl) {
+    throw new ConfigError("MERIDIAN_REFRESH_WRITES=write-behind needs REDIS_URL: rotations are made in the region's Redis");
+  }
   if (config.regionsFile && !config.regionSecret) {
     throw new ConfigError('MERIDIAN_REGION_SECRET is required when MERIDIAN_REGIONS_FILE is set');
   }

@@ -72,6 +72,12 @@ export const FIELDS = {
     default: 10,
     doc: 'window in which a retried refresh returns the same successor',
   },
+  refreshWrites: {
+    env: 'MERIDIAN_REFRESH_WRITES',
+    kind: { type: 'enum', values: ['sync', 'write-behind'] },
+    default: 'sync',
+    doc: 'sync: a rotation commits to PostgreSQL before the answer; write-behind: it is made in Redis and the worker writes it to PostgreSQL within 100 ms (needs REDIS_URL; docs/architecture.md, "Write-behind rotation")',
+  },
   passwordMinLength: { env: 'MERIDIAN_PASSWORD_MIN_LENGTH', kind: { type: 'int', min: 8, max: 128 }, default: 15, doc: 'minimum password length, characters' },
   passwordMaxLength: {
     env: 'MERIDIAN_PASSWORD_MAX_LENGTH',

@@ -10,6 +10,7 @@ import { cacheSync, type SyncEvent } from './cache-sync.js';
 import { cleanupHorizons } from './cleanup.js';
 import { MemoryQueueBackend } from './memory-queue.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { RotationFlush } from './rotation-flush.js';
 import { createReplication, type Replication } from '../regions/replication.js';
 import { peerClientFor } from '../regions/setup.js';
 import type { Topology } from '../regions/topology.js';
@@ -38,6 +39,8 @@ export interface WorkerTier {
   replication: Replication | undefined;
   sync: WorkQueue;
   maintenance: WorkQueue;
+  /** The flush of write-behind rotations to PostgreSQL; undefined in synchronous mode. */
+  flush: RotationFlush | undefined;
   /** Finishes running jobs and the relay's batch in hand, then stops. */
   close(): Promise<void>;
 }
@@ -76,6 +79,10 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   const relay = new OutboxRelay(storage.outbox, sync, clock, logger, replication);
   relay.start();
   replication?.start();
+  // Write-behind rotations are owed to PostgreSQL until this flushes them (and so are their events for the other regions).
+  const flush =
+    config.refreshWrites === 'write-behind' && shared.rotations ? new RotationFlush(shared.rotations, storage.rotations, clock, metrics, logger) : undefined;
+  flush?.start();
 
   for (const q of [sync, maintenance]) {
     metrics.onScrape(async () => {
@@ -85,6 +92,12 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   metrics.onScrape(async () => {
     metrics.outboxPending.set(await storage.outbox.backlog());
   });
+  if (shared.rotations && flush) {
+    const ledger = shared.rotations;
+    metrics.onScrape(async () => {
+      metrics.rotationsPending.set(await ledger.count());
+    });
+  }
   if (replication) {
     metrics.onScrape(async () => {
       const backlog = await storage.replication.backlog();
@@ -97,7 +110,9 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
     replication,
     sync,
     maintenance,
+    flush,
     async close() {
+      await flush?.stop();
       await relay.stop();
       await replication?.stop();
       await backend.close();

@@ -1,3 +1,4 @@
+import type { RotationLedger } from '../storage/background.js';
 import type { Storage } from '../storage/storage.js';
 import type { Clock } from '../util/runtime.js';
 import type { Metrics } from './metrics.js';
@@ -10,6 +11,8 @@ export interface GaugeSources {
   revocations: { readonly size: number };
   clock: Clock;
   refreshIdleSeconds: number;
+  /** Write-behind rotations owed to PostgreSQL (write-behind mode): counted by API processes too, so a region with no worker shows them. */
+  pendingRotations?: Pick<RotationLedger, 'count'>;
 }
 
 /**
@@ -35,4 +38,6 @@ export function sampleServiceGauges(metrics: Metrics, s: GaugeSources): void {
     countedAt = now;
     metrics.activeSessions.set(await s.storage.stats.activeSessions(now, s.refreshIdleSeconds));
   });
+  const ledger = s.pendingRotations;
+  if (ledger) metrics.onScrape(async () => metrics.rotationsPending.set(await ledger.count()));
 }

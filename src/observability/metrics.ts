@@ -190,6 +190,29 @@ export function createMetrics(region: string) {
       buckets: LATENCY_BUCKETS,
       registers: r,
     }),
+    rotationWrites: new Counter({
+      name: 'meridian_rotation_writes_total',
+      help: 'Write-behind rotations by where they were made (redis; postgres while Redis is unreachable) and result (rotated, moved: lost a race).',
+      labelNames: ['store', 'result'] as const,
+      registers: r,
+    }),
+    rotationsPending: new Gauge({
+      name: 'meridian_rotations_pending_flush',
+      help: 'Write-behind rotations made in Redis and not yet written to PostgreSQL.',
+      registers: r,
+    }),
+    flushLag: new Histogram({
+      name: 'meridian_rotation_flush_lag_seconds',
+      help: 'Age of a write-behind rotation when the worker wrote it to PostgreSQL.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    }),
+    flushBatch: new Histogram({
+      name: 'meridian_rotation_flush_batch_size',
+      help: 'Rotations written to PostgreSQL per write-behind flush (one statement each).',
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers: r,
+    }),
     outboxPending: new Gauge({
       name: 'meridian_outbox_pending_events',
       help: 'Token-change events committed to the outbox and not yet handed to the queue.',

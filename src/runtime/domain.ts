@@ -2,6 +2,7 @@ import { AccessTokenIssuer } from '../auth/access-tokens.js';
 import { AccountService } from '../auth/account-service.js';
 import { Accounts } from '../auth/accounts.js';
 import type { CounterStore } from '../auth/counters.js';
+import type { SessionStore } from '../auth/stores.js';
 import { KeyRing } from '../auth/keys.js';
 import { OAuthService } from '../auth/oauth.js';
 import { PasswordHasher } from '../auth/passwords.js';
@@ -14,6 +15,7 @@ import { Throttle } from '../auth/throttle.js';
 import { AccessTokenVerifier } from '../auth/verifier.js';
 import { createRegionServices, type RegionServices } from '../regions/setup.js';
 import { CachedSessionStore } from '../storage/cache/cached-session-store.js';
+import { WriteBehindSessionStore } from '../storage/cache/write-behind-session-store.js';
 import type { Infrastructure } from './infrastructure.js';
 
 /** The token service of one API process, wired over its infrastructure. */
@@ -116,7 +118,10 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
     clock,
     random,
   );
-  const sessionStore = new CachedSessionStore(sessionStorage, shared.cache, audit);
+  const sessionStore: SessionStore =
+    config.refreshWrites === 'write-behind' && shared.rotations
+      ? new WriteBehindSessionStore(sessionStorage, shared.cache, shared.rotations, audit, metrics)
+      : new CachedSessionStore(sessionStorage, shared.cache, audit);
   const sessions = new SessionService({
     settings: {
       region: config.region,

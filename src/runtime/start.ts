@@ -20,5 +20,11 @@ export async function startDomain(infra: Infrastructure, domain: Domain, resourc
     domain.regions.keySync.start();
     resources.add(domain.regions, (r) => r.close());
   }
-  sampleServiceGauges(metrics, { storage, revocations: domain.revocations, clock, refreshIdleSeconds: config.refreshIdleTtl });
+  sampleServiceGauges(metrics, {
+    storage,
+    revocations: domain.revocations,
+    clock,
+    refreshIdleSeconds: config.refreshIdleTtl,
+    pendingRotations: config.refreshWrites === 'write-behind' ? infra.shared.rotations : undefined,
+  });
 }

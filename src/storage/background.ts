@@ -79,6 +79,36 @@ export interface ReplicaStore {
   apply(event: ReplicationEvent, doubleSpend: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }>;
 }
 
+/** A rotation made in the region's Redis (write-behind mode) and owed to PostgreSQL. */
+export interface PendingRotation {
+  sessionId: string;
+  generation: number;
+  rotatedAt: number;
+  /** The pending entry as read: it is forgotten after the flush only if still the same. */
+  token: string;
+}
+
+/** Where write-behind rotations wait for the flush. */
+export interface RotationLedger {
+  /** Up to `batch` pending rotations, in no particular order. */
+  pending(batch: number): Promise<PendingRotation[]>;
+  /** Forgets flushed rotations, each unless its session rotated again meanwhile. */
+  forget(flushed: readonly PendingRotation[]): Promise<void>;
+  /** How many rotations are pending (a gauge). */
+  count(): Promise<number>;
+}
+
+/** PostgreSQL's side of the flush. */
+export interface RotationSink {
+  /**
+   * Writes the rotations, each merged by maximum of (generation, rotated at)
+   * and never into a revoked session, so a batch applied twice, late or out
+   * of order changes nothing wrongly; in a topology each one applied is an
+   * outbox event. Resolves with how many moved a session forward.
+   */
+  apply(rotations: readonly PendingRotation[]): Promise<number>;
+}
+
 export interface CleanupInput {
   now: number;
   /** Revoked families are kept until then (now - longest access-token lifetime): starting servers load revocations from them. */

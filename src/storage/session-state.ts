@@ -20,11 +20,17 @@ export function familyOf(s: RefreshState): FamilyState {
   return family;
 }
 
+/** Above every live version (generations are PostgreSQL integers, below 2^31). */
+const REVOKED = 2 ** 32;
+
 /**
  * A version that orders the states of one session the way they happen: a
- * session only moves to a higher generation, and a revocation is final (no
- * rotation follows it), so (generation, revoked) orders every state. A
- * writer never replaces a version with a lower or equal one, so a late
- * event cannot undo a newer state.
+ * live session only moves to a higher generation, and a revocation is final
+ * (no rotation follows it), so a revoked state outranks every live one,
+ * whatever generation each names: with write-behind rotation the cache may
+ * hold a later generation than the revocation PostgreSQL reports. A writer
+ * never replaces a version with a lower or equal one, so a late event cannot
+ * undo a newer state. A live session's version is its generation
+ * (rotate-session-2.lua compares it).
  */
-export const familyVersion = (f: FamilyState): number => f.generation * 2 + (f.revokedAt === null ? 0 : 1);
+export const familyVersion = (f: Pick<FamilyState, 'generation' | 'revokedAt'>): number => (f.revokedAt === null ? f.generation : REVOKED + f.generation);

@@ -11,6 +11,7 @@ import { RedisLink } from './redis/connection.js';
 import { FallbackCounterStore, RedisCounterStore } from './redis/counters.js';
 import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { RedisRevocationChannel } from './redis/revocation-channel.js';
+import { RedisRotations } from './redis/rotations.js';
 import { RedisVersionedStore } from './redis/versioned-store.js';
 
 /** How long start-up waits for Redis before starting degraded (served from PostgreSQL). */
@@ -31,6 +32,8 @@ export interface SharedState {
   readonly bus: RevocationBus | undefined;
   /** The Redis command connection (Redis only). */
   readonly link: RedisLink | undefined;
+  /** Write-behind rotations and what of them is owed to PostgreSQL (Redis only). */
+  readonly rotations: RedisRotations | undefined;
   /** The in-process cache entries (embedded default only). */
   readonly memory: MemoryVersionedStore | undefined;
   /** 'degraded' while Redis cannot be reached: everything is then served from PostgreSQL. */
@@ -56,6 +59,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
       counters: new MemoryCounterStore(d.clock),
       bus: undefined,
       link: undefined,
+      rotations: undefined,
       memory,
       state: async () => 'ok',
       close: async () => {},
@@ -71,6 +75,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
     counters: new FallbackCounterStore(new RedisCounterStore(link, keys, d.clock), new MemoryCounterStore(d.clock), d.audit),
     bus,
     link,
+    rotations: new RedisRotations(link, keys),
     memory: undefined,
     state: async () => ((await link.ping()) ? 'ok' : 'degraded'),
     close: async () => {

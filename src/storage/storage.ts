@@ -1,6 +1,6 @@
 import type { UsernameClaims } from '../auth/regions.js';
 import type { KeyStore, SessionStore, UserStore } from '../auth/stores.js';
-import type { Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, Stats } from './background.js';
+import type { Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, RotationSink, Stats } from './background.js';
 import type { Db, PoolStats, QueryObserver } from './postgres/db.js';
 import { openDatabase, type OpenOptions } from './postgres/drivers.js';
 import { PgMaintenance } from './postgres/maintenance.js';
@@ -8,6 +8,7 @@ import { migrate, type MigrationLog } from './postgres/migrate.js';
 import { PgOutbox } from './postgres/outbox.js';
 import { PgReplicaStore } from './postgres/replicas.js';
 import { PgReplicationQueue } from './postgres/replication-queue.js';
+import { PgRotationSink } from './postgres/rotations.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './postgres/repositories.js';
 import { SQL } from './postgres/sql.js';
 import { PgUsernameClaims } from './postgres/username-claims.js';
@@ -34,6 +35,8 @@ export interface Storage {
   readonly outbox: OutboxStore;
   readonly replication: ReplicationQueue;
   readonly replicas: ReplicaStore;
+  /** Where the worker flushes write-behind rotations. */
+  readonly rotations: RotationSink;
   readonly maintenance: Maintenance;
   readonly stats: Stats;
   /** A session store that tells `onChange` of every committed change (the cache's write-through). */
@@ -72,6 +75,7 @@ export function storageOn(db: Db, opts: StorageOptions, owned = false): Storage 
     outbox: new PgOutbox(db),
     replication: new PgReplicationQueue(db),
     replicas: new PgReplicaStore(db),
+    rotations: new PgRotationSink(db, opts.replicate),
     maintenance,
     stats: maintenance,
     sessions: (onChange) => new PgSessionStore(db, { onChange, replicate: opts.replicate }),

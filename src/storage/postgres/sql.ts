@@ -23,6 +23,7 @@ const variants = (name: string): { alone: string; topology: string } => {
 const insertUser = variants('insert-user');
 const createSession = variants('create-session');
 const rotateSession = variants('rotate-session');
+const flushRotations = variants('flush-rotations');
 const updateUser = variants('update-user');
 const deleteUser = variants('delete-user');
 
@@ -37,6 +38,8 @@ export const SQL = {
   findLegacyToken: load('find-legacy-token'),
   rotateSession: rotateSession.alone,
   rotateSessionInTopology: rotateSession.topology,
+  flushRotations: flushRotations.alone,
+  flushRotationsInTopology: flushRotations.topology,
   revokeSession: load('revoke-session'),
   revokeUserSessions: load('revoke-user-sessions'),
   listRevocationsSince: load('list-revocations-since'),

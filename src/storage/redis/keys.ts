@@ -17,8 +17,13 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export function redisKeys(prefix: string) {
   return {
-    /** Hash {v: version, d: FamilyState JSON}: a session (token family); once revoked, the negative cache. */
-    family: (sessionId: string) => `${prefix}:fam:${sessionId}`,
+    /**
+     * Hash {v: version, d: FamilyState JSON}: a session (token family); once revoked, the negative cache.
+     * (`fam:` entries of earlier releases had other versions and data; they are left to expire.)
+     */
+    family: (sessionId: string) => `${prefix}:session:${sessionId}`,
+    /** Hash {session id: "generation:rotated at ms"}: write-behind rotations not yet in PostgreSQL (no TTL: never evicted under noeviction). */
+    pendingRotations: `${prefix}:rotations:pending`,
     /** Hash {c: count, r: window end ms}: a fixed-window throttling counter. */
     counter: (name: string) => `${prefix}:ctr:${name}`,
     /** Pub/sub channel carrying revoked session ids to every API process of the region. */

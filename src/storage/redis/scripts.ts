@@ -18,6 +18,8 @@ function load(file: string): { lua: string; numberOfKeys?: number } {
 
 const SCRIPTS = {
   setIfNewer: load('set-if-newer-n'),
+  rotateSession: load('rotate-session-2'),
+  forgetFlushed: load('forget-flushed-1'),
   incrementWindow: load('increment-window-1'),
   giveBackWindow: load('give-back-window-1'),
 } as const;
@@ -26,6 +28,18 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** `numberOfKeys` keys, then (version, data, ttlMs) per key. */
     setIfNewer(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Result<number[], Context>;
+    rotateSession(
+      entryKey: string,
+      pendingKey: string,
+      sessionId: string,
+      expectedVersion: number,
+      generation: number,
+      data: string,
+      ttlMs: number,
+      now: number,
+    ): Result<number, Context>;
+    /** Session id, flushed value, session id, flushed value, ... */
+    forgetFlushed(pendingKey: string, ...idsAndValues: string[]): Result<number, Context>;
     /** With `limit`: adds only below it; the third element says whether it added. */
     incrementWindow(key: string, now: number, windowMs: number, limit?: number): Result<[number, number, number], Context>;
     giveBackWindow(key: string, windowEnd: number): Result<number, Context>;
