@@ -230,14 +230,16 @@ export class HistoryModel {
       .join('\n');
   }
 
-  /** Every violation, grouped by rule, the first few of each with their session's op log. */
+  /** Every violation, grouped by rule, a few of each with their session's op log. */
   report(seed: number): string {
     const byRule = new Map<string, Violation[]>();
     for (const v of this.violations) byRule.set(v.rule, [...(byRule.get(v.rule) ?? []), v]);
     const out = [`history seed ${seed} (rerun: MERIDIAN_HISTORY_SEED=${seed}); ${this.violations.length} violation(s):`];
     for (const [rule, vs] of byRule) out.push(`  ${rule}: ${vs.length} (sessions ${[...new Set(vs.map((v) => v.session ?? '-'))].join(' ')})`);
     for (const [rule, vs] of byRule) {
-      for (const v of vs.slice(0, 2)) {
+      // The first violation of each of two sessions: two views of one rule say more than one twice.
+      const firsts = vs.filter((v, i) => v.session === undefined || vs.findIndex((o) => o.session === v.session) === i);
+      for (const v of firsts.slice(0, 2)) {
         out.push('', `[${rule}] ${v.session ?? ''} ${v.message}`);
         if (v.session) out.push(this.sessionLog(v.session));
       }

@@ -20,7 +20,7 @@ import { type Answer, HistoryModel, historySeed, Prng, type Session } from './hi
 import { type RegionSet, startHub } from './regions-harness.js';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-southeast'] as const;
-const OPS = Number(process.env.MERIDIAN_HISTORY_OPS ?? 400);
+const OPS = Number(process.env.MERIDIAN_HISTORY_OPS ?? 300);
 if (!Number.isInteger(OPS) || OPS < 1) throw new Error(`MERIDIAN_HISTORY_OPS must be a positive integer, got ${process.env.MERIDIAN_HISTORY_OPS}`);
 const GRACE_MS = 10_000;
 /** MERIDIAN_REGION_TIMEOUT_MS in the harness. */
@@ -36,6 +36,8 @@ describe('a random multi-region history', () => {
   const rng = new Prng(seed);
   const users: string[] = [];
   const cut = new Set<string>();
+  /** Wall time per kind of operation, for the run-time diagnostic. */
+  const spent = new Map<string, number>();
   let model: HistoryModel;
 
   const app = (id: string) => set.nodes[id]!.t.app;
@@ -203,8 +205,9 @@ describe('a random multi-region history', () => {
     const retryable = live.filter((s) => s.prev && now() - s.prev.at <= GRACE_MS - MARGIN_MS);
     const replays = live.filter((s) => replayable(s).length > 0);
     const kind = weighted([
-      ['register', users.length < 4 ? 30 : users.length < 10 ? 3 : 0],
-      ['login', users.length === 0 ? 0 : live.length < 4 ? 30 : 12],
+      // Registrations and logins cost an argon2 hash each: few of them keep the run short.
+      ['register', users.length < 3 ? 30 : users.length < 6 ? 2 : 0],
+      ['login', users.length === 0 ? 0 : live.length < 3 ? 30 : 8],
       ['refresh', live.length ? 40 : 0],
       ['retry', retryable.length ? 12 : 0],
       ['replay', replays.length ? 3 : 0],
@@ -212,6 +215,12 @@ describe('a random multi-region history', () => {
       ['logoutAll', usable.length ? 2 : 0],
     ]);
     const region = rng.pick(REGIONS);
+    const began = performance.now();
+    await run(kind, region, live, retryable, replays, usable);
+    spent.set(kind, (spent.get(kind) ?? 0) + performance.now() - began);
+  }
+
+  async function run(kind: OpKind, region: string, live: Session[], retryable: Session[], replays: Session[], usable: Session[]): Promise<void> {
     if (kind === 'register') return register(region);
     if (kind === 'login') return login(region, rng.pick(users));
     if (kind === 'refresh') return refresh(region, rng.pick(live));
@@ -299,8 +308,12 @@ describe('a random multi-region history', () => {
       for (const region of cut) set.nodes[region]!.proxy.heal();
       cut.clear();
       model.note('heal every link', [], true);
+      const settling = performance.now();
       await settle();
+      spent.set('settle', performance.now() - settling);
+      const checking = performance.now();
       await checkSettled();
+      spent.set('final checks', performance.now() - checking);
     } catch (err) {
       throw new Error(
         `history seed ${seed}: ${(err as Error).message}\n${model.log
@@ -311,6 +324,7 @@ describe('a random multi-region history', () => {
       );
     }
     ctx.diagnostic(`${OPS} operations, ${model.sessions.length} sessions, ${users.length} users in ${Math.round(performance.now() - started)} ms`);
+    ctx.diagnostic(`wall ms by kind: ${[...spent].map(([k, ms]) => `${k} ${Math.round(ms)}`).join(', ')}`);
     if (model.violations.length > 0) assert.fail(model.report(seed));
   });
 });
