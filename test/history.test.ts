@@ -236,21 +236,35 @@ describe('a random multi-region history', () => {
     return logout(region, rng.pick(usable), kind === 'logoutAll');
   }
 
+  /** Waits until no region has a change left to send; on timeout says what is stuck where. */
   async function settle(): Promise<void> {
-    const count = async (id: string, sql: string) => Number((await set.nodes[id]!.t.db.query<{ n: string }>(sql)).rows[0]!.n);
-    const pending = async () => {
-      let n = 0;
-      for (const id of REGIONS)
-        n += (await count(id, 'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')) + (await count(id, 'SELECT count(*) AS n FROM replication_queue'));
-      return n;
+    const backlog = async () => {
+      const left: string[] = [];
+      for (const id of REGIONS) {
+        const { rows } = await set.nodes[id]!.t.db.query<{ what: string; n: string }>(
+          `SELECT 'unsent ' || kind AS what, count(*) AS n FROM outbox WHERE sent_at IS NULL GROUP BY kind
+           UNION ALL SELECT 'queued ' || kind || ' for ' || target, count(*) FROM replication_queue GROUP BY kind, target`,
+        );
+        for (const r of rows) left.push(`${id}: ${r.n} ${r.what}`);
+      }
+      return left;
     };
+    let left: string[] = [];
     // Twice empty in a row: an apply may queue a revocation of its own (a double spend found).
     const emptyTwice = async () => {
-      if ((await pending()) > 0) return false;
+      left = await backlog();
+      if (left.length > 0) return false;
       await sleep(300);
-      return (await pending()) === 0;
+      left = await backlog();
+      return left.length === 0;
     };
-    await eventually(emptyTwice, 30_000, 'replication to settle');
+    const warnings = () =>
+      REGIONS.flatMap((id) =>
+        set.nodes[id]!.t.logs.filter((l) => Number(JSON.parse(l).level) >= 40)
+          .slice(-3)
+          .map((l) => `${id}: ${l.trim()}`),
+      );
+    await eventually(emptyTwice, 30_000, () => `replication to settle (left: ${left.join('; ')})\n${warnings().join('\n')}`);
   }
 
   async function checkSettled(): Promise<void> {
