@@ -236,6 +236,7 @@ export class HistoryModel {
     for (const v of this.violations) byRule.set(v.rule, [...(byRule.get(v.rule) ?? []), v]);
     const out = [`history seed ${seed} (rerun: MERIDIAN_HISTORY_SEED=${seed}); ${this.violations.length} violation(s):`];
     for (const [rule, vs] of byRule) out.push(`  ${rule}: ${vs.length} (sessions ${[...new Set(vs.map((v) => v.session ?? '-'))].join(' ')})`);
+    out.push('', 'every violation:', ...this.violations.map((v) => `  [${v.rule}] ${v.session ?? ''} ${v.message}`));
     for (const [rule, vs] of byRule) {
       // The first violation of each of two sessions: two views of one rule say more than one twice.
       const firsts = vs.filter((v, i) => v.session === undefined || vs.findIndex((o) => o.session === v.session) === i);

@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bearer, eventually, PASSWORD, post } from './helpers.js';
+import { bearer, eventually, metricValue, PASSWORD, post } from './helpers.js';
 import { type Answer, HistoryModel, historySeed, Prng, type Session } from './history-model.js';
 import { type RegionSet, startHub } from './regions-harness.js';
 
@@ -166,7 +166,8 @@ describe('a random multi-region history', () => {
       const check = await send(region, o, o.current);
       model.note(`  then refresh ${model.label(o.current)} at ${region}: ${shown(check)}`, [o]);
       model.checkAnswer('refresh after logout', check, o);
-      if (check.status === 200) model.violate('logout-not-read-own-write', o, `${model.label(o.current)} refreshed at ${region} right after its 204`);
+      if (check.status === 200)
+        model.violate('logout-not-read-own-write', o, `${model.label(o.current)} refreshed at ${region}, served by ${check.servedBy}, right after the 204`);
       else if (check.status !== 503 && check.error !== 'invalid_grant') unexpected('refresh after logout', check, o);
     }
   }
@@ -234,6 +235,13 @@ describe('a random multi-region history', () => {
       return replay(region, s, rng.pick(replayable(s)));
     }
     return logout(region, rng.pick(usable), kind === 'logoutAll');
+  }
+
+  /** Replication calls to another region that did not get an answer, summed over the regions. */
+  async function failedReplications(): Promise<number> {
+    let n = 0;
+    for (const id of REGIONS) n += await metricValue(set.nodes[id]!.t.services.metrics.regionCalls, { operation: 'replicate', outcome: 'unreachable' });
+    return n;
   }
 
   /** Waits until no region has a change left to send; on timeout says what is stuck where. */
@@ -327,8 +335,10 @@ describe('a random multi-region history', () => {
       cut.clear();
       model.note('heal every link', [], true);
       const settling = performance.now();
+      const failedBefore = await failedReplications();
       await settle();
       spent.set('settle', performance.now() - settling);
+      ctx.diagnostic(`replication calls that failed while settling: ${(await failedReplications()) - failedBefore}`);
       const checking = performance.now();
       await checkSettled();
       spent.set('final checks', performance.now() - checking);
