@@ -19,7 +19,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bearer, eventually, metricValue, PASSWORD, post } from './helpers.js';
+import { bearer, eventually, PASSWORD } from './helpers.js';
+import { ask, failedReplications, settle, shown } from './history-cluster.js';
 import { type Answer, HistoryModel, historySeed, Prng, type Session } from './history-model.js';
 import { type RegionSet, startHub } from './regions-harness.js';
 
@@ -46,27 +47,7 @@ describe('a random multi-region history', () => {
 
   const app = (id: string) => set.nodes[id]!.t.app;
   const now = () => set.clock.now();
-  const call = async (region: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
-    const sent = performance.now();
-    const res = await post(app(region), url, body, headers);
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {};
-    } catch {}
-    const header = (name: string) => (res.headers[name] === undefined ? undefined : String(res.headers[name]));
-    return {
-      status: res.statusCode,
-      error: parsed.error as string | undefined,
-      retryAfter: header('retry-after'),
-      servedBy: header('x-meridian-region'),
-      refreshToken: parsed.refresh_token as string | undefined,
-      accessToken: parsed.access_token as string | undefined,
-      expiresIn: parsed.expires_in as number | undefined,
-      ms: performance.now() - sent,
-    };
-  };
-  const shown = (a: Answer) =>
-    `${a.status}${a.error ? ` ${a.error}` : ''}${a.servedBy ? ` by ${a.servedBy}` : ''}${a.status === 503 ? ` Retry-After ${a.retryAfter}` : ''}`;
+  const call = (region: string, url: string, body: unknown, headers: Record<string, string> = {}) => ask(app(region), url, body, headers);
   const unexpected = (what: string, a: Answer, s?: Session) => model.violate('unexpected-answer', s, `${what}: ${shown(a)}`);
   const refreshAt = (region: string, token: string) => call(region, '/v1/auth/refresh', { refresh_token: token });
   /** A refresh of one of the session's tokens; a successor it brings is labelled before it is logged. */
@@ -237,44 +218,6 @@ describe('a random multi-region history', () => {
     return logout(region, rng.pick(usable), kind === 'logoutAll');
   }
 
-  /** Replication calls to another region that did not get an answer, summed over the regions. */
-  async function failedReplications(): Promise<number> {
-    let n = 0;
-    for (const id of REGIONS) n += await metricValue(set.nodes[id]!.t.services.metrics.regionCalls, { operation: 'replicate', outcome: 'unreachable' });
-    return n;
-  }
-
-  /** Waits until no region has a change left to send; on timeout says what is stuck where. */
-  async function settle(): Promise<void> {
-    const backlog = async () => {
-      const left: string[] = [];
-      for (const id of REGIONS) {
-        const { rows } = await set.nodes[id]!.t.db.query<{ what: string; n: string }>(
-          `SELECT 'unsent ' || kind AS what, count(*) AS n FROM outbox WHERE sent_at IS NULL GROUP BY kind
-           UNION ALL SELECT 'queued ' || kind || ' for ' || target, count(*) FROM replication_queue GROUP BY kind, target`,
-        );
-        for (const r of rows) left.push(`${id}: ${r.n} ${r.what}`);
-      }
-      return left;
-    };
-    let left: string[] = [];
-    // Twice empty in a row: an apply may queue a revocation of its own (a double spend found).
-    const emptyTwice = async () => {
-      left = await backlog();
-      if (left.length > 0) return false;
-      await sleep(300);
-      left = await backlog();
-      return left.length === 0;
-    };
-    const warnings = () =>
-      REGIONS.flatMap((id) =>
-        set.nodes[id]!.t.logs.filter((l) => Number(JSON.parse(l).level) >= 40)
-          .slice(-3)
-          .map((l) => `${id}: ${l.trim()}`),
-      );
-    await eventually(emptyTwice, 30_000, () => `replication to settle (left: ${left.join('; ')})\n${warnings().join('\n')}`);
-  }
-
   async function checkSettled(): Promise<void> {
     const refused: Session[] = [];
     for (const s of model.sessions) {
@@ -335,10 +278,10 @@ describe('a random multi-region history', () => {
       cut.clear();
       model.note('heal every link', [], true);
       const settling = performance.now();
-      const failedBefore = await failedReplications();
-      await settle();
+      const failedBefore = await failedReplications(set);
+      await settle(set);
       spent.set('settle', performance.now() - settling);
-      ctx.diagnostic(`replication calls that failed while settling: ${(await failedReplications()) - failedBefore}`);
+      ctx.diagnostic(`replication calls that failed while settling: ${(await failedReplications(set)) - failedBefore}`);
       const checking = performance.now();
       await checkSettled();
       spent.set('final checks', performance.now() - checking);
