@@ -58,4 +58,36 @@ describe('logout of every session forwarded to the home region', () => {
     for (const tokens of [home1, home2])
       assert.equal(json(await post(app('eu-west'), '/v1/auth/refresh', { refresh_token: tokens.refresh_token })).error, 'invalid_grant');
   });
+
+  it('ends a session the home region had not heard of yet: at once where the logout was answered, and everywhere once the mark arrives', async () => {
+    await node('eu-west').startWorker(); // stopped by the case before
+    assert.equal((await register(app('eu-west'), 'unheard-of')).statusCode, 201);
+    await eventually(() => holds('ap-southeast', 'users', 'unheard-of'), 10_000, 'the user replicated to ap-southeast');
+    // A session ap-southeast starts while it tells no one (its worker stopped): eu-west, the home, does not know it.
+    await node('ap-southeast').stopWorker();
+    let unheard: Tokens;
+    try {
+      unheard = json<Tokens>(await post(app('ap-southeast'), '/v1/auth/login', { username: 'unheard-of', password: PASSWORD }));
+      const home = json<Tokens>(await post(app('eu-west'), '/v1/auth/login', { username: 'unheard-of', password: PASSWORD }));
+      assert.equal((await logout(app('eu-west'), home.access_token, { all_sessions: true })).statusCode, 204);
+      // The region that answered refuses it at once, although only ap-southeast holds it.
+      const atHome = await post(app('eu-west'), '/v1/auth/refresh', { refresh_token: unheard.refresh_token });
+      assert.equal(json(atHome).error, 'invalid_grant', atHome.body);
+    } finally {
+      await node('ap-southeast').startWorker();
+    }
+    // The mark reaches ap-southeast, which ends its own session; nothing revives it after.
+    await eventually(
+      async () => json(await post(app('ap-southeast'), '/v1/auth/refresh', { refresh_token: unheard.refresh_token })).error === 'invalid_grant',
+      10_000,
+      'ended at ap-southeast',
+    );
+    await eventually(
+      async () => (await app('ap-southeast').inject({ url: '/v1/auth/me', headers: bearer(unheard.access_token) })).statusCode === 401,
+      10_000,
+      'its access token refused at ap-southeast',
+    );
+    for (const id of ['eu-west', 'us-east', 'ap-southeast'])
+      assert.equal(json(await post(app(id), '/v1/auth/refresh', { refresh_token: unheard.refresh_token })).error, 'invalid_grant', id);
+  });
 });

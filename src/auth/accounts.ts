@@ -1,6 +1,6 @@
 import { AppError, isAppError } from '../errors.js';
 import type { Audit, RegisterFailure, RequestContext } from '../observability/audit.js';
-import { type Clock, newId, type Random } from '../util/runtime.js';
+import { type Clock, idTime, newId, type Random } from '../util/runtime.js';
 import { checkPassword, normalizePassword, type PasswordPolicy } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
 import { localDirectory, type UsernameDirectory } from './regions.js';
@@ -105,6 +105,18 @@ export class Accounts {
       return checked;
     }
     return this.settle(reservation, checked, ctx);
+  }
+
+  /**
+   * Whether a session of the user was ended by a "log out everywhere" this
+   * region knows of (the user's mark), though the region holds no copy of the
+   * session itself: started until the mark (its id says when), and not the
+   * one the mark kept.
+   */
+  async endedByMark(userId: string, sessionId: string): Promise<boolean> {
+    const started = idTime(sessionId);
+    const mark = started === undefined ? null : (await this.d.users.findById(userId))?.sessionsEnded;
+    return !!mark && started !== undefined && started <= mark.at && mark.kept !== sessionId;
   }
 
   /**

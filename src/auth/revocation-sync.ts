@@ -64,6 +64,10 @@ export class RevocationSync implements RevocationSink {
     this.polledUpTo = d.clock.now();
   }
 
+  has(sessionId: string): boolean {
+    return this.d.set.has(sessionId);
+  }
+
   add(sessionId: string, revokedAt = this.d.clock.now()): void {
     this.d.set.add(sessionId, revokedAt);
     this.d.bus?.publish(sessionId, revokedAt).catch(() => {

@@ -3,6 +3,7 @@ import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../obse
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
+import { decodeCompact } from './jws.js';
 import { cachedDecisionStands, decideRefresh, idleExpiry, type RefreshRules } from './refresh-policy.js';
 import { mintRefreshToken, readRefreshToken, type TokenRef } from './refresh-tokens.js';
 import type { RemoteRegions, Served } from './regions.js';
@@ -24,6 +25,8 @@ export interface SessionSettings {
 /** Where revoked session ids go so that their access tokens die at once. */
 export interface RevocationSink {
   add(sessionId: string, revokedAt?: number): void;
+  /** Whether this process knows the session was ended (here, or by a region that told it). */
+  has(sessionId: string): boolean;
 }
 
 export interface SessionDeps {
@@ -37,6 +40,12 @@ export interface SessionDeps {
   audit: Audit;
   /** Other regions, for users and tokens whose state lives there; absent for a region on its own. */
   remote?: RemoteRegions;
+}
+
+/** The subject of an access token another region issued (it came over the authenticated peer link). */
+function subjectOf(accessToken: string): string | undefined {
+  const sub = decodeCompact(accessToken)?.payload.sub;
+  return typeof sub === 'string' ? sub : undefined;
 }
 
 /** The user agent kept with a session is cut here: a header may be kilobytes long, a session list needs far less. */
@@ -90,7 +99,10 @@ export class SessionService {
     const presented = await this.resolve(token);
     if (!presented) return this.reject('malformed', ctx);
     const { origin, ref } = presented;
-    if (!ref) return this.undecidedHere(origin, token, ctx);
+    if (!ref) return this.undecidedHere(origin, token, null, ctx);
+    // A session this region ended, or was told of ending, is refused here, held here or not: a
+    // logout this region answered is never undone by asking an origin that has not heard of it yet.
+    if (this.d.revocations.has(ref.sessionId)) return this.reject('revoked', ctx);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const state = await this.d.sessions.findSession(ref.sessionId, { consistent });
@@ -102,7 +114,7 @@ export class SessionService {
         continue;
       }
       // Not held here: only its origin can decide (never a guessed invalid_grant).
-      if (!state) return this.undecidedHere(origin, token, ctx);
+      if (!state) return this.undecidedHere(origin, token, ref, ctx);
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       if (decision.kind === 'reuse') return this.revokeOnReuse(state, ctx);
       if (decision.kind === 'grace') {
@@ -133,9 +145,17 @@ export class SessionService {
   }
 
   /** A token of a session this region does not hold: its origin decides, or, at the origin, it is unknown. */
-  private undecidedHere(origin: string, token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
-    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.refresh(origin, token, ctx);
-    return this.reject('unknown', ctx);
+  private async undecidedHere(origin: string, token: string, ref: TokenRef | null, ctx: RequestContext): Promise<Served<TokenResponse>> {
+    if (origin === this.d.settings.region || !this.d.remote || ctx.forwardedBy) return this.reject('unknown', ctx);
+    const answer = await this.d.remote.refresh(origin, token, ctx);
+    const userId = ref && subjectOf(answer.value.access_token);
+    // Ended here by a "log out everywhere" that the origin has not heard of yet: refused here, and ended there now.
+    if (ref && userId && (await this.d.accounts.endedByMark(userId, ref.sessionId))) {
+      this.d.revocations.add(ref.sessionId);
+      await this.d.remote.logout(origin, { userId, sessionId: ref.sessionId }, ctx).catch(() => {});
+      return this.reject('revoked', ctx);
+    }
+    return answer;
   }
 
   private get rules(): RefreshRules {

@@ -33,6 +33,8 @@ export interface UserRecord extends UserCredentials {
   homeRegion: string;
   createdAt: number;
   passwordChangedAt: number;
+  /** The last "log out everywhere": sessions started until `at`, but `kept`, are ended wherever they are. */
+  sessionsEnded: { at: number; kept: string | null } | null;
 }
 
 export interface UserStore {

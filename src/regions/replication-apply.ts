@@ -2,7 +2,7 @@ import type { RevocationSink } from '../auth/sessions.js';
 import type { Audit } from '../observability/audit.js';
 import type { DoubleSpendRule, ReplicaStore } from '../storage/background.js';
 import type { RefreshCache } from '../storage/cache/refresh-cache.js';
-import { type ReplicationEvent, type ReplicationKind, revocationOf } from '../storage/replication-records.js';
+import { type ReplicatedSessionsEnded, type ReplicationEvent, type ReplicationKind, revocationOf } from '../storage/replication-records.js';
 import type { SessionStorage } from '../storage/storage.js';
 import { currentState } from '../jobs/cache-sync.js';
 import type { Clock } from '../util/runtime.js';
@@ -28,6 +28,7 @@ const METRIC_KIND: Record<ReplicationKind, string> = {
   created: 'session',
   rotated: 'rotation',
   revoked: 'revocation',
+  sessions_ended: 'revocation',
 };
 
 /**
@@ -59,10 +60,11 @@ export class ReplicationApplier {
     // Enforced by this process at once, and published to the region's other processes (and the revocation feed).
     if (revocation) this.d.revocations.add(revocation.sessionId, revocation.revokedAt);
     if (doubleSpend && e.family) await this.revokeDoubleSpend(e.family.id, e.family.userId);
+    if (e.sessionsEnded) await this.endSessions(e.sessionsEnded);
     if (e.family || revocation) await this.refreshCache(e);
     const sessionId = e.family?.id ?? revocation?.sessionId;
     this.d.audit('replication.applied', {
-      userId: e.user?.id ?? revocation?.userId ?? e.deletion?.userId,
+      userId: e.user?.id ?? revocation?.userId ?? e.deletion?.userId ?? e.sessionsEnded?.userId,
       sessionId,
       peer: origin,
       kind: METRIC_KIND[e.kind],
@@ -80,6 +82,12 @@ export class ReplicationApplier {
     const revoked = await this.d.sessions.revoke(sessionId, userId, now, 'reuse');
     this.d.revocations.add(sessionId, now);
     if (revoked) this.d.audit('token.reuse_detected', { userId, sessionId, cause: 'double_spend', path: 'replica' });
+  }
+
+  /** Another region ended every session of a user: so do the ones held here that it may not have known of. */
+  private async endSessions(x: ReplicatedSessionsEnded): Promise<void> {
+    const now = this.d.clock.now();
+    for (const sid of await this.d.sessions.endSessionsStartedBefore(x.userId, x.endedAt, x.kept, now)) this.d.revocations.add(sid, now);
   }
 
   private async refreshCache(e: ReplicationEvent): Promise<void> {

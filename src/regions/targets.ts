@@ -3,8 +3,8 @@ import { regionOf } from '../util/runtime.js';
 import type { Topology } from './topology.js';
 
 /**
- * The regions a change made in `self` goes to. Revocations go to every
- * region, so that every verifier refuses the session's access tokens, and so
+ * The regions a change made in `self` goes to. Revocations (and the end of
+ * every session of a user) go to every region, so that every verifier refuses the session's access tokens, and so
  * do changes to users and their deletions: a region that is no peer of the
  * home may still hold the user (a copy that came with a family from a peer, a
  * backfill, a topology changed since); one that holds none stores nothing
@@ -19,7 +19,7 @@ import type { Topology } from './topology.js';
 export function targetsOf(kind: ReplicationKind, sessionId: string | null, self: string, topology: Topology, userId: string | null = null): string[] {
   const peersOf = (id: string) => topology.regions.find((r) => r.id === id)?.peers ?? [];
   let targets: string[];
-  if (kind === 'revoked' || kind === 'user_deleted' || kind === 'user_updated') {
+  if (kind === 'revoked' || kind === 'sessions_ended' || kind === 'user_deleted' || kind === 'user_updated') {
     targets = topology.regions.map((r) => r.id);
   } else if (kind === 'user_created') {
     targets = [...peersOf(self)];

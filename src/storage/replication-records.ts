@@ -8,7 +8,7 @@
  * bring back an older one. Times are epoch milliseconds.
  */
 
-export type ReplicationKind = 'user_created' | 'user_updated' | 'user_deleted' | 'created' | 'rotated' | 'revoked';
+export type ReplicationKind = 'user_created' | 'user_updated' | 'user_deleted' | 'created' | 'rotated' | 'revoked' | 'sessions_ended';
 
 export interface ReplicatedUser {
   id: string;
@@ -43,6 +43,13 @@ export interface ReplicatedRevocation {
   reason: string;
 }
 
+/** Every session of a user started until `endedAt` ended, but `kept`: each region ends those it holds, and those it receives later. */
+export interface ReplicatedSessionsEnded {
+  userId: string;
+  endedAt: number;
+  kept: string | null;
+}
+
 /** A user deleted at home: every region drops its replica and never takes the id again. */
 export interface ReplicatedDeletion {
   userId: string;
@@ -67,6 +74,7 @@ export interface ReplicationEvent {
   /** Revocations: enough to enforce one in a region that does not hold the family. */
   revocation?: ReplicatedRevocation;
   deletion?: ReplicatedDeletion;
+  sessionsEnded?: ReplicatedSessionsEnded;
 }
 
 /** One outbox row as the relay claims it. */

@@ -18,8 +18,14 @@ import { within } from '../util/within.js';
 export type { PoolStats, QueryObserver };
 export { provisionDatabases } from './postgres/provision.js';
 
-/** The session store the services run on. */
-export type SessionStorage = SessionStore;
+/** The session store the services run on, and what replication applies to it besides. */
+export interface SessionStorage extends SessionStore {
+  /**
+   * Another region ended every session of the user: ends this region's sessions of the user started
+   * at or before `before` (but `kept`), each revocation replicated as any made here; their ids.
+   */
+  endSessionsStartedBefore(userId: string, before: number, kept: string | null, now: number): Promise<string[]>;
+}
 
 /**
  * A region's database, as the rest of the code sees it: one object per

@@ -56,6 +56,19 @@ export function newId(region: string, clock: Clock, random: Random): string {
   return `${region}_${time}${rand}`;
 }
 
+/** When an id made by `newId` was made (its time part), ms; undefined for anything else. */
+export function idTime(id: string): number | undefined {
+  const m = /^[a-z][a-z0-9-]{0,31}_([0-9a-z]{10})[0-9a-z]{16}$/.exec(id);
+  if (!m) return undefined;
+  let t = 0;
+  for (const c of m[1] as string) {
+    const v = CROCKFORD.indexOf(c);
+    if (v < 0) return undefined;
+    t = t * 32 + v;
+  }
+  return t;
+}
+
 /** The region encoded in an id or token made by `newId` or the refresh-token codec. */
 export function regionOf(idOrToken: string): string | undefined {
   const m = /^([a-z][a-z0-9-]{0,31})[_.]/.exec(idOrToken);

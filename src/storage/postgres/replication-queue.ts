@@ -86,6 +86,11 @@ const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */
 export async function buildEvent(tx: Queryable, id: string, row: ChangeRow): Promise<ReplicationEvent> {
   const event: ReplicationEvent = { id, kind: row.kind, at: ms(row.created_at), tokens: [] };
+  if (row.kind === 'sessions_ended') {
+    // The outbox row is the whole event: the user, the mark and the session kept.
+    if (row.user_id) event.sessionsEnded = { userId: row.user_id, endedAt: event.at, kept: row.session_id };
+    return event;
+  }
   if (row.kind === 'user_deleted') {
     if (row.user_id) event.deletion = { userId: row.user_id, deletedAt: event.at };
     return event;

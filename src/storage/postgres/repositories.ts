@@ -66,6 +66,8 @@ export class PgUserStore implements UserStore {
       disabled: boolean;
       created_at: Date;
       password_changed_at: Date;
+      sessions_ended_at: Date | null;
+      sessions_kept: string | null;
     }>(SQL.findUserById, [id]);
     const row = r.rows[0];
     if (!row) return null;
@@ -78,6 +80,7 @@ export class PgUserStore implements UserStore {
       disabled: row.disabled,
       createdAt: at(row.created_at),
       passwordChangedAt: at(row.password_changed_at),
+      sessionsEnded: row.sessions_ended_at === null ? null : { at: at(row.sessions_ended_at), kept: row.sessions_kept },
     };
   }
 
@@ -145,7 +148,7 @@ export interface PgSessionStoreOptions {
 export class PgSessionStore implements SessionStore {
   private readonly onChange: ChangeListener | undefined;
   /** The statements that write logins and rotations: with their outbox row in a topology, without it otherwise. */
-  private readonly sql: { create: string; rotate: string };
+  private readonly sql: { create: string; rotate: string; revokeAll: string };
 
   constructor(
     private readonly db: Db,
@@ -153,8 +156,8 @@ export class PgSessionStore implements SessionStore {
   ) {
     this.onChange = opts.onChange;
     this.sql = opts.replicate
-      ? { create: SQL.createSessionInTopology, rotate: SQL.rotateSessionInTopology }
-      : { create: SQL.createSession, rotate: SQL.rotateSession };
+      ? { create: SQL.createSessionInTopology, rotate: SQL.rotateSessionInTopology, revokeAll: SQL.revokeUserSessionsInTopology }
+      : { create: SQL.createSession, rotate: SQL.rotateSession, revokeAll: SQL.revokeUserSessions };
   }
 
   async create(s: NewSession): Promise<boolean> {
@@ -201,7 +204,15 @@ export class PgSessionStore implements SessionStore {
   }
 
   async revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
-    const r = await this.db.query<SessionRow>(SQL.revokeUserSessions, [userId, date(now), reason, except ?? null]);
+    return this.revokeMany(this.sql.revokeAll, [userId, date(now), reason, except ?? null]);
+  }
+
+  endSessionsStartedBefore(userId: string, before: number, kept: string | null, now: number): Promise<string[]> {
+    return this.revokeMany(SQL.endSessionsBefore, [userId, date(before), kept, date(now)]);
+  }
+
+  private async revokeMany(sql: string, params: unknown[]): Promise<string[]> {
+    const r = await this.db.query<SessionRow>(sql, params);
     if (r.rows.length) await this.onChange?.({ families: r.rows.map(toFamily) });
     return r.rows.map((row) => row.id);
   }

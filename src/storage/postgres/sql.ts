@@ -24,6 +24,7 @@ const insertUser = variants('insert-user');
 const createSession = variants('create-session');
 const rotateSession = variants('rotate-session');
 const flushRotations = variants('flush-rotations');
+const revokeUserSessions = variants('revoke-user-sessions');
 const updateUser = variants('update-user');
 const deleteUser = variants('delete-user');
 
@@ -41,7 +42,9 @@ export const SQL = {
   flushRotations: flushRotations.alone,
   flushRotationsInTopology: flushRotations.topology,
   revokeSession: load('revoke-session'),
-  revokeUserSessions: load('revoke-user-sessions'),
+  revokeUserSessions: revokeUserSessions.alone,
+  revokeUserSessionsInTopology: revokeUserSessions.topology,
+  endSessionsBefore: load('end-sessions-before'),
   listRevocationsSince: load('list-revocations-since'),
   listSigningKeys: load('list-signing-keys'),
   insertSigningKey: load('insert-signing-key'),

@@ -3,17 +3,22 @@
 -- events may arrive late, twice or out of order: (generation, last_used_at)
 -- is the highest pair seen, the revocation the earliest seen (a revocation is never undone, and
 -- one received before its family is taken from replicated_revocations).
--- Skipped when the user is not held here.
+-- Skipped when the user is not held here. A session the user's sessions were
+-- all ended after (a logout everywhere it was not known to; migration 020)
+-- is stored ended at that mark.
 -- Inputs: $1 id, $2 user_id, $3 region (origin), $4 generation, $5 created_at,
 --         $6 expires_at, $7 last_used_at, $8 revoked_at, $9 revoked_reason.
 -- Returns: one row (id, revoked_at) when the family is held here afterwards.
 INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, revoked_at, revoked_reason)
 SELECT $1, $2, $3, $4, $5, $6, $7,
-       LEAST($8::timestamptz, r.revoked_at),
-       CASE WHEN $8::timestamptz IS NOT NULL THEN $9::text WHEN r.revoked_at IS NOT NULL THEN 'revoked' END
-FROM (SELECT 1) AS one
+       LEAST($8::timestamptz, r.revoked_at, ended.at),
+       CASE WHEN $8::timestamptz IS NOT NULL THEN $9::text WHEN r.revoked_at IS NOT NULL THEN 'revoked' WHEN ended.at IS NOT NULL THEN 'logout_all' END
+FROM users u
 LEFT JOIN replicated_revocations r ON r.session_id = $1
-WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+LEFT JOIN LATERAL (
+  SELECT u.sessions_ended_at AS at WHERE u.sessions_ended_at >= $5 AND $1 IS DISTINCT FROM u.sessions_kept
+) ended ON true
+WHERE u.id = $2
 ON CONFLICT (id) DO UPDATE SET
   generation = GREATEST(sessions.generation, EXCLUDED.generation),
   -- When the live generation was minted goes with the generation: (generation, last_used_at) merges by maximum as a pair.
