@@ -1,8 +1,9 @@
 import { AppError, misconfigured, unavailable } from '../errors.js';
 import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
-import type { AccessTokenIssuer } from './access-tokens.js';
+import type { AccessSubject, AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
+import { checkLoginProof, checkRefreshBinding } from './dpop-binding.js';
 import { cachedDecisionStands, decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
 import type { RemoteRegions, Served } from './regions.js';
@@ -19,6 +20,8 @@ export interface SessionSettings {
   graceSeconds: number;
   /** Derives children from parents (see refresh-tokens.ts). */
   rotationKey: Buffer;
+  /** Every login and refresh must carry a DPoP proof (RFC 9449). */
+  requireDpop: boolean;
 }
 
 /** Where revoked session ids go so that their access tokens die at once. */
@@ -54,7 +57,9 @@ const MAX_ROTATION_ATTEMPTS = 3;
 export class SessionService {
   constructor(private readonly d: SessionDeps) {}
 
-  async login(username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  /** `jkt`: the thumbprint of the key of the request's verified DPoP proof, to which the session is bound. */
+  async login(username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
+    checkLoginProof(jkt, this.d.settings.requireDpop);
     const user = await this.d.accounts.authenticate(username, password, ctx);
     if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
     const { settings: s, clock } = this.d;
@@ -73,6 +78,7 @@ export class SessionService {
       tokenExpiresAt,
       checkedPasswordHash: user.passwordHash,
       ...clientOf(ctx),
+      jkt,
     });
     // The password was changed or the account disabled while it was being checked: this login is of the old account.
     if (!created) {
@@ -80,7 +86,7 @@ export class SessionService {
       throw new AppError('invalid_grant', { reason: 'account changed during login', description: 'Invalid username or password.' });
     }
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
-    return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, tokenExpiresAt));
+    return this.here(this.respond({ userId: user.id, username: user.username, sessionId, jkt: jkt ?? null }, token, tokenExpiresAt));
   }
 
   /**
@@ -88,13 +94,15 @@ export class SessionService {
    * write. A lost race re-reads the state and decides again, which turns the
    * losers of a parallel refresh into grace-window retries.
    */
-  async refresh(token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  async refresh(token: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     const origin = refreshTokenRegion(token);
     if (!origin) return this.reject('malformed', ctx);
     const hash = hashRefreshToken(token);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const state = await this.d.sessions.findRefreshState(hash, { consistent });
+      // Before any decision: a bound token without its key must neither rotate nor count as reuse.
+      if (state) this.checkBinding(state, jkt, ctx);
       const now = this.d.clock.now();
       const decision = decideRefresh(state, now, { graceMs: this.d.settings.graceSeconds * 1000 });
       // Only a read of the source of truth ('db') decides everything; see cachedDecisionStands.
@@ -123,10 +131,11 @@ export class SessionService {
         childHash: hashRefreshToken(child),
         childExpiresAt,
         now,
+        jkt,
       });
       if (rotated) {
         this.d.audit('token.refreshed', { userId: s.userId, sessionId: s.sessionId, reason: 'rotated', path: this.pathOf(s) }, ctx);
-        return this.here(this.respond(s, child, childExpiresAt));
+        return this.here(this.respond({ ...s, jkt: s.jkt ?? jkt ?? null }, child, childExpiresAt));
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
       consistent = true;
@@ -260,15 +269,25 @@ export class SessionService {
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
+  /** A cached unbound state may be stale; rotate-refresh.sql re-checks the binding in the write. */
+  private checkBinding(s: RefreshState, jkt: string | undefined, ctx: RequestContext): void {
+    try {
+      checkRefreshBinding(s.jkt, jkt, this.d.settings.requireDpop);
+    } catch (err) {
+      this.d.audit('token.refresh_failed', { userId: s.userId, sessionId: s.sessionId, reason: 'dpop_proof', path: this.pathOf(s) }, ctx);
+      throw err;
+    }
+  }
+
   private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
     this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s ? this.pathOf(s) : undefined }, ctx);
     throw new AppError('invalid_grant', { reason });
   }
 
-  private respond(subject: { userId: string; username: string; sessionId: string }, refreshToken: string, refreshExpiresAt: number): TokenResponse {
+  private respond(subject: AccessSubject, refreshToken: string, refreshExpiresAt: number): TokenResponse {
     return {
       access_token: this.d.access.issue(subject),
-      token_type: 'Bearer',
+      token_type: subject.jkt ? 'DPoP' : 'Bearer',
       expires_in: this.d.access.ttlSeconds,
       refresh_token: refreshToken,
       refresh_expires_in: Math.max(0, Math.floor((refreshExpiresAt - this.d.clock.now()) / 1000)),

@@ -65,6 +65,8 @@ export interface NewSession {
   /** The client that logged in, as the request showed it (bounded by the caller). */
   userAgent?: string;
   ip?: string;
+  /** The thumbprint of the DPoP key the login proved: the session is bound to it for good. */
+  jkt?: string;
 }
 
 /** A live session as its user sees it in the session list. */
@@ -91,6 +93,8 @@ export interface RefreshState {
   sessionGeneration: number;
   sessionExpiresAt: number;
   revokedAt: number | null;
+  /** The thumbprint of the DPoP key the session is bound to; null when unbound. */
+  jkt: string | null;
   /** Where this read came from; a cache-backed store says "cache". */
   source?: 'db' | 'cache' | 'replica';
 }
@@ -103,6 +107,8 @@ export interface Rotation {
   childHash: string;
   childExpiresAt: number;
   now: number;
+  /** The DPoP key the refresh proved: an unbound family is bound to it, a bound one rotates only with it. */
+  jkt?: string;
 }
 
 export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_changed' | 'disabled' | 'admin' | 'deleted';

@@ -109,7 +109,7 @@ function isTokenResponse(b: unknown): b is TokenResponse {
     t !== null &&
     typeof t.access_token === 'string' &&
     typeof t.refresh_token === 'string' &&
-    t.token_type === 'Bearer' &&
+    (t.token_type === 'Bearer' || t.token_type === 'DPoP') &&
     Number.isInteger(t.expires_in) &&
     Number.isInteger(t.refresh_expires_in)
   );

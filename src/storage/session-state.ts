@@ -24,6 +24,8 @@ export interface FamilyState {
   generation: number;
   expiresAt: number;
   revokedAt: number | null;
+  /** Set once (at login or the first refresh with a DPoP proof), never changed: see familyVersion. */
+  jkt: string | null;
 }
 
 /** What one write to the session store changed, as the database holds it afterwards. */
@@ -49,6 +51,7 @@ export function familyOf(s: RefreshState): FamilyState {
     generation: s.sessionGeneration,
     expiresAt: s.sessionExpiresAt,
     revokedAt: s.revokedAt,
+    jkt: s.jkt,
   };
 }
 
@@ -66,6 +69,7 @@ export function joinState(t: TokenState, f: FamilyState, source: RefreshState['s
     sessionGeneration: f.generation,
     sessionExpiresAt: f.expiresAt,
     revokedAt: f.revokedAt,
+    jkt: f.jkt,
     source,
   };
 }

@@ -101,7 +101,7 @@ const replicatedUser = object({
   updatedAt: ms,
   passwordChangedAt: ms,
 });
-const replicatedFamily = object({
+const familyFields = object({
   id,
   userId: id,
   region: regionId,
@@ -112,6 +112,11 @@ const replicatedFamily = object({
   revokedAt: msOrNull,
   revokedReason: { type: ['string', 'null'], maxLength: 32 },
 });
+// The DPoP binding is optional on the wire: a region of an older release sends none.
+const replicatedFamily = {
+  ...familyFields,
+  properties: { ...familyFields.properties, jkt: { type: ['string', 'null'], pattern: '^[A-Za-z0-9_-]{43}$' } },
+} as const;
 const replicatedToken = object({
   hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
   sessionId: id,

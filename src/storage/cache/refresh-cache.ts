@@ -20,7 +20,7 @@ function parse<T>(data: string | null, required: readonly (keyof T)[]): T | null
 }
 
 const TOKEN_FIELDS = ['tokenHash', 'sessionId', 'generation', 'consumedAt', 'expiresAt'] as const;
-const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'expiresAt', 'revokedAt'] as const;
+const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'expiresAt', 'revokedAt', 'jkt'] as const;
 
 /**
  * The refresh-token states in the cache: one entry per token (its

@@ -54,6 +54,7 @@ export class PgReplicaStore implements ReplicaStore {
           date(f.lastUsedAt),
           date(f.revokedAt),
           f.revokedReason,
+          f.jkt ?? null,
         ]);
         for (const t of e.tokens) {
           await tx.query(SQL.upsertReplicaToken, [

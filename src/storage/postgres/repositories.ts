@@ -107,6 +107,7 @@ interface FamilyRow {
   session_generation: number;
   session_expires_at: Date;
   revoked_at: Date | null;
+  dpop_jkt: string | null;
   region: string;
   username: string;
   disabled: boolean;
@@ -129,6 +130,7 @@ function toFamily(row: FamilyRow): FamilyState {
     generation: row.session_generation,
     expiresAt: at(row.session_expires_at),
     revokedAt: ms(row.revoked_at),
+    jkt: row.dpop_jkt,
   };
 }
 
@@ -190,6 +192,7 @@ export class PgSessionStore implements SessionStore {
       s.userAgent ?? null,
       s.ip ?? null,
       s.checkedPasswordHash,
+      s.jkt ?? null,
     ]);
     if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));
@@ -210,7 +213,15 @@ export class PgSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<RefreshRow>(this.sql.rotate, [x.sessionId, x.generation, x.parentHash, x.childHash, date(x.childExpiresAt), date(x.now)]);
+    const r = await this.db.query<RefreshRow>(this.sql.rotate, [
+      x.sessionId,
+      x.generation,
+      x.parentHash,
+      x.childHash,
+      date(x.childExpiresAt),
+      date(x.now),
+      x.jkt ?? null,
+    ]);
     if (r.rows.length === 0) return false;
     await this.onChange?.(tokenChange(r.rows));
     return true;

@@ -2,7 +2,7 @@
 -- Inputs: $1 token_hash.
 -- Returns: zero or one row: the token (generation, consumed_at, expires_at),
 --          its session (generation, expires_at, revoked_at, region) and user
---          (username, disabled).
+--          (username, disabled), and the session's DPoP binding (dpop_jkt).
 SELECT t.token_hash,
        t.session_id,
        t.user_id,
@@ -13,6 +13,7 @@ SELECT t.token_hash,
        s.expires_at   AS session_expires_at,
        s.revoked_at,
        s.region,
+       s.dpop_jkt,
        u.username,
        u.disabled
 FROM refresh_tokens t

@@ -9,7 +9,7 @@ WITH s AS (
   SET revoked_at = $3, revoked_reason = $4
   WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
   RETURNING id AS session_id, user_id, region, generation AS session_generation,
-            expires_at AS session_expires_at, revoked_at
+            expires_at AS session_expires_at, revoked_at, dpop_jkt
 ), o AS (
   INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
   SELECT 'revoked', s.session_id, s.user_id, s.session_generation, $3 FROM s

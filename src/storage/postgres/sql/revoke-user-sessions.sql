@@ -12,7 +12,7 @@ WITH s AS (
   WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
     AND id IS DISTINCT FROM $4::text
   RETURNING id AS session_id, user_id, region, generation AS session_generation,
-            expires_at AS session_expires_at, revoked_at
+            expires_at AS session_expires_at, revoked_at, dpop_jkt
 ), o AS (
   INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
   SELECT 'revoked', s.session_id, s.user_id, s.session_generation, $2 FROM s
