@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createClient, type LockManagerLike, type MeridianClient, SessionEndedError, type TokenSet, webStorageStore } from '../src/sdk/client/index.js';
+import {
+  createClient,
+  type LockManagerLike,
+  type MeridianClient,
+  memoryKeyStore,
+  SessionEndedError,
+  type TokenSet,
+  webStorageStore,
+} from '../src/sdk/client/index.js';
 import { bearer, PASSWORD, register, startTestServer, type TestServer } from './helpers.js';
 import { auditLines } from './metric-helpers.js';
 
@@ -95,9 +103,11 @@ describe('client SDK', () => {
   it('two tabs sharing storage and a Web Lock refresh once between them', async () => {
     const store = webStorageStore(sharedStorage());
     const locks = new TabLocks();
-    const first = await loggedIn({ store, locks });
+    // Tabs of one origin share the DPoP key as they share the tokens (IndexedDB in a browser).
+    const dpop = { keys: memoryKeyStore() };
+    const first = await loggedIn({ store, locks, dpop });
     const { fetchImpl, state } = instrumentedFetch();
-    const second = createClient({ baseUrl: t.url, fetch: fetchImpl, now: () => t.clock.now(), store, locks });
+    const second = createClient({ baseUrl: t.url, fetch: fetchImpl, now: () => t.clock.now(), store, locks, dpop });
     t.clock.advance(t.config.accessTokenTtl * 1000 - 5_000);
     const before = rotations();
     const responses = await Promise.all([meAll(first.client, 10), meAll(second, 10)]);
