@@ -28,6 +28,11 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 const MAX_PROOF_LENGTH = 4096;
 
+// A client signs every proof with one key: importing it costs more than checking the signature, so
+// keys are kept by thumbprint (which names exactly the members the key is made from), oldest out first.
+const KEYS = new Map<string, KeyObject>();
+const MAX_KEYS = 1024;
+
 export interface DpopOptions {
   clock: Clock;
   replay: ReplayStore;
@@ -83,12 +88,17 @@ function publicKeyOf(alg: DpopAlg, jwk: unknown): { key: KeyObject; jkt: string 
   if (j.kty !== spec.kty || j.crv !== spec.crv) invalid('jwk does not fit alg');
   const jkt = jwkThumbprint(j);
   if (!jkt) invalid('malformed jwk');
+  const known = KEYS.get(jkt);
+  if (known) return { key: known, jkt };
+  let key: KeyObject;
   try {
-    const key = createPublicKey({ key: Object.fromEntries(spec.members.map((m) => [m, j[m]])) as never, format: 'jwk' });
-    return { key, jkt };
+    key = createPublicKey({ key: Object.fromEntries(spec.members.map((m) => [m, j[m]])) as never, format: 'jwk' });
   } catch {
     return invalid('malformed jwk');
   }
+  if (KEYS.size >= MAX_KEYS) KEYS.delete(KEYS.keys().next().value as string);
+  KEYS.set(jkt, key);
+  return { key, jkt };
 }
 
 function signatureHolds(alg: DpopAlg, key: KeyObject, input: string, signature: Buffer): boolean {
