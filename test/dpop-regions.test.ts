@@ -77,4 +77,22 @@ describe('DPoP bindings across regions', () => {
     const bare = await refreshAt('a', child);
     assert.equal(json(bare).error, 'invalid_dpop_proof');
   });
+
+  it('a login and a refresh proxied from c (no replica there) bind and check at the origin, on the key c checked', async () => {
+    const key = new DpopKey(set.clock);
+    const login = await post(t('c').app, '/v1/auth/login', { username: 'roamer', password: PASSWORD }, { dpop: key.proof('POST', '/v1/auth/login') });
+    assert.equal(login.statusCode, 200, login.body);
+    assert.equal(login.headers['x-meridian-region'], 'a');
+    const tokens = json<Tokens>(login);
+    assert.equal(tokens.token_type, 'DPoP');
+    assert.equal(await jktAt('a', tokens.refresh_token), key.jkt);
+    const bare = await refreshAt('c', tokens.refresh_token);
+    assert.equal(json(bare).error, 'invalid_dpop_proof');
+    const other = await refreshAt('c', tokens.refresh_token, new DpopKey(set.clock).proof('POST', '/v1/auth/refresh'));
+    assert.equal(json(other).error, 'invalid_dpop_proof');
+    const proxied = await refreshAt('c', tokens.refresh_token, key.proof('POST', '/v1/auth/refresh'));
+    assert.equal(proxied.statusCode, 200, proxied.body);
+    assert.equal(proxied.headers['x-meridian-region'], 'a');
+    assert.equal(json<Tokens>(proxied).token_type, 'DPoP');
+  });
 });

@@ -61,7 +61,7 @@ export class SessionService {
   async login(username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     checkLoginProof(jkt, this.d.settings.requireDpop);
     const user = await this.d.accounts.authenticate(username, password, ctx);
-    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
+    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx, jkt);
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
@@ -113,7 +113,7 @@ export class SessionService {
       }
       if (!state && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
         // No local state for another region's token: only its origin can decide (never a guessed invalid_grant).
-        return this.d.remote.refresh(origin, token, ctx);
+        return this.d.remote.refresh(origin, token, ctx, jkt);
       }
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       const s = state as RefreshState;

@@ -28,14 +28,22 @@ interface WireSession {
 export class PeerRegions implements RemoteRegions {
   constructor(private readonly client: PeerClient) {}
 
-  login(region: string, username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
-    const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
+  login(region: string, username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
+    const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}), ...(jkt ? { dpop_jkt: jkt } : {}) };
     return this.tokens(region, '/internal/v1/login', { operation: 'login', body, internal: true, requestId: ctx.requestId });
   }
 
-  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  refresh(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     // A token naming a region that does not exist is unknown everywhere.
     if (!this.client.knows(region)) throw new AppError('invalid_grant', { reason: `origin region ${region} is not in the topology` });
+    // A DPoP proof names this region's URL: the origin takes the key this region checked, on the region secret's word.
+    if (jkt)
+      return this.tokens(region, '/internal/v1/refresh', {
+        operation: 'refresh',
+        body: { refresh_token: refreshToken, dpop_jkt: jkt },
+        internal: true,
+        requestId: ctx.requestId,
+      });
     return this.tokens(region, '/v1/auth/refresh', { operation: 'refresh', body: { refresh_token: refreshToken }, requestId: ctx.requestId });
   }
 

@@ -43,11 +43,26 @@ const findBody = {
   properties: { username_normalized: usernameNormalized },
 } as const;
 
+/** The thumbprint of a DPoP key the forwarding region checked a proof by. */
+const dpopJkt = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
+
 const loginBody = {
   type: 'object',
   additionalProperties: false,
   required: ['username', 'password'],
-  properties: { username: { type: 'string', maxLength: 256 }, password: { type: 'string', maxLength: 8192 }, client_ip: { type: 'string', maxLength: 64 } },
+  properties: {
+    username: { type: 'string', maxLength: 256 },
+    password: { type: 'string', maxLength: 8192 },
+    client_ip: { type: 'string', maxLength: 64 },
+    dpop_jkt: dpopJkt,
+  },
+} as const;
+
+const refreshBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['refresh_token', 'dpop_jkt'],
+  properties: { refresh_token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
 } as const;
 
 const logoutBody = {
@@ -186,10 +201,20 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     toKeysBody(config.region, config.issuer, keys.ownKeys()),
   );
 
-  app.post<{ Body: { username: string; password: string; client_ip?: string } }>(
+  app.post<{ Body: { username: string; password: string; client_ip?: string; dpop_jkt?: string } }>(
     '/internal/v1/login',
     { schema: { body: loginBody, response: { 200: tokenResponse, ...failures, ...errors(429) } } },
-    async (request) => answer(request, await sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip))),
+    async (request) => {
+      const { username, password, client_ip, dpop_jkt } = request.body;
+      return answer(request, await sessions.login(username, password, forwarded(request, client_ip), dpop_jkt));
+    },
+  );
+
+  // A refresh of a DPoP-bound token forwarded by a region that checked the proof (its URL, not ours, is in it).
+  app.post<{ Body: { refresh_token: string; dpop_jkt: string } }>(
+    '/internal/v1/refresh',
+    { schema: { body: refreshBody, response: { 200: tokenResponse, ...failures } } },
+    async (request) => answer(request, await sessions.refresh(request.body.refresh_token, forwarded(request, undefined), request.body.dpop_jkt)),
   );
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
