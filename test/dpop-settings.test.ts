@@ -91,3 +91,33 @@ describe('DPoP replay across the servers of a region (Redis)', () => {
     assert.equal((await me(b, access, key.proof('GET', '/v1/auth/me', { accessToken: access }))).statusCode, 200);
   });
 });
+
+describe('DPoP with a stale cache', () => {
+  let a: TestApp;
+  let b: TestApp;
+  before(async () => {
+    // Two servers on one database, each with its own in-process cache: what one writes, the other's cache does not see.
+    a = await createTestApp();
+    b = await createTestApp({ databaseUrl: a.config.databaseUrl, clock: a.clock });
+  });
+  after(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('a session bound by another server is refused without the key where the cache still holds it unbound, and is not revoked', async () => {
+    await register(a.app, 'stale-cache');
+    const login = json<Tokens>(await post(a.app, '/v1/auth/login', { username: 'stale-cache', password: PASSWORD }));
+    const child = json<Tokens>(await post(a.app, '/v1/auth/refresh', { refresh_token: login.refresh_token })).refresh_token;
+    const key = new DpopKey(a.clock);
+    const bound = await post(b.app, '/v1/auth/refresh', { refresh_token: child }, { dpop: key.proof('POST', '/v1/auth/refresh') });
+    assert.equal(json<Tokens>(bound).token_type, 'DPoP');
+    a.clock.advance(60_000);
+    // a's cache still says `child` is live and unbound; the database says it was rotated by a bound session.
+    const replay = await post(a.app, '/v1/auth/refresh', { refresh_token: child });
+    assert.equal(replay.statusCode, 400, replay.body);
+    assert.equal(json(replay).error, 'invalid_dpop_proof');
+    const { rows } = await a.db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM sessions WHERE dpop_jkt = $1', [key.jkt]);
+    assert.equal(rows[0]?.revoked_at, null);
+  });
+});
