@@ -31,7 +31,7 @@ describe('DPoP required for every session', () => {
 describe('DPoP server nonces', () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp({ env: { MERIDIAN_DPOP_NONCE: 'true', MERIDIAN_DPOP_PROOF_WINDOW: '60' } });
+    t = await createTestApp({ env: { MERIDIAN_DPOP_NONCE: 'true', MERIDIAN_DPOP_PROOF_WINDOW: '60', MERIDIAN_CORS_ORIGINS: 'https://app.test' } });
   });
   after(() => t.close());
 
@@ -62,6 +62,18 @@ describe('DPoP server nonces', () => {
     const stale = await me(t, access, key.proof('GET', '/v1/auth/me', { accessToken: access, claims: { nonce } }));
     assert.equal(json(stale).error, 'use_dpop_nonce');
     assert.notEqual(stale.headers['dpop-nonce'], nonce);
+  });
+
+  it('a browser page on an allowed origin may send proofs and read the nonce (CORS)', async () => {
+    const origin = 'https://app.test';
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/auth/refresh',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,dpop' },
+    });
+    assert.match(String(preflight.headers['access-control-allow-headers']), /dpop/);
+    const res = await post(t.app, '/v1/auth/refresh', { refresh_token: 'x' }, { origin });
+    assert.match(String(res.headers['access-control-expose-headers']), /dpop-nonce/);
   });
 });
 

@@ -42,6 +42,18 @@ for (const backend of ['postgres', 'pglite'] as const) {
         assert.deepEqual(claimsOf(tokens.access_token).cnf, { jkt: key.jkt });
         assert.equal((await session(sid)).dpop_jkt, key.jkt);
       }
+      // EdDSA's fully specified name (RFC 9864), as some libraries send it.
+      const key = new DpopKey(t.clock, 'EdDSA');
+      await register(t.app, 'binder-ed25519');
+      const res = await post(
+        t.app,
+        '/v1/auth/login',
+        { username: 'binder-ed25519', password: PASSWORD },
+        {
+          dpop: key.proof('POST', '/v1/auth/login', { header: { alg: 'Ed25519' } }),
+        },
+      );
+      assert.equal(json<Tokens>(res).token_type, 'DPoP');
     });
 
     it('every refresh needs a proof by the same key, and its tokens stay bound', async () => {
