@@ -100,6 +100,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
         'future iat': key.proof('POST', path, { claims: { iat: nowSeconds() + 3600 } }),
         'no jti': key.proof('POST', path, { claims: { jti: undefined } }),
         'wrong typ': key.proof('POST', path, { header: { typ: 'JWT' } }),
+        'critical extension': key.proof('POST', path, { header: { crit: ['exp'], exp: 1 } }),
+        'key of another type': key.proof('POST', path, { header: { alg: 'EdDSA' } }),
         'alg none': unsignedProof(key, t.clock, path),
         HS256: hmacProof(key, t.clock, path),
         'private key in jwk': key.proof('POST', path, { header: { jwk: key.privateJwk() } }),

@@ -133,6 +133,8 @@ export class DpopVerifier {
     const signature = Buffer.from(s, 'base64url');
     if (signature.toString('base64url') !== s) invalid('malformed');
     if (header.typ !== 'dpop+jwt') invalid('wrong typ');
+    // No header extension is understood, so none may be critical (RFC 7515 §4.1.11).
+    if (header.crit !== undefined) invalid('unsupported crit');
     if (typeof header.alg !== 'string' || !(DPOP_ALGS as readonly string[]).includes(header.alg)) invalid('algorithm not allowed');
     const alg = header.alg as DpopAlg;
     const { key, jkt } = publicKeyOf(alg, header.jwk);
