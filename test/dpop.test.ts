@@ -155,6 +155,18 @@ for (const backend of ['postgres', 'pglite'] as const) {
       assert.notEqual((await session(sid)).revoked_at, null);
     });
 
+    it('revocation (RFC 7009) of a bound session needs its key: a stolen token cannot log its victim out', async () => {
+      const { key, tokens, sid } = await bound('victim-revoke');
+      const revoke = (token: string, proof?: string) => post(t.app, '/oauth/revoke', { token }, proof ? { dpop: proof } : {});
+      for (const token of [tokens.refresh_token, tokens.access_token]) {
+        refused(await revoke(token));
+        refused(await revoke(token, new DpopKey(t.clock).proof('POST', '/oauth/revoke')));
+      }
+      assert.equal((await session(sid)).revoked_at, null);
+      assert.equal((await revoke(tokens.refresh_token, key.proof('POST', '/oauth/revoke'))).statusCode, 200);
+      assert.notEqual((await session(sid)).revoked_at, null);
+    });
+
     it('an unbound session keeps working as Bearer, and a refresh with a proof binds it for good', async () => {
       const plain = await loginWith('unbound');
       const tokens = json<Tokens>(plain);

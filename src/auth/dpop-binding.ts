@@ -22,3 +22,11 @@ export function checkRefreshBinding(bound: string | null, proved: string | undef
   if (bound !== null && proved !== bound) refuse('proof by another key');
   if (required && proved === undefined) refuse('proof required');
 }
+
+/**
+ * Revoking a bound session's token (RFC 7009) also needs its key: else a
+ * stolen token, useless for refreshing, would still log its victim out.
+ */
+export function checkRevocationProof(bound: string | null, proved: string | undefined): void {
+  if (bound !== null && proved !== bound) refuse(proved === undefined ? 'bound token revoked without proof' : 'proof by another key');
+}

@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { RequestContext } from '../observability/audit.js';
 import { boundKeyOf } from './dpop-access.js';
+import { checkRevocationProof } from './dpop-binding.js';
 import { DPOP_ALGS } from './dpop.js';
 import { refreshTokenRegion } from './refresh-tokens.js';
 import type { Served } from './regions.js';
@@ -114,13 +115,16 @@ export class OAuthService {
 
   /**
    * RFC 7009: ends the session of either of its tokens. Unknown, invalid or
-   * already revoked tokens are not an error, so the caller learns nothing.
+   * already revoked tokens are not an error, so the caller learns nothing. A
+   * DPoP-bound token is revoked only with a proof by its key.
    */
-  async revoke(req: TokenLookup, ctx: RequestContext): Promise<Served<void> | undefined> {
+  async revoke(req: TokenLookup, ctx: RequestContext, jkt?: string): Promise<Served<void> | undefined> {
     this.checkClient(req.client_id);
-    if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx);
+    if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx, jkt);
     const claims = this.verifyQuietly(req.token);
-    return claims ? this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx) : undefined;
+    if (!claims) return undefined;
+    checkRevocationProof(boundKeyOf(claims) ?? null, jkt);
+    return this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx);
   }
 
   /** RFC 7662: what a live token is; exactly `{active:false}` for anything else. */

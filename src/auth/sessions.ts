@@ -3,7 +3,7 @@ import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../obse
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
 import type { AccessSubject, AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
-import { checkLoginProof, checkRefreshBinding } from './dpop-binding.js';
+import { checkLoginProof, checkRefreshBinding, checkRevocationProof } from './dpop-binding.js';
 import { cachedDecisionStands, decideRefresh } from './refresh-policy.js';
 import { deriveChildToken, hashRefreshToken, newRefreshToken, refreshTokenRegion } from './refresh-tokens.js';
 import type { RemoteRegions, Served } from './regions.js';
@@ -198,11 +198,13 @@ export class SessionService {
     return answer;
   }
 
-  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
-  async revokeRefreshToken(token: string, ctx: RequestContext): Promise<Served<void>> {
+  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. `jkt`: the request's proven DPoP key. */
+  async revokeRefreshToken(token: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
     const origin = refreshTokenRegion(token);
     if (!origin) return this.here(undefined);
-    const owner = await this.d.sessions.findOwner(hashRefreshToken(token));
+    // The source of truth: a cached state could still show a session bound since as unbound.
+    const owner = await this.d.sessions.findRefreshState(hashRefreshToken(token), { consistent: true });
+    if (owner) checkRevocationProof(owner.jkt, jkt);
     if (owner) return this.revokeSession(owner, ctx);
     // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
     if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx);

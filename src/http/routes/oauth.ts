@@ -27,7 +27,7 @@ export async function oauthRoutes(app: FastifyInstance, { services }: { services
     '/oauth/revoke',
     { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenLookupBody, response: { 200: { type: 'null' }, ...errors(400, 401, 413, 415, 503) } } },
     async (request, reply) => {
-      const revoked = await oauth.revoke(request.body, context(request));
+      const revoked = await oauth.revoke(request.body, context(request), await tokenRequestProof(request, reply, dpop, config));
       if (revoked) answer(request, revoked);
       return reply.code(200).send();
     },
