@@ -94,5 +94,11 @@ describe('DPoP bindings across regions', () => {
     assert.equal(proxied.statusCode, 200, proxied.body);
     assert.equal(proxied.headers['x-meridian-region'], 'a');
     assert.equal(json<Tokens>(proxied).token_type, 'DPoP');
+    // Revoked from c too: without the key nothing ends, with it the origin ends the session.
+    const next = json<Tokens>(proxied).refresh_token;
+    assert.equal(json(await post(t('c').app, '/oauth/revoke', { token: next })).error, 'invalid_dpop_proof');
+    const revoked = await post(t('c').app, '/oauth/revoke', { token: next }, { dpop: key.proof('POST', '/oauth/revoke') });
+    assert.equal(revoked.statusCode, 200, revoked.body);
+    assert.equal(json(await refreshAt('a', next, key.proof('POST', '/v1/auth/refresh'))).error, 'invalid_grant');
   });
 });

@@ -207,7 +207,7 @@ export class SessionService {
     if (owner) checkRevocationProof(owner.jkt, jkt);
     if (owner) return this.revokeSession(owner, ctx);
     // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
-    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx);
+    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx, jkt);
     return this.here(undefined);
   }
 

@@ -59,13 +59,21 @@ export class PeerRegions implements RemoteRegions {
     return { value: res.body.ended, servedBy: region };
   }
 
-  async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>> {
+  async revoke(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
     if (!this.client.knows(region)) return { value: undefined, servedBy: this.client.self }; // unknown everywhere: nothing to end
-    const res = await this.client.request(region, '/oauth/revoke', {
-      operation: 'revoke',
-      body: { token: refreshToken, token_type_hint: 'refresh_token' },
-      requestId: ctx.requestId,
-    });
+    // As for a refresh: the key this region checked goes on the region secret's word.
+    const res = jkt
+      ? await this.client.request(region, '/internal/v1/revoke', {
+          operation: 'revoke',
+          body: { token: refreshToken, dpop_jkt: jkt },
+          internal: true,
+          requestId: ctx.requestId,
+        })
+      : await this.client.request(region, '/oauth/revoke', {
+          operation: 'revoke',
+          body: { token: refreshToken, token_type_hint: 'refresh_token' },
+          requestId: ctx.requestId,
+        });
     if (res.status !== 200) throw this.client.answerError(region, res);
     return { value: undefined, servedBy: region };
   }

@@ -65,6 +65,13 @@ const refreshBody = {
   properties: { refresh_token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
 } as const;
 
+const revokeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token', 'dpop_jkt'],
+  properties: { token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
+} as const;
+
 const logoutBody = {
   type: 'object',
   additionalProperties: false,
@@ -215,6 +222,15 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     '/internal/v1/refresh',
     { schema: { body: refreshBody, response: { 200: tokenResponse, ...failures } } },
     async (request) => answer(request, await sessions.refresh(request.body.refresh_token, forwarded(request, undefined), request.body.dpop_jkt)),
+  );
+
+  app.post<{ Body: { token: string; dpop_jkt: string } }>(
+    '/internal/v1/revoke',
+    { schema: { body: revokeBody, response: { 200: { type: 'null' }, ...failures } } },
+    async (request, reply) => {
+      answer(request, await sessions.revokeRefreshToken(request.body.token, forwarded(request, undefined), request.body.dpop_jkt));
+      return reply.code(200).send();
+    },
   );
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
