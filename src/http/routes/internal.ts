@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RequestContext } from '../../observability/audit.js';
+import type { FastifyInstance } from 'fastify';
 import { normalizeUsername } from '../../auth/usernames.js';
 import { AppError } from '../../errors.js';
 import { toKeysBody } from '../../regions/key-sync.js';
@@ -9,7 +8,9 @@ import type { Services } from '../../services.js';
 import { requireRegionSecret } from '../plugins/region-auth.js';
 import { errors, sessionsResponse, tokenResponse } from '../schemas.js';
 import { sessionBody } from './accounts.js';
+import { forwarded } from '../forwarded.js';
 import { answer } from '../served.js';
+import { dpopJkt, internalDpopRoutes } from './internal-dpop.js';
 
 /**
  * `/internal/v1/*`: what regions ask each other. Registered only when a
@@ -43,9 +44,6 @@ const findBody = {
   properties: { username_normalized: usernameNormalized },
 } as const;
 
-/** The thumbprint of a DPoP key the forwarding region checked a proof by. */
-const dpopJkt = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
-
 const loginBody = {
   type: 'object',
   additionalProperties: false,
@@ -56,20 +54,6 @@ const loginBody = {
     client_ip: { type: 'string', maxLength: 64 },
     dpop_jkt: dpopJkt,
   },
-} as const;
-
-const refreshBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['refresh_token', 'dpop_jkt'],
-  properties: { refresh_token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
-} as const;
-
-const revokeBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['token', 'dpop_jkt'],
-  properties: { token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
 } as const;
 
 const logoutBody = {
@@ -137,7 +121,7 @@ const familyFields = object({
 // The DPoP binding is optional on the wire: a region of an older release sends none.
 const replicatedFamily = {
   ...familyFields,
-  properties: { ...familyFields.properties, jkt: { type: ['string', 'null'], pattern: '^[A-Za-z0-9_-]{43}$' } },
+  properties: { ...familyFields.properties, jkt: { ...dpopJkt, type: ['string', 'null'] } },
 } as const;
 const replicatedToken = object({
   hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
@@ -193,12 +177,6 @@ const passwordBody = {
   },
 } as const;
 
-/** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
-const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
-  const from = request.headers['x-meridian-from'];
-  return { requestId: request.id, ip: clientIp ?? request.ip, forwardedBy: typeof from === 'string' && from ? from : 'unknown' };
-};
-
 export async function internalRoutes(app: FastifyInstance, { services, regions }: { services: Services; regions: RegionServices }): Promise<void> {
   const { config, keys, sessions, clock } = services;
   app.addHook('onRequest', requireRegionSecret(regions.secret));
@@ -217,21 +195,7 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     },
   );
 
-  // A refresh of a DPoP-bound token forwarded by a region that checked the proof (its URL, not ours, is in it).
-  app.post<{ Body: { refresh_token: string; dpop_jkt: string } }>(
-    '/internal/v1/refresh',
-    { schema: { body: refreshBody, response: { 200: tokenResponse, ...failures } } },
-    async (request) => answer(request, await sessions.refresh(request.body.refresh_token, forwarded(request, undefined), request.body.dpop_jkt)),
-  );
-
-  app.post<{ Body: { token: string; dpop_jkt: string } }>(
-    '/internal/v1/revoke',
-    { schema: { body: revokeBody, response: { 200: { type: 'null' }, ...failures } } },
-    async (request, reply) => {
-      answer(request, await sessions.revokeRefreshToken(request.body.token, forwarded(request, undefined), request.body.dpop_jkt));
-      return reply.code(200).send();
-    },
-  );
+  await app.register(internalDpopRoutes, { services });
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
     '/internal/v1/logout',
