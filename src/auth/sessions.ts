@@ -59,9 +59,9 @@ export class SessionService {
 
   /** `jkt`: the thumbprint of the key of the request's verified DPoP proof, to which the session is bound. */
   async login(username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
-    checkLoginProof(jkt, this.d.settings.requireDpop);
     const user = await this.d.accounts.authenticate(username, password, ctx);
     if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx, jkt);
+    checkLoginProof(jkt, this.d.settings.requireDpop);
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
