@@ -15,19 +15,13 @@ import { answer } from '../served.js';
 /** The thumbprint of a DPoP key the forwarding region checked a proof by. */
 export const dpopJkt = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
 
-const refreshBody = {
+/** A bound token (under `field`) and the key the forwarding region checked. */
+const boundTokenBody = (field: string) => ({
   type: 'object',
   additionalProperties: false,
-  required: ['refresh_token', 'dpop_jkt'],
-  properties: { refresh_token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
-} as const;
-
-const revokeBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['token', 'dpop_jkt'],
-  properties: { token: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
-} as const;
+  required: [field, 'dpop_jkt'],
+  properties: { [field]: { type: 'string', maxLength: 1024 }, dpop_jkt: dpopJkt },
+});
 
 export async function internalDpopRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { sessions } = services;
@@ -36,13 +30,13 @@ export async function internalDpopRoutes(app: FastifyInstance, { services }: { s
   // A refresh of a DPoP-bound token forwarded by a region that checked the proof (its URL, not ours, is in it).
   app.post<{ Body: { refresh_token: string; dpop_jkt: string } }>(
     '/internal/v1/refresh',
-    { schema: { body: refreshBody, response: { 200: tokenResponse, ...failures } } },
+    { schema: { body: boundTokenBody('refresh_token'), response: { 200: tokenResponse, ...failures } } },
     async (request) => answer(request, await sessions.refresh(request.body.refresh_token, forwarded(request, undefined), request.body.dpop_jkt)),
   );
 
   app.post<{ Body: { token: string; dpop_jkt: string } }>(
     '/internal/v1/revoke',
-    { schema: { body: revokeBody, response: { 200: { type: 'null' }, ...failures } } },
+    { schema: { body: boundTokenBody('token'), response: { 200: { type: 'null' }, ...failures } } },
     async (request, reply) => {
       answer(request, await sessions.revokeRefreshToken(request.body.token, forwarded(request, undefined), request.body.dpop_jkt));
       return reply.code(200).send();
