@@ -33,7 +33,10 @@ interface Load {
 }
 
 const children: Child[] = [];
-const keep = (c: Child) => (children.push(c), c);
+const keep = (c: Child) => {
+  children.push(c);
+  return c;
+};
 
 async function metricsText(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

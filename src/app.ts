@@ -75,7 +75,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     await app.register(cors, {
       origin: [...config.corsOrigins],
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type'],
+      allowedHeaders: ['authorization', 'content-type', 'dpop'],
+      // A browser client must read the nonce to retry with it (RFC 9449 §8).
+      exposedHeaders: ['dpop-nonce', 'www-authenticate'],
       maxAge: 600,
     });
   }

@@ -9,6 +9,8 @@ export const ERRORS = {
   weak_password: { status: 400, message: 'The password does not meet the password policy.' },
   invalid_grant: { status: 400, message: 'The credentials or refresh token are invalid, expired or revoked.' },
   unsupported_grant_type: { status: 400, message: 'The grant type is not supported.' },
+  invalid_dpop_proof: { status: 400, message: 'The DPoP proof is missing, malformed, replayed or does not match.' },
+  use_dpop_nonce: { status: 400, message: 'A DPoP nonce is required.' },
   invalid_scope: { status: 400, message: 'Scopes are not supported; omit the scope parameter.' },
   invalid_client: { status: 401, message: 'Client authentication failed.' },
   invalid_token: { status: 401, message: 'The access token is missing, invalid, expired or revoked.' },
@@ -35,6 +37,10 @@ export interface AppErrorOptions {
   reason?: string;
   /** The region whose answer this error passes on, when another region gave it. */
   servedBy?: string;
+  /** Replaces the code's status: a protected resource answers DPoP failures with 401 (RFC 9449 §7.1). */
+  status?: number;
+  /** Response headers the error comes with (WWW-Authenticate challenges, DPoP-Nonce). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export class AppError extends Error {
@@ -45,16 +51,18 @@ export class AppError extends Error {
   readonly retryAfter: number | undefined;
   readonly reason: string | undefined;
   readonly servedBy: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
     const description = options.description ?? ERRORS[code].message;
     super(`${code}: ${options.reason ?? description}`, { cause: options.cause });
     this.code = code;
-    this.status = ERRORS[code].status;
+    this.status = options.status ?? ERRORS[code].status;
     this.description = description;
     this.retryAfter = options.retryAfter;
     this.reason = options.reason;
     this.servedBy = options.servedBy;
+    this.headers = options.headers ?? {};
   }
 }
 

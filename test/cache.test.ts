@@ -51,6 +51,15 @@ for (const mode of MODES) {
     const cachedState = (token: string) => t.services.shared.cache.lookup(sessionOf(token));
     const statements = () => Object.fromEntries(t.queries);
 
+    it('a session this process ended is refused from its revocation set, with no I/O', async () => {
+      const tokens = await login(t.app, `ended-here-${mode}`);
+      assert.equal((await logout(t.app, tokens.access_token)).statusCode, 204);
+      await flush();
+      t.queries.clear();
+      assert.equal(json(await refresh(t.app, tokens.refresh_token)).error, 'invalid_grant');
+      assert.deepEqual(statements(), {});
+    });
+
     it('a refresh on a cache hit reads nothing from PostgreSQL: the rotation is its only statement', async () => {
       const tokens = await login(t.app, `hit-${mode}`);
       const hitsBefore = await metricValue(t.services.metrics.cacheLookups, { result: 'hit' });
@@ -77,7 +86,9 @@ for (const mode of MODES) {
 
     it('answers dead tokens of a revoked family from the cache (negative cache), and refills it after a flush', async () => {
       const tokens = await login(t.app, `dead-${mode}`);
-      assert.equal((await logout(t.app, tokens.access_token)).statusCode, 204);
+      // Ended by another process: this one's revocation set (which refuses with no I/O at all) does not know.
+      assert.equal((await logout(other.app, tokens.access_token)).statusCode, 204);
+      assert.equal(json(await refresh(t.app, tokens.refresh_token)).error, 'invalid_grant');
       t.queries.clear();
       for (let i = 0; i < 20; i++) assert.equal(json(await refresh(t.app, tokens.refresh_token)).error, 'invalid_grant');
       assert.deepEqual(statements(), {});

@@ -65,6 +65,7 @@ describe('refresh decisions from the generation alone', () => {
     rotatedAt: now - 4000,
     expiresAt: now + 3_600_000,
     revokedAt: null,
+    jkt: null,
   };
   const decide = (presented: number, change: Partial<RefreshState> = {}, at = now) => decideRefresh({ ...state, ...change }, presented, at, rules);
 

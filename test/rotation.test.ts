@@ -142,7 +142,8 @@ describe('what a cached decision may settle', () => {
   it('only decisions that cannot be wrong from a stale copy stand without the source of truth', () => {
     const stands = (d: RefreshDecision) => cachedDecisionStands(d);
     assert.equal(stands({ kind: 'rotate', next: 1, ahead: false }), true, 'a rotation is re-checked by the statement that makes it');
-    assert.equal(stands({ kind: 'rotate', next: 5, ahead: true }), true, 'so is one from a token ahead of the copy');
+    assert.equal(stands({ kind: 'rotate', next: 5, ahead: false }), true);
+    assert.equal(stands({ kind: 'rotate', next: 5, ahead: true }), false, 'a token ahead of the copy says the copy is stale');
     for (const reason of ['revoked', 'expired'] as const) assert.equal(stands({ kind: 'reject', reason }), true, reason);
     assert.equal(stands({ kind: 'reject', reason: 'unknown' }), false, 'unknown may be a session the cache never heard of');
     assert.equal(stands({ kind: 'reject', reason: 'idle_expired' }), false, 'a rotation the cache missed restarts the idle clock');

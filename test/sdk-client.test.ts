@@ -8,8 +8,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createClient, type LockManagerLike, type MeridianClient, SessionEndedError, type TokenSet, webStorageStore } from '../src/sdk/client/index.js';
-import { bearer, PASSWORD, register, startTestServer, type TestServer } from './helpers.js';
+import {
+  createClient,
+  type LockManagerLike,
+  type MeridianClient,
+  memoryKeyStore,
+  SessionEndedError,
+  type TokenSet,
+  webStorageStore,
+} from '../src/sdk/client/index.js';
+import { bearer, claimsOf, PASSWORD, register, startTestServer, type TestServer } from './helpers.js';
 import { auditLines } from './metric-helpers.js';
 
 type Fetch = typeof fetch;
@@ -95,9 +103,11 @@ describe('client SDK', () => {
   it('two tabs sharing storage and a Web Lock refresh once between them', async () => {
     const store = webStorageStore(sharedStorage());
     const locks = new TabLocks();
-    const first = await loggedIn({ store, locks });
+    // Tabs of one origin share the DPoP key as they share the tokens (IndexedDB in a browser).
+    const dpop = { keys: memoryKeyStore() };
+    const first = await loggedIn({ store, locks, dpop });
     const { fetchImpl, state } = instrumentedFetch();
-    const second = createClient({ baseUrl: t.url, fetch: fetchImpl, now: () => t.clock.now(), store, locks });
+    const second = createClient({ baseUrl: t.url, fetch: fetchImpl, now: () => t.clock.now(), store, locks, dpop });
     t.clock.advance(t.config.accessTokenTtl * 1000 - 5_000);
     const before = rotations();
     const responses = await Promise.all([meAll(first.client, 10), meAll(second, 10)]);
@@ -126,9 +136,9 @@ describe('client SDK', () => {
     const { client, seen } = await loggedIn();
     let revoked = 0;
     client.on('revoked', () => revoked++);
-    const refreshToken = seen.at(-1)?.refreshToken as string;
-    const res = await t.app.inject({ method: 'POST', url: '/oauth/revoke', payload: { token: refreshToken } });
-    assert.equal(res.statusCode, 200);
+    // Ended elsewhere (as an admin or another device would): the session is bound to the client's DPoP key, so a bare RFC 7009 call could not.
+    const { sid, sub } = claimsOf(seen.at(-1)?.accessToken as string);
+    await t.services.sessions.revokeSession({ sessionId: sid, userId: sub }, {});
     // The access token is refused at once, the forced refresh is refused, and the client says so.
     await assert.rejects(client.fetch('/v1/auth/me'), (err) => err instanceof SessionEndedError && err.code === 'session_revoked');
     assert.equal(revoked, 1);

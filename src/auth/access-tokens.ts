@@ -14,6 +14,8 @@ export interface AccessSubject {
   userId: string;
   username: string;
   sessionId: string;
+  /** The DPoP key thumbprint the session is bound to: the token carries it as `cnf.jkt` (RFC 9449 §6). */
+  jkt?: string | null;
 }
 
 /** Signs RFC 9068 access tokens with the region's current key. */
@@ -44,6 +46,7 @@ export class AccessTokenIssuer {
       client_id: s.clientId,
       username: subject.username,
       region: s.region,
+      ...(subject.jkt ? { cnf: { jkt: subject.jkt } } : {}),
     };
     return signCompact({ typ: 'at+jwt', kid: key.kid }, payload, key.alg, key.key);
   }

@@ -1,5 +1,8 @@
 import { AppError } from '../errors.js';
 import type { RequestContext } from '../observability/audit.js';
+import { boundKeyOf } from './dpop-access.js';
+import { checkRevocationProof } from './dpop-binding.js';
+import { DPOP_ALGS } from './dpop.js';
 import { refreshTokenRegion } from './refresh-tokens.js';
 import type { Served } from './regions.js';
 import type { SessionService, TokenResponse } from './sessions.js';
@@ -46,7 +49,7 @@ export type Introspection = { active: false } | ActiveToken;
 
 export interface ActiveToken {
   active: true;
-  token_type: 'Bearer' | 'refresh_token';
+  token_type: 'Bearer' | 'DPoP' | 'refresh_token';
   client_id: string;
   username: string | undefined;
   sub: string;
@@ -58,6 +61,8 @@ export interface ActiveToken {
   jti?: string;
   sid: string;
   region: string;
+  /** RFC 9449 §6.2: the key a DPoP-bound access token is bound to. */
+  cnf?: { jkt: string };
 }
 
 const INACTIVE: Introspection = Object.freeze({ active: false });
@@ -85,15 +90,16 @@ export class OAuthService {
   ) {}
 
   /** RFC 6749 token endpoint: the password (unless turned off) and refresh_token grants. */
-  async token(req: TokenRequest, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  /** `jkt`: the key of the request's verified DPoP proof (RFC 9449 §5), if it had one. */
+  async token(req: TokenRequest, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     this.checkClient(req.client_id);
     if (req.grant_type === 'password' && this.settings.passwordGrant) {
       this.checkScope(req.scope);
-      return this.sessions.login(required(req, 'username'), required(req, 'password'), ctx);
+      return this.sessions.login(required(req, 'username'), required(req, 'password'), ctx, jkt);
     }
     if (req.grant_type === 'refresh_token') {
       this.checkScope(req.scope);
-      return this.sessions.refresh(required(req, 'refresh_token'), ctx);
+      return this.sessions.refresh(required(req, 'refresh_token'), ctx, jkt);
     }
     // RFC 6749 §5.2: a grant this server does not take, whether unknown or turned off.
     throw new AppError('unsupported_grant_type', {
@@ -109,13 +115,16 @@ export class OAuthService {
 
   /**
    * RFC 7009: ends the session of either of its tokens. Unknown, invalid or
-   * already revoked tokens are not an error, so the caller learns nothing.
+   * already revoked tokens are not an error, so the caller learns nothing. A
+   * DPoP-bound token is revoked only with a proof by its key.
    */
-  async revoke(req: TokenLookup, ctx: RequestContext): Promise<Served<void> | undefined> {
+  async revoke(req: TokenLookup, ctx: RequestContext, jkt?: string): Promise<Served<void> | undefined> {
     this.checkClient(req.client_id);
-    if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx);
+    if (refreshTokenRegion(req.token)) return this.sessions.revokeRefreshToken(req.token, ctx, jkt);
     const claims = this.verifyQuietly(req.token);
-    return claims ? this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx) : undefined;
+    if (!claims) return undefined;
+    checkRevocationProof(boundKeyOf(claims) ?? null, jkt);
+    return this.sessions.revokeSession({ sessionId: claims.sid, userId: claims.sub }, ctx);
   }
 
   /** RFC 7662: what a live token is; exactly `{active:false}` for anything else. */
@@ -138,9 +147,10 @@ export class OAuthService {
     }
     const c = this.verifyQuietly(req.token);
     if (!c) return INACTIVE;
+    const jkt = boundKeyOf(c);
     return {
       active: true,
-      token_type: 'Bearer',
+      token_type: jkt ? 'DPoP' : 'Bearer',
       client_id: c.client_id ?? this.settings.clientId,
       username: c.username,
       sub: c.sub,
@@ -152,6 +162,7 @@ export class OAuthService {
       jti: c.jti,
       sid: c.sid,
       region: c.region,
+      ...(jkt ? { cnf: { jkt } } : {}),
     };
   }
 
@@ -192,5 +203,6 @@ export function authorizationServerMetadata(settings: OAuthSettings): Record<str
     token_endpoint_auth_methods_supported: ['none'],
     revocation_endpoint_auth_methods_supported: ['none'],
     service_documentation: `${base}/docs`,
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
   };
 }

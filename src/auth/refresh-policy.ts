@@ -54,13 +54,15 @@ export function idleExpiry(state: Pick<RefreshState, 'rotatedAt' | 'expiresAt'>,
  * Whether a decision made from a cached state may stand. A cached state may
  * be stale, partial or missing, so it is trusted only where that cannot
  * matter: for what only ever moves one way (revoked, expired) and for a
- * rotation, which PostgreSQL re-checks in the same statement that makes it.
+ * rotation of the generation the copy holds, which the compare-and-set
+ * re-checks in the same step that makes it.
  * Unknown, grace, reuse, idle (a rotation the cache missed moves the idle
  * clock) and disabled (an account can be enabled again, and the cache copies
  * the flag without a version) must be confirmed at the source of truth
  * (docs/architecture.md, "What a cached refresh state is trusted for").
  */
 export function cachedDecisionStands(decision: RefreshDecision): boolean {
-  if (decision.kind === 'rotate') return true;
+  // A token ahead of the cached copy says the copy is stale: what else it missed (a DPoP binding) is read first.
+  if (decision.kind === 'rotate') return !decision.ahead;
   return decision.kind === 'reject' && (decision.reason === 'revoked' || decision.reason === 'expired');
 }

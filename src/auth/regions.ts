@@ -71,12 +71,13 @@ export interface Served<T> {
  * Each answer names the region that gave it.
  */
 export interface RemoteRegions {
-  login(region: string, username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>>;
-  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<TokenResponse>>;
+  /** `jkt`: the key the client proved here (DPoP); the region vouches for the proof it checked. */
+  login(region: string, username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>>;
+  refresh(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>>;
   /** Ends sessions at their origin for a caller whose access token this region verified; resolves with the ids ended. */
   logout(region: string, request: RemoteLogout, ctx: RequestContext): Promise<Served<string[]>>;
   /** Revokes a refresh token at its origin (RFC 7009 there); resolves once it is dead. */
-  revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>>;
+  revoke(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<void>>;
   /** The live sessions of a user, from the user's home region. */
   sessions?(region: string, userId: string, ctx: RequestContext): Promise<Served<SessionSummary[]>>;
   /** A password change made in the user's home region, for a caller whose access token this region verified. */

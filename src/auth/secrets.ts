@@ -10,7 +10,7 @@ import type { Random } from '../util/runtime.js';
  * the key that encrypts signing keys never also keys token derivation.
  */
 
-export type KeyPurpose = 'signing-key-encryption' | 'refresh-rotation';
+export type KeyPurpose = 'signing-key-encryption' | 'refresh-rotation' | 'dpop-nonce';
 
 export function deriveKey(master: Buffer, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `meridian/${purpose}`, 32));

@@ -1,11 +1,12 @@
 import { AppError, misconfigured, unavailable } from '../errors.js';
 import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
 import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
-import type { AccessTokenIssuer } from './access-tokens.js';
+import type { AccessSubject, AccessTokenIssuer } from './access-tokens.js';
 import type { Accounts } from './accounts.js';
 import { decodeCompact } from './jws.js';
 import { cachedDecisionStands, decideRefresh, idleExpiry, type RefreshRules } from './refresh-policy.js';
 import { mintRefreshToken, readRefreshToken, type TokenRef } from './refresh-tokens.js';
+import { checkLoginProof, checkRefreshBinding, checkRevocationProof } from './dpop-binding.js';
 import type { RemoteRegions, Served } from './regions.js';
 import type { RefreshState, SessionStore } from './stores.js';
 import type { LogoutOptions, TokenResponse } from './token-response.js';
@@ -20,6 +21,8 @@ export interface SessionSettings {
   graceSeconds: number;
   /** The key of refresh-token MACs (see refresh-tokens.ts); the same in every region of a topology. */
   rotationKey: Buffer;
+  /** Every login and refresh must carry a DPoP proof (RFC 9449). */
+  requireDpop: boolean;
 }
 
 /** Where revoked session ids go so that their access tokens die at once. */
@@ -63,9 +66,11 @@ const MAX_ROTATION_ATTEMPTS = 3;
 export class SessionService {
   constructor(private readonly d: SessionDeps) {}
 
-  async login(username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  /** `jkt`: the thumbprint of the key of the request's verified DPoP proof, to which the session is bound. */
+  async login(username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     const user = await this.d.accounts.authenticate(username, password, ctx);
-    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx);
+    if ('homeRegion' in user) return this.remote().login(user.homeRegion, username, password, ctx, jkt);
+    checkLoginProof(jkt, this.d.settings.requireDpop);
     const { settings: s, clock } = this.d;
     const now = clock.now();
     const sessionId = newId(s.region, clock, this.d.random);
@@ -78,6 +83,7 @@ export class SessionService {
       expiresAt,
       checkedPasswordHash: user.passwordHash,
       ...clientOf(ctx),
+      jkt,
     });
     // The password was changed or the account disabled while it was being checked: this login is of the old account.
     if (!created) {
@@ -86,7 +92,8 @@ export class SessionService {
     }
     this.d.audit('login.succeeded', { userId: user.id, sessionId }, ctx);
     const token = mintRefreshToken({ sessionId, generation: 0 }, s.rotationKey);
-    return this.here(this.respond({ userId: user.id, username: user.username, sessionId }, token, idleExpiry({ rotatedAt: now, expiresAt }, this.rules)));
+    const subject = { userId: user.id, username: user.username, sessionId, jkt: jkt ?? null };
+    return this.here(this.respond(subject, token, idleExpiry({ rotatedAt: now, expiresAt }, this.rules)));
   }
 
   /**
@@ -95,17 +102,19 @@ export class SessionService {
    * session row. A lost race re-reads the state and decides again, which
    * turns the losers of a parallel refresh into grace-window retries.
    */
-  async refresh(token: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  async refresh(token: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     const presented = await this.resolve(token);
     if (!presented) return this.reject('malformed', ctx);
     const { origin, ref } = presented;
-    if (!ref) return this.undecidedHere(origin, token, null, ctx);
+    if (!ref) return this.undecidedHere(origin, token, null, ctx, jkt);
     // A session this region ended, or was told of ending, is refused here, held here or not: a
     // logout this region answered is never undone by asking an origin that has not heard of it yet.
     if (this.d.revocations.has(ref.sessionId)) return this.reject('revoked', ctx);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const state = await this.d.sessions.findSession(ref.sessionId, { consistent });
+      // Before any decision: a bound token without its key must neither rotate nor count as reuse.
+      if (state) this.checkBinding(state, jkt, ctx);
       const now = this.d.clock.now();
       const decision = decideRefresh(state, ref.generation, now, this.rules);
       // Only a read of the source of truth decides everything; see cachedDecisionStands.
@@ -114,17 +123,18 @@ export class SessionService {
         continue;
       }
       // Not held here: only its origin can decide (never a guessed invalid_grant).
-      if (!state) return this.undecidedHere(origin, token, ref, ctx);
+      if (!state) return this.undecidedHere(origin, token, ref, ctx, jkt);
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       if (decision.kind === 'reuse') return this.revokeOnReuse(state, ctx);
       if (decision.kind === 'grace') {
         this.d.audit('token.refreshed', { userId: state.userId, sessionId: state.sessionId, reason: 'grace', path: this.pathOf(state) }, ctx);
         return this.here(this.respond(state, this.mint(state.sessionId, decision.generation), idleExpiry(state, this.rules)));
       }
-      if (await this.d.sessions.rotate({ from: state, generation: decision.next, now })) {
+      if (await this.d.sessions.rotate({ from: state, generation: decision.next, now, jkt })) {
         const { userId, sessionId } = state;
         this.d.audit('token.refreshed', { userId, sessionId, reason: 'rotated', path: this.pathOf(state), ...(decision.ahead && { ahead: true }) }, ctx);
-        return this.here(this.respond(state, this.mint(sessionId, decision.next), idleExpiry({ rotatedAt: now, expiresAt: state.expiresAt }, this.rules)));
+        const subject = { ...state, jkt: state.jkt ?? jkt ?? null };
+        return this.here(this.respond(subject, this.mint(sessionId, decision.next), idleExpiry({ rotatedAt: now, expiresAt: state.expiresAt }, this.rules)));
       }
       // Lost a race (or the cache was stale): decide again from the source of truth.
       consistent = true;
@@ -145,9 +155,9 @@ export class SessionService {
   }
 
   /** A token of a session this region does not hold: its origin decides, or, at the origin, it is unknown. */
-  private async undecidedHere(origin: string, token: string, ref: TokenRef | null, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  private async undecidedHere(origin: string, token: string, ref: TokenRef | null, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     if (origin === this.d.settings.region || !this.d.remote || ctx.forwardedBy) return this.reject('unknown', ctx);
-    const answer = await this.d.remote.refresh(origin, token, ctx);
+    const answer = await this.d.remote.refresh(origin, token, ctx, jkt);
     const userId = ref && subjectOf(answer.value.access_token);
     // Ended here by a "log out everywhere" that the origin has not heard of yet: refused here, and ended there now.
     if (ref && userId && (await this.d.accounts.endedByMark(userId, ref.sessionId))) {
@@ -221,15 +231,17 @@ export class SessionService {
     return answer;
   }
 
-  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. */
-  async revokeRefreshToken(token: string, ctx: RequestContext): Promise<Served<void>> {
+  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. `jkt`: the request's proven DPoP key. */
+  async revokeRefreshToken(token: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
     const presented = await this.resolve(token);
     if (!presented) return this.here(undefined);
-    const owner = await this.ownerOf(token, presented.ref);
+    // The source of truth: a cached state could still show a session bound since as unbound.
+    const owner = presented.ref && (await this.d.sessions.findSession(presented.ref.sessionId, { consistent: true }));
+    if (owner) checkRevocationProof(owner.jkt, jkt);
     if (owner) return this.revokeSession(owner, ctx);
     // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
     const { origin } = presented;
-    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx);
+    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx, jkt);
     return this.here(undefined);
   }
 
@@ -303,15 +315,25 @@ export class SessionService {
     throw new AppError('invalid_grant', { reason: 'refresh token reuse' });
   }
 
+  /** A cached unbound state may be stale; rotate-refresh.sql re-checks the binding in the write. */
+  private checkBinding(s: RefreshState, jkt: string | undefined, ctx: RequestContext): void {
+    try {
+      checkRefreshBinding(s.jkt, jkt, this.d.settings.requireDpop);
+    } catch (err) {
+      this.d.audit('token.refresh_failed', { userId: s.userId, sessionId: s.sessionId, reason: 'dpop_proof', path: this.pathOf(s) }, ctx);
+      throw err;
+    }
+  }
+
   private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
     this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s ? this.pathOf(s) : undefined }, ctx);
     throw new AppError('invalid_grant', { reason });
   }
 
-  private respond(subject: { userId: string; username: string; sessionId: string }, refreshToken: string, refreshExpiresAt: number): TokenResponse {
+  private respond(subject: AccessSubject, refreshToken: string, refreshExpiresAt: number): TokenResponse {
     return {
       access_token: this.d.access.issue(subject),
-      token_type: 'Bearer',
+      token_type: subject.jkt ? 'DPoP' : 'Bearer',
       expires_in: this.d.access.ttlSeconds,
       refresh_token: refreshToken,
       refresh_expires_in: Math.max(0, Math.floor((refreshExpiresAt - this.d.clock.now()) / 1000)),

@@ -65,6 +65,8 @@ export interface NewSession {
   /** The client that logged in, as the request showed it (bounded by the caller). */
   userAgent?: string;
   ip?: string;
+  /** The thumbprint of the DPoP key the login proved: the session is bound to it for good. */
+  jkt?: string;
 }
 
 /** A live session as its user sees it in the session list. */
@@ -96,6 +98,8 @@ export interface RefreshState {
   /** Absolute; rotation never extends it. */
   expiresAt: number;
   revokedAt: number | null;
+  /** The thumbprint of the DPoP key the session is bound to; null when unbound. */
+  jkt: string | null;
   /** Where this read came from; a cache-backed store says "cache". */
   source?: 'db' | 'cache';
 }
@@ -106,6 +110,13 @@ export interface Rotation {
   /** The generation the session moves to. */
   generation: number;
   now: number;
+  /** The DPoP key the refresh proved: an unbound family is bound to it, a bound one rotates only with it. */
+  jkt?: string;
+  /**
+   * The store may hold an earlier generation than `from` (write-behind: rotations made in the cache and
+   * not flushed yet): it rotates from any generation up to `from.generation`. Never set by the domain.
+   */
+  storeMayLag?: boolean;
 }
 
 export type RevocationReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_changed' | 'disabled' | 'admin' | 'deleted';

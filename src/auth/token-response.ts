@@ -3,7 +3,8 @@
 /** RFC 6749 §5.1 token response. */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** DPoP for a session bound to a key (RFC 9449 §5). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_token: string;
   refresh_expires_in: number;

@@ -78,6 +78,30 @@ export const FIELDS = {
     default: 'sync',
     doc: 'sync: a rotation commits to PostgreSQL before the answer; write-behind: it is made in Redis and the worker writes it to PostgreSQL within 100 ms (needs REDIS_URL; docs/architecture.md, "Write-behind rotation")',
   },
+  dpopRequired: {
+    env: 'MERIDIAN_DPOP_REQUIRED',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'every login and refresh must carry a DPoP proof (RFC 9449), so every session is bound to a key; unbound access tokens are refused',
+  },
+  dpopNonce: {
+    env: 'MERIDIAN_DPOP_NONCE',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'DPoP proofs must carry a nonce the service handed out in `DPoP-Nonce` (RFC 9449 §8)',
+  },
+  dpopProofWindow: {
+    env: 'MERIDIAN_DPOP_PROOF_WINDOW',
+    kind: { type: 'int', min: 5, max: 600 },
+    default: 60,
+    doc: "a DPoP proof is taken while its `iat` is at most this many seconds from the server's clock; its `jti` is remembered twice as long",
+  },
+  dpopOrigins: {
+    env: 'MERIDIAN_DPOP_ORIGINS',
+    kind: { type: 'origins' },
+    default: [],
+    doc: "comma-separated origins clients may also reach this service at (a gateway): a DPoP proof's `htu` may name them besides the issuer's",
+  },
   passwordMinLength: { env: 'MERIDIAN_PASSWORD_MIN_LENGTH', kind: { type: 'int', min: 8, max: 128 }, default: 15, doc: 'minimum password length, characters' },
   passwordMaxLength: {
     env: 'MERIDIAN_PASSWORD_MAX_LENGTH',

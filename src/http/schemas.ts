@@ -38,7 +38,7 @@ export const tokenResponse = {
   required: ['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_expires_in'],
   properties: {
     access_token: { type: 'string' },
-    token_type: { type: 'string', enum: ['Bearer'] },
+    token_type: { type: 'string', enum: ['Bearer', 'DPoP'] },
     expires_in: { type: 'integer' },
     refresh_token: { type: 'string' },
     refresh_expires_in: { type: 'integer' },
@@ -181,7 +181,7 @@ export const introspectionResponse = {
   required: ['active'],
   properties: {
     active: { type: 'boolean' },
-    token_type: { type: 'string', enum: ['Bearer', 'refresh_token'] },
+    token_type: { type: 'string', enum: ['Bearer', 'DPoP', 'refresh_token'] },
     client_id: { type: 'string' },
     username: { type: 'string' },
     sub: { type: 'string' },
@@ -193,6 +193,7 @@ export const introspectionResponse = {
     jti: { type: 'string' },
     sid: { type: 'string' },
     region: { type: 'string' },
+    cnf: { type: 'object', properties: { jkt: { type: 'string' } } },
   },
 } as const;
 
@@ -211,6 +212,7 @@ export const serverMetadataResponse = {
     token_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     revocation_endpoint_auth_methods_supported: { type: 'array', items: { type: 'string' } },
     service_documentation: { type: 'string' },
+    dpop_signing_alg_values_supported: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 

@@ -14,7 +14,8 @@ import type { Metrics } from './metrics.js';
 export type RefreshPath = 'db' | 'cache' | 'replica' | 'proxy';
 export type LoginFailure = 'bad_credentials' | 'locked' | 'rate_limited' | 'disabled' | 'invalid_request';
 export type RegisterFailure = 'invalid_request' | 'weak_password' | 'username_taken' | 'rate_limited' | 'temporarily_unavailable';
-export type RefreshFailure = RejectReason | 'malformed';
+/** dpop_proof: a bound session refreshed without a proof by its key (or any proof, where DPoP is required). */
+export type RefreshFailure = RejectReason | 'malformed' | 'dpop_proof';
 /** outside_grace: a rotated token came back after the window; double_spend: one token rotated in two regions. */
 export type ReuseCause = 'outside_grace' | 'double_spend';
 export type PasswordChangeFailure = 'bad_credentials' | 'locked' | 'rate_limited' | 'weak_password' | 'invalid_request';

@@ -45,6 +45,7 @@ const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
   'invalid_request',
   'weak_password',
   'invalid_grant',
+  'invalid_dpop_proof',
   'username_taken',
   'rate_limited',
   'temporarily_unavailable',

@@ -28,14 +28,22 @@ interface WireSession {
 export class PeerRegions implements RemoteRegions {
   constructor(private readonly client: PeerClient) {}
 
-  login(region: string, username: string, password: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
-    const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}) };
+  login(region: string, username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
+    const body = { username, password, ...(ctx.ip ? { client_ip: ctx.ip } : {}), ...(jkt ? { dpop_jkt: jkt } : {}) };
     return this.tokens(region, '/internal/v1/login', { operation: 'login', body, internal: true, requestId: ctx.requestId });
   }
 
-  refresh(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<TokenResponse>> {
+  refresh(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
     // A token naming a region that does not exist is unknown everywhere.
     if (!this.client.knows(region)) throw new AppError('invalid_grant', { reason: `origin region ${region} is not in the topology` });
+    // A DPoP proof names this region's URL: the origin takes the key this region checked, on the region secret's word.
+    if (jkt)
+      return this.tokens(region, '/internal/v1/refresh', {
+        operation: 'refresh',
+        body: { refresh_token: refreshToken, dpop_jkt: jkt },
+        internal: true,
+        requestId: ctx.requestId,
+      });
     return this.tokens(region, '/v1/auth/refresh', { operation: 'refresh', body: { refresh_token: refreshToken }, requestId: ctx.requestId });
   }
 
@@ -51,13 +59,21 @@ export class PeerRegions implements RemoteRegions {
     return { value: res.body.ended, servedBy: region };
   }
 
-  async revoke(region: string, refreshToken: string, ctx: RequestContext): Promise<Served<void>> {
+  async revoke(region: string, refreshToken: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
     if (!this.client.knows(region)) return { value: undefined, servedBy: this.client.self }; // unknown everywhere: nothing to end
-    const res = await this.client.request(region, '/oauth/revoke', {
-      operation: 'revoke',
-      body: { token: refreshToken, token_type_hint: 'refresh_token' },
-      requestId: ctx.requestId,
-    });
+    // As for a refresh: the key this region checked goes on the region secret's word.
+    const res = jkt
+      ? await this.client.request(region, '/internal/v1/revoke', {
+          operation: 'revoke',
+          body: { token: refreshToken, dpop_jkt: jkt },
+          internal: true,
+          requestId: ctx.requestId,
+        })
+      : await this.client.request(region, '/oauth/revoke', {
+          operation: 'revoke',
+          body: { token: refreshToken, token_type_hint: 'refresh_token' },
+          requestId: ctx.requestId,
+        });
     if (res.status !== 200) throw this.client.answerError(region, res);
     return { value: undefined, servedBy: region };
   }
@@ -109,7 +125,7 @@ function isTokenResponse(b: unknown): b is TokenResponse {
     t !== null &&
     typeof t.access_token === 'string' &&
     typeof t.refresh_token === 'string' &&
-    t.token_type === 'Bearer' &&
+    (t.token_type === 'Bearer' || t.token_type === 'DPoP') &&
     Number.isInteger(t.expires_in) &&
     Number.isInteger(t.refresh_expires_in)
   );

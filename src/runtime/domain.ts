@@ -3,13 +3,15 @@ import { AccountService } from '../auth/account-service.js';
 import { Accounts } from '../auth/accounts.js';
 import type { CounterStore } from '../auth/counters.js';
 import type { SessionStore } from '../auth/stores.js';
+import { DpopVerifier } from '../auth/dpop.js';
+import { DpopNonces } from '../auth/dpop-nonce.js';
 import { KeyRing } from '../auth/keys.js';
 import { OAuthService } from '../auth/oauth.js';
 import { PasswordHasher } from '../auth/passwords.js';
 import { RevocationFeed } from '../auth/revocation-feed.js';
 import { RevocationSync } from '../auth/revocation-sync.js';
 import { RevocationSet } from '../auth/revocations.js';
-import { deriveKey } from '../auth/secrets.js';
+import { deriveKey, type KeyPurpose } from '../auth/secrets.js';
 import { SessionService } from '../auth/sessions.js';
 import { Throttle } from '../auth/throttle.js';
 import { AccessTokenVerifier } from '../auth/verifier.js';
@@ -33,6 +35,8 @@ export interface Domain {
   accountService: AccountService;
   /** The OAuth 2.0 endpoints over `sessions` and `verifier`. */
   oauth: OAuthService;
+  /** Checks DPoP proofs (RFC 9449) for logins, refreshes and protected endpoints. */
+  dpop: DpopVerifier;
   /** Directory, proxies and key sharing with other regions; undefined for a region on its own. */
   regions: RegionServices | undefined;
 }
@@ -43,13 +47,14 @@ export interface DomainOptions {
 }
 
 /**
- * The key children of refresh tokens are derived under. In a topology every
- * region that holds a family may rotate it, so a retry inside the grace
- * window must get the same child wherever it lands: the key comes from the
- * secret all regions share, not from the region's own master key.
+ * A key every region derives alike: that of refresh-token children and of
+ * DPoP nonces. In a topology every region that holds a family may rotate it,
+ * so a retry inside the grace window must get the same child wherever it
+ * lands (and a nonce from one region must work in another): the key comes
+ * from the secret all regions share, not from the region's own master key.
  */
-function rotationKey(master: Buffer, regions: RegionServices | undefined): Buffer {
-  return deriveKey(regions ? Buffer.from(regions.secret, 'utf8') : master, 'refresh-rotation');
+function sharedKey(master: Buffer, regions: RegionServices | undefined, purpose: KeyPurpose): Buffer {
+  return deriveKey(regions ? Buffer.from(regions.secret, 'utf8') : master, purpose);
 }
 
 /** Builds the domain objects. No I/O and no timers: starting them is startDomain's (src/runtime/start.ts). */
@@ -128,7 +133,8 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
       refreshTtlSeconds: config.refreshTokenTtl,
       refreshIdleSeconds: config.refreshIdleTtl,
       graceSeconds: config.refreshGraceSeconds,
-      rotationKey: rotationKey(infra.masterKey, regions),
+      rotationKey: sharedKey(infra.masterKey, regions, 'refresh-rotation'),
+      requireDpop: config.dpopRequired,
     },
     sessions: sessionStore,
     accounts,
@@ -162,5 +168,12 @@ export function buildDomain(infra: Infrastructure, opts: DomainOptions = {}): Do
     }),
     oauth: new OAuthService({ issuer: config.issuer, clientId: config.clientId, passwordGrant: config.oauthPasswordGrant }, sessions, verifier),
     regions,
+    dpop: new DpopVerifier({
+      clock,
+      replay: shared.replay,
+      windowSeconds: config.dpopProofWindow,
+      // Keyed like rotation: a nonce handed out by one region is taken by every other.
+      nonces: config.dpopNonce ? new DpopNonces(sharedKey(infra.masterKey, regions, 'dpop-nonce'), clock, config.dpopProofWindow) : undefined,
+    }),
   };
 }

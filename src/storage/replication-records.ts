@@ -34,6 +34,8 @@ export interface ReplicatedFamily {
   lastUsedAt: number;
   revokedAt: number | null;
   revokedReason: string | null;
+  /** The DPoP key thumbprint the family is bound to; once set, never changed anywhere. Absent from a region without DPoP. */
+  jkt?: string | null;
 }
 
 export interface ReplicatedRevocation {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type CounterStore, MemoryCounterStore } from '../auth/counters.js';
+import { MemoryReplayStore, type ReplayStore } from '../auth/dpop-replay.js';
 import type { RevocationBus } from '../auth/revocation-sync.js';
 import type { Config } from '../config/schema.js';
 import type { Audit } from '../observability/audit.js';
@@ -9,6 +10,7 @@ import { RefreshCache } from './cache/refresh-cache.js';
 import { MemoryVersionedStore } from './cache/versioned-store.js';
 import { RedisLink } from './redis/connection.js';
 import { FallbackCounterStore, RedisCounterStore } from './redis/counters.js';
+import { FallbackReplayStore, RedisReplayStore } from './redis/dpop-replay.js';
 import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { RedisRevocationChannel } from './redis/revocation-channel.js';
 import { RedisRotations } from './redis/rotations.js';
@@ -29,6 +31,8 @@ export interface SharedState {
   readonly keys: RedisKeys;
   readonly cache: RefreshCache;
   readonly counters: CounterStore;
+  /** DPoP proof ids already taken: the region's with Redis (per process while it is down), else this process's. */
+  readonly replay: ReplayStore;
   readonly bus: RevocationBus | undefined;
   /** The Redis command connection (Redis only). */
   readonly link: RedisLink | undefined;
@@ -57,6 +61,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
       keys,
       cache: new RefreshCache(memory, keys, d.clock, d.metrics),
       counters: new MemoryCounterStore(d.clock),
+      replay: new MemoryReplayStore(d.clock),
       bus: undefined,
       link: undefined,
       rotations: undefined,
@@ -73,6 +78,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
     keys,
     cache: new RefreshCache(new RedisVersionedStore(link), keys, d.clock, d.metrics),
     counters: new FallbackCounterStore(new RedisCounterStore(link, keys, d.clock), new MemoryCounterStore(d.clock), d.audit),
+    replay: new FallbackReplayStore(new RedisReplayStore(link, keys), new MemoryReplayStore(d.clock), d.audit),
     bus,
     link,
     rotations: new RedisRotations(link, keys),

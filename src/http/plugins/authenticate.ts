@@ -1,7 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import { parseBearer } from '../../auth/bearer.js';
+import { parseAuthorization } from '../../auth/bearer.js';
+import type { DpopVerifier } from '../../auth/dpop.js';
+import { checkSenderConstraint } from '../../auth/dpop-access.js';
 import { type AccessClaims, type AccessTokenVerifier, fail, verifyFailureOf } from '../../auth/verifier.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { Services } from '../../services.js';
+import { proofTargetOf, type ServiceUrls } from './dpop.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,20 +26,37 @@ function failureOutcome(err: unknown): 'expired' | 'revoked' | 'invalid' {
   }
 }
 
+/** How protected routes check DPoP-bound tokens (RFC 9449 §7). */
+export interface SenderConstraint {
+  dpop: DpopVerifier;
+  urls: ServiceUrls;
+  /** Unbound tokens are refused (MERIDIAN_DPOP_REQUIRED). */
+  required: boolean;
+}
+
+export const senderConstraintOf = (s: Pick<Services, 'dpop' | 'config'>): SenderConstraint => ({
+  dpop: s.dpop,
+  urls: s.config,
+  required: s.config.dpopRequired,
+});
+
 /**
- * A preHandler for protected routes: verifies the bearer access token locally
- * (no database, no network) and puts its claims on the request. Each outcome
- * is counted in `verifications` when given.
+ * A preHandler for protected routes: verifies the access token locally (no
+ * database, no network), and for a DPoP-bound one its proof, and puts its
+ * claims on the request. Each outcome is counted in `verifications` when given.
  */
-export function authenticate(verifier: AccessTokenVerifier, verifications?: Metrics['tokenVerifications']) {
+export function authenticate(verifier: AccessTokenVerifier, verifications: Metrics['tokenVerifications'] | undefined, sender: SenderConstraint) {
   return async function requireAccessToken(request: FastifyRequest): Promise<void> {
-    const token = parseBearer(request.headers.authorization);
-    if (!token) {
+    const presented = parseAuthorization(request.headers.authorization);
+    if (!presented) {
       verifications?.inc({ outcome: 'missing' });
       fail('missing bearer token');
     }
     try {
-      request.claims = verifier.verify(token);
+      const claims = verifier.verify(presented.token);
+      const target = proofTargetOf(request, sender.urls);
+      await checkSenderConstraint(claims, presented, request.headers.dpop, target, sender.dpop, { required: sender.required });
+      request.claims = claims;
     } catch (err) {
       verifications?.inc({ outcome: failureOutcome(err) });
       throw err;

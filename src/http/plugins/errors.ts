@@ -43,6 +43,8 @@ export function toAppError(err: FastifyError | Error): AppError {
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
   if (err.code === 'invalid_token') reply.header('www-authenticate', 'Bearer error="invalid_token"');
+  // After the default: a challenge the error brings (DPoP on a protected resource) replaces it.
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
   return reply.code(err.status).type('application/json; charset=utf-8').send({ error: err.code, error_description: err.description });
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SessionView } from '../../auth/account-service.js';
 import type { Services } from '../../services.js';
-import { authenticate } from '../plugins/authenticate.js';
+import { authenticate, senderConstraintOf } from '../plugins/authenticate.js';
 import { errors, idParams, passwordChangeBody, sessionsResponse } from '../schemas.js';
 import { context } from './auth.js';
 import { answer } from '../served.js';
@@ -16,7 +16,7 @@ export function sessionBody(s: SessionView) {
 /** `/v1/auth/sessions` and `/v1/auth/password`: the signed-in user's account, thin over AccountService. */
 export async function accountRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
   const { accountService } = services;
-  const requireToken = authenticate(services.verifier, services.metrics.tokenVerifications);
+  const requireToken = authenticate(services.verifier, services.metrics.tokenVerifications, senderConstraintOf(services));
 
   app.get('/v1/auth/sessions', { schema: { response: { 200: sessionsResponse, ...errors(401, 503) } }, preHandler: requireToken }, async (request) => {
     const list = answer(request, await accountService.listSessions(request.claims!, context(request)));

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../services.js';
 import type { RequestContext } from '../../observability/audit.js';
-import { authenticate } from '../plugins/authenticate.js';
+import { authenticate, senderConstraintOf } from '../plugins/authenticate.js';
+import { tokenRequestProof } from '../plugins/dpop.js';
 import { answer } from '../served.js';
 import { credentialsBody, errors, logoutBody, meResponse, refreshBody, tokenResponse, userResponse } from '../schemas.js';
 
@@ -17,8 +18,8 @@ export const context = (request: FastifyRequest): RequestContext =>
 
 /** `/v1/auth/*`: thin handlers over the account and session services. */
 export async function authRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
-  const { accounts, sessions, verifier } = services;
-  const requireToken = authenticate(verifier, services.metrics.tokenVerifications);
+  const { accounts, sessions, verifier, dpop, config } = services;
+  const requireToken = authenticate(verifier, services.metrics.tokenVerifications, senderConstraintOf(services));
 
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/register',
@@ -32,13 +33,19 @@ export async function authRoutes(app: FastifyInstance, { services }: { services:
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/login',
     { schema: { body: credentialsBody, response: { 200: tokenResponse, ...errors(400, 413, 415, 429, 503) } } },
-    async (request) => answer(request, await sessions.login(request.body.username, request.body.password, context(request))),
+    async (request, reply) => {
+      const jkt = await tokenRequestProof(request, reply, dpop, config);
+      return answer(request, await sessions.login(request.body.username, request.body.password, context(request), jkt));
+    },
   );
 
   app.post<{ Body: { refresh_token: string } }>(
     '/v1/auth/refresh',
     { schema: { body: refreshBody, response: { 200: tokenResponse, ...errors(400, 413, 415, 503) } } },
-    async (request) => answer(request, await sessions.refresh(request.body.refresh_token, context(request))),
+    async (request, reply) => {
+      const jkt = await tokenRequestProof(request, reply, dpop, config);
+      return answer(request, await sessions.refresh(request.body.refresh_token, context(request), jkt));
+    },
   );
 
   app.post<{ Body: { refresh_token?: string; all_sessions?: boolean } | null }>(

@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RequestContext } from '../../observability/audit.js';
+import type { FastifyInstance } from 'fastify';
 import { normalizeUsername } from '../../auth/usernames.js';
 import { AppError } from '../../errors.js';
 import { toKeysBody } from '../../regions/key-sync.js';
@@ -9,7 +8,9 @@ import type { Services } from '../../services.js';
 import { requireRegionSecret } from '../plugins/region-auth.js';
 import { errors, sessionsResponse, tokenResponse } from '../schemas.js';
 import { sessionBody } from './accounts.js';
+import { forwarded } from '../forwarded.js';
 import { answer } from '../served.js';
+import { dpopJkt, internalDpopRoutes } from './internal-dpop.js';
 
 /**
  * `/internal/v1/*`: what regions ask each other. Registered only when a
@@ -47,7 +48,12 @@ const loginBody = {
   type: 'object',
   additionalProperties: false,
   required: ['username', 'password'],
-  properties: { username: { type: 'string', maxLength: 256 }, password: { type: 'string', maxLength: 8192 }, client_ip: { type: 'string', maxLength: 64 } },
+  properties: {
+    username: { type: 'string', maxLength: 256 },
+    password: { type: 'string', maxLength: 8192 },
+    client_ip: { type: 'string', maxLength: 64 },
+    dpop_jkt: dpopJkt,
+  },
 } as const;
 
 const logoutBody = {
@@ -101,7 +107,7 @@ const replicatedUser = object({
   updatedAt: ms,
   passwordChangedAt: ms,
 });
-const replicatedFamily = object({
+const familyFields = object({
   id,
   userId: id,
   region: regionId,
@@ -112,6 +118,11 @@ const replicatedFamily = object({
   revokedAt: msOrNull,
   revokedReason: { type: ['string', 'null'], maxLength: 32 },
 });
+// The DPoP binding is optional on the wire: a region of an older release sends none.
+const replicatedFamily = {
+  ...familyFields,
+  properties: { ...familyFields.properties, jkt: { ...dpopJkt, type: ['string', 'null'] } },
+} as const;
 const replicatedToken = object({
   hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
   sessionId: id,
@@ -167,12 +178,6 @@ const passwordBody = {
   },
 } as const;
 
-/** A request another region forwarded: the client's address comes from that region, which the secret vouches for. */
-const forwarded = (request: FastifyRequest, clientIp: string | undefined): RequestContext => {
-  const from = request.headers['x-meridian-from'];
-  return { requestId: request.id, ip: clientIp ?? request.ip, forwardedBy: typeof from === 'string' && from ? from : 'unknown' };
-};
-
 export async function internalRoutes(app: FastifyInstance, { services, regions }: { services: Services; regions: RegionServices }): Promise<void> {
   const { config, keys, sessions, clock } = services;
   app.addHook('onRequest', requireRegionSecret(regions.secret));
@@ -182,11 +187,16 @@ export async function internalRoutes(app: FastifyInstance, { services, regions }
     toKeysBody(config.region, config.issuer, keys.ownKeys()),
   );
 
-  app.post<{ Body: { username: string; password: string; client_ip?: string } }>(
+  app.post<{ Body: { username: string; password: string; client_ip?: string; dpop_jkt?: string } }>(
     '/internal/v1/login',
     { schema: { body: loginBody, response: { 200: tokenResponse, ...failures, ...errors(429) } } },
-    async (request) => answer(request, await sessions.login(request.body.username, request.body.password, forwarded(request, request.body.client_ip))),
+    async (request) => {
+      const { username, password, client_ip, dpop_jkt } = request.body;
+      return answer(request, await sessions.login(username, password, forwarded(request, client_ip), dpop_jkt));
+    },
   );
+
+  await app.register(internalDpopRoutes, { services });
 
   app.post<{ Body: { user_id: string; session_id: string; refresh_token?: string; all_sessions?: boolean } }>(
     '/internal/v1/logout',

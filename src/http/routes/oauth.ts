@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenLookup, TokenRequest } from '../../auth/oauth.js';
 import type { Services } from '../../services.js';
 import { requireServiceToken } from '../plugins/admin.js';
+import { tokenRequestProof } from '../plugins/dpop.js';
 import { acceptFormBodies } from '../plugins/form.js';
 import { errors, introspectionResponse, OAUTH_CONTENT_TYPES, serverMetadataResponse, tokenLookupBody, tokenRequestBody, tokenResponse } from '../schemas.js';
 import { context } from './auth.js';
@@ -12,21 +13,21 @@ import { answer } from '../served.js';
  * as their own plugin so that form bodies are accepted here and nowhere else.
  */
 export async function oauthRoutes(app: FastifyInstance, { services }: { services: Services }): Promise<void> {
-  const { oauth, config } = services;
+  const { oauth, config, dpop } = services;
   acceptFormBodies(app);
   const metadata = oauth.metadata();
 
   app.post<{ Body: TokenRequest }>(
     '/oauth/token',
     { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenRequestBody, response: { 200: tokenResponse, ...errors(400, 401, 413, 415, 429, 503) } } },
-    async (request) => answer(request, await oauth.token(request.body, context(request))),
+    async (request, reply) => answer(request, await oauth.token(request.body, context(request), await tokenRequestProof(request, reply, dpop, config))),
   );
 
   app.post<{ Body: TokenLookup }>(
     '/oauth/revoke',
     { schema: { consumes: OAUTH_CONTENT_TYPES, body: tokenLookupBody, response: { 200: { type: 'null' }, ...errors(400, 401, 413, 415, 503) } } },
     async (request, reply) => {
-      const revoked = await oauth.revoke(request.body, context(request));
+      const revoked = await oauth.revoke(request.body, context(request), await tokenRequestProof(request, reply, dpop, config));
       if (revoked) answer(request, revoked);
       return reply.code(200).send();
     },

@@ -2,10 +2,13 @@
  * `meridian/client`: log in, call APIs with a fresh access token, log out.
  * Runs in browsers and in Node (web-platform APIs only: fetch, Web Locks).
  */
+import { dpopFetch } from './dpop.js';
+import { type DpopKeyStore, defaultKeyStore } from './dpop-keys.js';
 import { errorFrom, SessionEndedError } from './errors.js';
 import { type LockManagerLike, Refresher, toTokenSet } from './refresh.js';
 import { memoryStore, type TokenSet, type TokenStore } from './store.js';
 
+export { type DpopKeyStore, indexedDbKeyStore, memoryKeyStore } from './dpop-keys.js';
 export { MeridianError, SessionEndedError } from './errors.js';
 export type { LockManagerLike } from './refresh.js';
 export { memoryStore, webStorageStore, type TokenSet, type TokenStore, type WebStorage } from './store.js';
@@ -26,6 +29,12 @@ export interface ClientOptions {
   lockName?: string;
   fetch?: typeof fetch;
   now?: () => number;
+  /**
+   * DPoP (RFC 9449): every request to the server and to `resourceOrigins` carries a proof signed
+   * with a non-extractable key, so the session is bound to it. Default: the key is kept in
+   * IndexedDB where there is one (browsers), else in memory. `false` turns DPoP off.
+   */
+  dpop?: { keys?: DpopKeyStore } | false;
 }
 
 export interface ClientEvents {
@@ -43,7 +52,7 @@ export interface MeridianClient {
   login(username: string, password: string): Promise<void>;
   /** Ends this session on the server (or, with `allSessions`, every session of the user) and forgets the tokens. */
   logout(opts?: { allSessions?: boolean }): Promise<void>;
-  /** `fetch` with `Authorization: Bearer`, refreshing first when the token is about to expire, and once more on a 401. */
+  /** `fetch` with `Authorization: Bearer` (or `DPoP` and a proof, for a bound session), refreshing first when the token is about to expire, and once more on a 401. */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
   /** A currently valid access token. Throws SessionEndedError when there is no session. */
   accessToken(): Promise<string>;
@@ -61,9 +70,10 @@ export function createClient(options: ClientOptions): MeridianClient {
   const root = base.href.replace(/\/+$/, '');
   const origins = new Set([base.origin, ...(options.resourceOrigins ?? []).map((o) => new URL(o).origin)]);
   const store = options.store ?? memoryStore();
-  // Called as a plain function: a browser's fetch throws when called on another object.
-  const fetchImpl: typeof fetch = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
   const now = options.now ?? Date.now;
+  // Called as a plain function: a browser's fetch throws when called on another object.
+  const plainFetch: typeof fetch = (input, init) => (options.fetch ?? globalThis.fetch)(input, init);
+  const fetchImpl = options.dpop === false ? plainFetch : dpopFetch(plainFetch, { keys: options.dpop?.keys ?? defaultKeyStore(), now, origins });
   const leewayMs = (options.refreshLeewaySeconds ?? 30) * 1000;
   const listeners = new Map<keyof ClientEvents, Set<(detail: unknown) => void>>();
   const emit = <K extends keyof ClientEvents>(event: K, detail: ClientEvents[K]): void => {
@@ -104,8 +114,11 @@ export function createClient(options: ClientOptions): MeridianClient {
       if (!tokens) return;
       try {
         if (opts.allSessions) {
-          const access = (await current()).accessToken;
-          const res = await post('/v1/auth/logout', '{"all_sessions":true}', { 'content-type': 'application/json', authorization: `Bearer ${access}` });
+          const { accessToken, tokenType } = await current();
+          const res = await post('/v1/auth/logout', '{"all_sessions":true}', {
+            'content-type': 'application/json',
+            authorization: `${tokenType ?? 'Bearer'} ${accessToken}`,
+          });
           if (!res.ok) throw await errorFrom(res);
         } else {
           // Revoking the refresh token ends the session even when the access token has expired.
@@ -127,7 +140,7 @@ export function createClient(options: ClientOptions): MeridianClient {
       if (!origins.has(url.origin)) throw new TypeError(`the access token is not sent to ${url.origin}; list it in resourceOrigins`);
       const send = (tokens: TokenSet) => {
         const headers = new Headers(init.headers);
-        headers.set('authorization', `Bearer ${tokens.accessToken}`);
+        headers.set('authorization', `${tokens.tokenType ?? 'Bearer'} ${tokens.accessToken}`);
         return fetchImpl(url, { ...init, headers });
       };
       const tokens = await current();

@@ -32,7 +32,14 @@ export function toTokenSet(body: unknown, now: number): TokenSet {
     throw new MeridianError('invalid_response', 200, 'malformed token response');
   }
   const refreshIn = typeof b.refresh_expires_in === 'number' ? b.refresh_expires_in : Number.POSITIVE_INFINITY;
-  return { accessToken: b.access_token, refreshToken: b.refresh_token, expiresAt: now + b.expires_in * 1000, refreshExpiresAt: now + refreshIn * 1000 };
+  return {
+    accessToken: b.access_token,
+    refreshToken: b.refresh_token,
+    expiresAt: now + b.expires_in * 1000,
+    refreshExpiresAt: now + refreshIn * 1000,
+    // RFC 6749 §5.1: the type is case-insensitive.
+    tokenType: typeof b.token_type === 'string' && b.token_type.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+  };
 }
 
 /**

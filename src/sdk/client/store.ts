@@ -6,6 +6,8 @@ export interface TokenSet {
   expiresAt: number;
   /** When the refresh token expires, on this client's clock (epoch ms). */
   refreshExpiresAt: number;
+  /** `DPoP` for a session bound to the client's key: the access token is sent as `Authorization: DPoP`. Absent means Bearer. */
+  tokenType?: 'Bearer' | 'DPoP';
 }
 
 /**

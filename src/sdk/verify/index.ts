@@ -5,16 +5,21 @@
  * session is refused within a stated bound and no request calls the issuer.
  */
 import type { SigningAlg } from '../../config/schema.js';
+import { parseAuthorization } from '../../auth/bearer.js';
+import { DpopVerifier } from '../../auth/dpop.js';
+import { checkSenderConstraint } from '../../auth/dpop-access.js';
+import { MemoryReplayStore } from '../../auth/dpop-replay.js';
 import { type AccessClaims, AccessTokenVerifier, fail } from '../../auth/verifier.js';
 import { unavailable } from '../../errors.js';
 import { type Clock, systemClock } from '../../util/runtime.js';
 import { RemoteKeySet } from './jwks.js';
+import type { ResourceRequest } from './middleware.js';
 import { type FeedMode, RevocationFollower } from './revocation-follower.js';
 
 export type { AccessClaims, VerifyFailure } from '../../auth/verifier.js';
 export { verifyFailureOf } from '../../auth/verifier.js';
 export { AppError, isAppError } from '../../errors.js';
-export { expressAuth, fastifyAuth, type AuthenticatedRequest } from './middleware.js';
+export { expressAuth, fastifyAuth, type AuthenticatedRequest, type ResourceRequest } from './middleware.js';
 
 export interface VerifierConfig {
   /** The issuer URL, exactly as in the tokens' `iss` (MERIDIAN_ISSUER). */
@@ -46,6 +51,13 @@ export interface VerifierConfig {
   clock?: Clock;
   /** Background failures (feed, key refresh); they also show as staleness. Default: ignored. */
   onError?: (err: unknown) => void;
+  /**
+   * The origins clients call this service at (e.g. `https://api.example.com`): a DPoP proof's `htu`
+   * must name one. Without them DPoP-bound tokens are refused (the Host header is the client's to pick).
+   */
+  resourceOrigins?: readonly string[];
+  /** A DPoP proof is taken while its `iat` is at most this far from now; its `jti` is kept, in this process, twice as long. Default 60. */
+  dpopWindowSeconds?: number;
 }
 
 export interface Verifier {
@@ -53,6 +65,11 @@ export interface Verifier {
   ready(): Promise<void>;
   /** The token's claims, or an AppError: `invalid_token` (401) or `temporarily_unavailable` (503). */
   verify(token: string): Promise<AccessClaims>;
+  /**
+   * A request's access token (`Bearer`, or `DPoP` with its proof and `ath`
+   * for a token bound by `cnf.jkt`, RFC 9449 §7); the middleware's check.
+   */
+  verifyRequest(request: ResourceRequest): Promise<AccessClaims>;
   /** Stops following the feed. */
   close(): void;
 }
@@ -112,14 +129,28 @@ export function createVerifier(config: VerifierConfig): Verifier {
     return starting;
   };
 
+  const dpop = new DpopVerifier({ clock, replay: new MemoryReplayStore(clock), windowSeconds: config.dpopWindowSeconds ?? 60 });
+  const origins = (config.resourceOrigins ?? []).map(trimSlash);
+
+  const verify = async (token: string): Promise<AccessClaims> => {
+    await ready();
+    if (feed && clock.now() - feed.heardAt > maxStalenessMs) throw unavailable('revocation feed', new Error('feed is stale'));
+    const kid = kidOf(token);
+    if (kid) await keys.require(kid);
+    return inner.verify(token);
+  };
+
   return {
     ready,
-    async verify(token) {
-      await ready();
-      if (feed && clock.now() - feed.heardAt > maxStalenessMs) throw unavailable('revocation feed', new Error('feed is stale'));
-      const kid = kidOf(token);
-      if (kid) await keys.require(kid);
-      return inner.verify(token);
+    verify,
+    async verifyRequest(request) {
+      const presented = parseAuthorization(request.authorization);
+      if (!presented) fail('missing bearer token');
+      const claims = await verify(presented.token);
+      const path = request.url.split('?', 1)[0] ?? '/';
+      const target = { method: request.method, urls: origins.map((o) => `${o}${path}`) };
+      await checkSenderConstraint(claims, presented, request.dpop, target, dpop, { required: false });
+      return claims;
     },
     close() {
       feed?.close();

@@ -1,12 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseBearer } from '../../auth/bearer.js';
-import { type AccessClaims, fail } from '../../auth/verifier.js';
+import type { AccessClaims } from '../../auth/verifier.js';
 import { AppError } from '../../errors.js';
 
 /** A request that passed the middleware: the verified claims are on `auth`. */
 /** What the middleware needs of a verifier (createVerifier's). */
 export interface TokenVerifier {
-  verify(token: string): Promise<AccessClaims>;
+  verifyRequest(request: ResourceRequest): Promise<AccessClaims>;
+}
+
+/** What of a request the verifier checks: the token, and for a DPoP-bound one the proof and what it names. */
+export interface ResourceRequest {
+  authorization: unknown;
+  dpop: unknown;
+  method: string;
+  /** The request target (path and query), as the request line has it. */
+  url: string;
 }
 
 export interface AuthenticatedRequest {
@@ -25,17 +33,21 @@ function refusal(err: unknown): Refusal {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
   if (e.code === 'invalid_token') headers['www-authenticate'] = 'Bearer error="invalid_token"';
   if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
+  Object.assign(headers, e.headers);
   return { status: e.status, headers, body: JSON.stringify({ error: e.code, error_description: e.description }) };
 }
 
-async function authorize(verifier: TokenVerifier, authorization: unknown): Promise<AccessClaims> {
-  const token = parseBearer(authorization);
-  if (!token) fail('missing bearer token');
-  return verifier.verify(token);
-}
+const requestOf = (r: { headers: Record<string, unknown>; method?: string; url?: string }): ResourceRequest => ({
+  authorization: r.headers.authorization,
+  dpop: r.headers.dpop,
+  method: r.method ?? 'GET',
+  url: r.url ?? '/',
+});
 
 interface FastifyLikeRequest {
   headers: Record<string, string | string[] | undefined>;
+  method?: string;
+  url?: string;
 }
 interface FastifyLikeReply {
   code(status: number): this;
@@ -50,7 +62,7 @@ interface FastifyLikeReply {
 export function fastifyAuth(verifier: TokenVerifier) {
   return async function meridianAuth(request: FastifyLikeRequest, reply: FastifyLikeReply): Promise<unknown> {
     try {
-      (request as FastifyLikeRequest & AuthenticatedRequest).auth = await authorize(verifier, request.headers.authorization);
+      (request as FastifyLikeRequest & AuthenticatedRequest).auth = await verifier.verifyRequest(requestOf(request));
       return undefined;
     } catch (err) {
       const r = refusal(err);
@@ -64,7 +76,7 @@ export function fastifyAuth(verifier: TokenVerifier) {
 /** The same for Express and Connect: `app.use(expressAuth(verifier))`. */
 export function expressAuth(verifier: TokenVerifier) {
   return function meridianAuth(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    authorize(verifier, req.headers.authorization).then(
+    verifier.verifyRequest(requestOf(req)).then(
       (claims) => {
         (req as IncomingMessage & AuthenticatedRequest).auth = claims;
         next();

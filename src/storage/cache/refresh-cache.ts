@@ -19,7 +19,7 @@ function parse<T>(data: string | null, required: readonly (keyof T)[]): T | null
   }
 }
 
-const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'rotatedAt', 'expiresAt', 'revokedAt'] as const;
+const FAMILY_FIELDS = ['sessionId', 'userId', 'username', 'disabled', 'region', 'generation', 'rotatedAt', 'expiresAt', 'revokedAt', 'jkt'] as const;
 
 /**
  * The session states in the cache: one entry per session (generation, when

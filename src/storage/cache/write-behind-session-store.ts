@@ -47,7 +47,8 @@ export class WriteBehindSessionStore implements SessionStore {
     // The cache is brought up to PostgreSQL where it is behind: a rotation made there while Redis was
     // away (so the compare-and-set in Redis starts from the generation decided on), or a revocation
     // whose write-through failed.
-    if (storedIsLater || (stored.revokedAt !== null && cached.revokedAt === null)) await this.cache.tryWrite({ families: [familyOf(merged)] }, 'fill');
+    if (storedIsLater || (stored.revokedAt !== null && cached.revokedAt === null) || stored.jkt !== cached.jkt)
+      await this.cache.tryWrite({ families: [familyOf(merged)] }, 'fill');
     return merged;
   }
 
@@ -64,6 +65,10 @@ export class WriteBehindSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
+    // Binding a session to a DPoP key is a security property, never only in Redis: it is made in PostgreSQL
+    // (which may lag the cache by unflushed rotations) and written through; the cache entry left behind is
+    // ahead-checked by the next refresh (see cachedDecisionStands).
+    if (x.jkt && !x.from.jkt) return this.db.rotate({ ...x, storeMayLag: true });
     const next: FamilyState = { ...familyOf(x.from), generation: x.generation, rotatedAt: x.now };
     const rotation = {
       sessionId: x.from.sessionId,

@@ -53,6 +53,7 @@ export class PgReplicaStore implements ReplicaStore {
           date(f.lastUsedAt),
           date(f.revokedAt),
           f.revokedReason,
+          f.jkt ?? null,
         ]);
       }
       const rev = revocationOf(e);

@@ -81,6 +81,7 @@ const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
   lastUsedAt: ['last_used_at', 'time'],
   revokedAt: ['revoked_at', 'time'],
   revokedReason: ['revoked_reason'],
+  jkt: ['dpop_jkt'],
 };
 
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */

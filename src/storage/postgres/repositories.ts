@@ -108,6 +108,7 @@ export class PgUserStore implements UserStore {
 interface SessionRow {
   id: string;
   user_id: string;
+  dpop_jkt: string | null;
   region: string;
   generation: number;
   last_used_at: Date;
@@ -128,6 +129,7 @@ function toFamily(row: SessionRow): FamilyState {
     rotatedAt: at(row.last_used_at),
     expiresAt: at(row.expires_at),
     revokedAt: ms(row.revoked_at),
+    jkt: row.dpop_jkt,
   };
 }
 
@@ -170,6 +172,7 @@ export class PgSessionStore implements SessionStore {
       s.userAgent ?? null,
       s.ip ?? null,
       s.checkedPasswordHash,
+      s.jkt ?? null,
     ]);
     if (r.rows.length === 0) return false;
     await this.onChange?.({ families: r.rows.map(toFamily) });
@@ -189,10 +192,18 @@ export class PgSessionStore implements SessionStore {
   }
 
   async rotate(x: Rotation): Promise<boolean> {
-    const r = await this.db.query<{ generation: number }>(this.sql.rotate, [x.from.sessionId, x.from.generation, x.generation, date(x.now)]);
+    const lowest = x.storeMayLag ? 0 : x.from.generation;
+    const r = await this.db.query<{ generation: number }>(this.sql.rotate, [
+      x.from.sessionId,
+      x.from.generation,
+      x.generation,
+      date(x.now),
+      x.jkt ?? null,
+      lowest,
+    ]);
     if (r.rows.length === 0) return false;
-    // The statement changed these two columns only; the rest is as the decision read it.
-    await this.onChange?.({ families: [{ ...familyOf(x.from), generation: x.generation, rotatedAt: x.now }] });
+    // The statement changed these columns only (the binding only if there was none); the rest is as the decision read it.
+    await this.onChange?.({ families: [{ ...familyOf(x.from), generation: x.generation, rotatedAt: x.now, jkt: x.from.jkt ?? x.jkt ?? null }] });
     return true;
   }
 

@@ -26,6 +26,8 @@ export function redisKeys(prefix: string) {
     pendingRotations: `${prefix}:rotations:pending`,
     /** Hash {c: count, r: window end ms}: a fixed-window throttling counter. */
     counter: (name: string) => `${prefix}:ctr:${name}`,
+    /** String, set once with the proof's lifetime: a DPoP proof already taken (by the hash of its key and jti). */
+    dpopProof: (proofHash: string) => `${prefix}:dpop:${proofHash}`,
     /** Pub/sub channel carrying revoked session ids to every API process of the region. */
     revocationChannel: `${prefix}:revocations`,
     /** What BullMQ puts before its own keys: `<prefix>:bull:<queue>:...`. */

@@ -8,15 +8,16 @@
 -- nothing, so no session outlives the change it raced.
 -- Inputs: $1 session id, $2 user_id, $3 region, $4 now, $5 session expires_at,
 --         $6 user_agent, $7 ip (either may be null), $8 the password_hash the
---         login checked.
+--         login checked, $9 the DPoP key thumbprint the session is bound to
+--         (null: unbound).
 -- Returns: one row, the session and its user in the columns of find-session;
 --          no row when the user changed or is disabled.
 WITH s AS (
-  INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, user_agent, ip)
-  SELECT $1, u.id, $3, 0, $4, $5, $4, $6, $7
+  INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, user_agent, ip, dpop_jkt)
+  SELECT $1, u.id, $3, 0, $4, $5, $4, $6, $7, $9
   FROM users u
   WHERE u.id = $2 AND u.password_hash = $8 AND NOT u.disabled
-  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at
+  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at, dpop_jkt
 )
 -- topology: begin
 , o AS (

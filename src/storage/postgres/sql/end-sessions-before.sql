@@ -12,7 +12,7 @@ WITH s AS (
   SET revoked_at = $4, revoked_reason = 'logout_all'
   WHERE user_id = $1 AND revoked_at IS NULL AND created_at <= $2
     AND id IS DISTINCT FROM $3::text
-  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at
+  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at, dpop_jkt
 ), o AS (
   INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
   SELECT 'revoked', s.id, s.user_id, s.generation, $4 FROM s

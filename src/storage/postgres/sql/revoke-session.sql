@@ -8,7 +8,7 @@ WITH s AS (
   UPDATE sessions
   SET revoked_at = $3, revoked_reason = $4
   WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
-  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at
+  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at, dpop_jkt
 ), o AS (
   INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
   SELECT 'revoked', s.id, s.user_id, s.generation, $3 FROM s

@@ -14,7 +14,7 @@ WITH s AS (
   SET revoked_at = $2, revoked_reason = $3
   WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
     AND id IS DISTINCT FROM $4::text
-  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at
+  RETURNING id, user_id, region, generation, last_used_at, expires_at, revoked_at, dpop_jkt
 ), o AS (
   INSERT INTO outbox (kind, session_id, user_id, generation, created_at)
   SELECT 'revoked', s.id, s.user_id, s.generation, $2 FROM s

@@ -5,14 +5,17 @@
 -- one received before its family is taken from replicated_revocations).
 -- Skipped when the user is not held here. A session the user's sessions were
 -- all ended after (a logout everywhere it was not known to; migration 020)
--- is stored ended at that mark.
+-- is stored ended at that mark. A DPoP binding, once set, never changes: the
+-- first one seen stays.
 -- Inputs: $1 id, $2 user_id, $3 region (origin), $4 generation, $5 created_at,
---         $6 expires_at, $7 last_used_at, $8 revoked_at, $9 revoked_reason.
+--         $6 expires_at, $7 last_used_at, $8 revoked_at, $9 revoked_reason,
+--         $10 dpop_jkt (null: unbound).
 -- Returns: one row (id, revoked_at) when the family is held here afterwards.
-INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, revoked_at, revoked_reason)
+INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, revoked_at, revoked_reason, dpop_jkt)
 SELECT $1, $2, $3, $4, $5, $6, $7,
        LEAST($8::timestamptz, r.revoked_at, ended.at),
-       CASE WHEN $8::timestamptz IS NOT NULL THEN $9::text WHEN r.revoked_at IS NOT NULL THEN 'revoked' WHEN ended.at IS NOT NULL THEN 'logout_all' END
+       CASE WHEN $8::timestamptz IS NOT NULL THEN $9::text WHEN r.revoked_at IS NOT NULL THEN 'revoked' WHEN ended.at IS NOT NULL THEN 'logout_all' END,
+       $10
 FROM users u
 LEFT JOIN replicated_revocations r ON r.session_id = $1
 LEFT JOIN LATERAL (
@@ -28,5 +31,6 @@ ON CONFLICT (id) DO UPDATE SET
     ELSE sessions.last_used_at
   END,
   revoked_at = LEAST(sessions.revoked_at, EXCLUDED.revoked_at),
-  revoked_reason = COALESCE(sessions.revoked_reason, EXCLUDED.revoked_reason)
+  revoked_reason = COALESCE(sessions.revoked_reason, EXCLUDED.revoked_reason),
+  dpop_jkt = COALESCE(sessions.dpop_jkt, EXCLUDED.dpop_jkt)
 RETURNING id, revoked_at
