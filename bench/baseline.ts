@@ -8,7 +8,7 @@
  * build's do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -32,6 +32,11 @@ export function baselineTree(commit: string): string {
   symlinkSync(resolve('node_modules'), resolve(dir, 'node_modules'), 'dir');
   writeFileSync(done, `${full}\n`);
   return dir;
+}
+
+/** Copies this checkout's `file` (a benchmark that drives any build) into `tree`, to run it there. */
+export function copyInto(tree: string, file: string): void {
+  cpSync(resolve(file), resolve(tree, file));
 }
 
 /** The short commit id of HEAD in this checkout, and whether its tree has changes not committed. */

@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: starts what it needs on loopback (a PostgreSQL database,
- * Meridian with its worker, the node-oidc-provider peer, three regions for
+ * Meridian with its worker, the node-oidc-provider peers in memory and on
+ * PostgreSQL, the baseline build on its own database, three regions for
  * replication), runs bounded loads from separate processes, and prints each
  * figure as a ratio to a baseline measured in the same run, with the absolute
  * numbers beside it, and what each request cost every process in CPU time.
  * Results also go to bench/results/latest.json. Needs PostgreSQL
  * (BENCH_PG_URL, default the local server); uses Redis when BENCH_REDIS_URL
- * is set, as a region runs.
+ * is set, as a region runs. BENCH_BASELINE_COMMIT names the build to compare
+ * with (default bf63034; empty for none); BENCH_BYTES=1 adds token bytes on
+ * disk (bench/token-bytes.ts), which takes long.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Child, start } from './child.js';
-import { DEFAULT_BASELINE, thisBuild } from './baseline.js';
+import { replicationBytes, tokenBytes } from './bytes-figures.js';
 import { startRegion } from './meridian.js';
 import { fmt, http, load, PASSWORD, record, rows, SECONDS } from './measure.js';
 import { refreshFigures } from './refresh-figures.js';
@@ -31,46 +34,6 @@ const costs = (us: Record<string, number>) =>
   Object.entries(us)
     .map(([k, v]) => `${k} ${Math.round(v)}`)
     .join(', ');
-
-interface Bytes {
-  sessions: number;
-  rotations: number;
-  bytesPerSessionAfterFirstRotation: number;
-  bytesPerSessionAtEnd: number;
-  bytesPerRotationAfterFirst: number;
-  seconds: number;
-}
-
-/** BENCH_BYTES=1: token state on disk, this build's and the baseline's, each from its own bench/token-bytes.ts. */
-async function tokenBytes(): Promise<void> {
-  const commit = process.env.BENCH_BASELINE_COMMIT ?? DEFAULT_BASELINE;
-  const measure = async (args: string[]) => {
-    const child = start('bench/token-bytes.ts', args);
-    const result = (await child.line()) as unknown as Bytes;
-    await child.exited;
-    return result;
-  };
-  const ours = await measure([]);
-  const theirs = commit ? await measure([commit]) : undefined;
-  const against = (f: (b: Bytes) => number) => ({ value: fmt(f(ours)), baseline: theirs ? fmt(f(theirs)) : '-', ratio: theirs ? f(ours) / f(theirs) : NaN });
-  const runs = `${ours.sessions.toLocaleString('en')} sessions, ${ours.rotations.toLocaleString('en')} rotations, ${Math.round(ours.seconds)} s`;
-  rows.push({
-    figure: `token tables, bytes per session after its first rotation (${runs})`,
-    ...against((b) => b.bytesPerSessionAfterFirstRotation),
-    target: 'reported',
-  });
-  rows.push({
-    figure: `token tables, bytes per session at the end, ${thisBuild()} vs ${commit || '-'}`,
-    ...against((b) => b.bytesPerSessionAtEnd),
-    target: 'flat: <= 1.1x its first-rotation figure',
-    pass: ours.bytesPerSessionAtEnd <= 1.1 * ours.bytesPerSessionAfterFirstRotation,
-  });
-  rows.push({
-    figure: 'token tables, growth per rotation after the first of each session (bytes)',
-    ...against((b) => b.bytesPerRotationAfterFirst),
-    target: 'reported',
-  });
-}
 
 const children: Child[] = [];
 const keep = (c: Child) => {
@@ -179,6 +142,8 @@ async function main() {
     target: 'p99 <= 1,000',
     pass: reachMs.p99 <= 1000,
   });
+
+  await replicationBytes();
 
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   console.log(`\nMeridian benchmarks (${machine}; ${SECONDS} s per load${REDIS ? ', Redis' : ''})\n`);

@@ -123,6 +123,8 @@ try {
     // Growth after the first rotation of each session: bytes per further rotation (0 = flat).
     bytesPerRotationAfterFirst: last.rotations > first.rotations ? (last.total - first.total) / (last.rotations - first.rotations) : 0,
     rotationSecondsAfterFirst: rotationSeconds,
+    tablesAfterFirstRotation: first.bytes,
+    tablesAtEnd: last.bytes,
     samples,
   };
   mkdirSync('bench/results', { recursive: true });
