@@ -58,7 +58,7 @@ export async function replicationBytes(): Promise<void> {
   type Bytes = { replicationBodyBytesPerRotation: number; replicationBodyBytesSentPerRotation: number };
   const ours = await result<Bytes>('bench/replication-bytes.ts', [rotations]);
   const tree = commit ? baselineTree(commit) : undefined;
-  if (tree) copyInto(tree, 'bench/replication-bytes.ts');
+  if (tree) for (const file of ['bench/replication-bytes.ts', 'bench/three-regions.ts']) copyInto(tree, file);
   const theirs = tree ? await result<Bytes>('bench/replication-bytes.ts', [rotations], tree) : undefined;
   for (const [what, f] of [
     ['answered batches', (b: Bytes) => b.replicationBodyBytesPerRotation],

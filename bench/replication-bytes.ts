@@ -8,8 +8,8 @@
  * socket came from a peer. The traffic of an idle period of the same length
  * (key sync and the like) is measured first and subtracted from the socket
  * total. Only the regions' HTTP traffic is counted, so any build can be
- * measured: bench/run.ts copies this file into the baseline's tree and runs
- * it there.
+ * measured: bench/run.ts copies this file and bench/three-regions.ts into the
+ * baseline's tree and runs it there.
  *
  *   node --import tsx bench/replication-bytes.ts [rotations (1000)] [families (50)]
  *
@@ -18,7 +18,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { json, login, post, type Tokens } from '../test/helpers.js';
-import { startRegions, syncKeys } from '../test/regions-harness.js';
+import { startThreeRegions } from './three-regions.js';
 
 const ROTATIONS = Number(process.argv[2] ?? 1000);
 const FAMILIES = Number(process.argv[3] ?? 50);
@@ -58,14 +58,7 @@ function countInbound(server: Server) {
 }
 type Snapshot = ReturnType<ReturnType<typeof countInbound>['snapshot']>;
 
-const set = await startRegions(
-  [
-    { id: 'a', lat: 38.9, lon: -77.0 },
-    { id: 'b', lat: 53.3, lon: -6.3 },
-    { id: 'c', lat: 1.35, lon: 103.8 },
-  ],
-  { directory: 'a', workers: true },
-);
+const set = await startThreeRegions();
 try {
   const ids = ['a', 'b', 'c'];
   const counters = ids.map((id) => countInbound(set.nodes[id]!.t.app.server));
@@ -104,7 +97,6 @@ try {
     return { socket, bodies: Object.fromEntries(Object.entries(bodies).filter(([, b]) => b.requests > 0)) };
   };
 
-  await syncKeys(set);
   const families: Tokens[] = [];
   for (let i = 0; i < FAMILIES; i++) families.push(await login(a.app, `bytes-repl-${i}`));
   await settle();

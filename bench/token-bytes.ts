@@ -66,6 +66,7 @@ interface Sample {
   seconds: number;
   bytes: Record<string, number>;
   total: number;
+  allTables: number;
 }
 const samples: Sample[] = [];
 const started = performance.now();
@@ -77,7 +78,12 @@ async function sample(at: string, rotations: number): Promise<void> {
   const bytes: Record<string, number> = {};
   for (const row of rows) if (row.bytes !== null) bytes[row.name] = Number(row.bytes);
   const total = Object.values(bytes).reduce((a, b) => a + b, 0);
-  samples.push({ at, rotations, seconds: (performance.now() - started) / 1000, bytes, total });
+  // Every table of the schema too, so that state kept under another name does not go unseen.
+  const all = await db.query<{ bytes: string | null }>(
+    `SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = current_schema() AND c.relkind = 'r'`,
+  );
+  samples.push({ at, rotations, seconds: (performance.now() - started) / 1000, bytes, total, allTables: Number(all.rows[0]?.bytes ?? 0) });
   process.stderr.write(`${at}: ${rotations} rotations, ${total} bytes, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
@@ -123,6 +129,8 @@ try {
     // Growth after the first rotation of each session: bytes per further rotation (0 = flat).
     bytesPerRotationAfterFirst: last.rotations > first.rotations ? (last.total - first.total) / (last.rotations - first.rotations) : 0,
     rotationSecondsAfterFirst: rotationSeconds,
+    allTablesPerSessionAfterFirstRotation: first.allTables / SESSIONS,
+    allTablesPerSessionAtEnd: last.allTables / SESSIONS,
     tablesAfterFirstRotation: first.bytes,
     tablesAtEnd: last.bytes,
     samples,
