@@ -58,8 +58,9 @@ export function cpuWindow(groups: Record<string, Group>): CpuWindow | undefined 
   const before = sample();
   return {
     async close() {
-      const found = await Promise.all(Object.values(groups).map((g) => (g.find ? g.find() : Promise.resolve([]))));
+      // Sampled first: a load process that has printed its results may exit while the groups are looked up.
       const after = sample();
+      const found = await Promise.all(Object.values(groups).map((g) => (g.find ? g.find() : Promise.resolve([]))));
       const used: Record<string, number> = {};
       for (const [i, [name, g]] of Object.entries(groups).entries()) {
         let s = 0;
