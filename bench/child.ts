@@ -15,9 +15,13 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Runs `file` with the TypeScript loader; `env` is added to this process's environment. */
-export function start(file: string, args: string[] = [], env: Record<string, string> = {}, stdout: 'pipe' | 'inherit' = 'pipe'): Child {
+/**
+ * Runs `file` with the TypeScript loader; `env` is added to this process's
+ * environment; `cwd` is the tree it runs in (another build's, for an A/B).
+ */
+export function start(file: string, args: string[] = [], env: Record<string, string> = {}, stdout: 'pipe' | 'inherit' = 'pipe', cwd?: string): Child {
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', stdout, 'inherit'],
   });

@@ -8,8 +8,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-/** Which processes make up a group: by pid or by command name. */
-export type Group = { pids?: readonly number[]; comm?: string };
+/**
+ * Which processes make up a group: by pid, by command name, or by pids looked
+ * up when the window closes (PostgreSQL backends, which come and go with
+ * their pools).
+ */
+export type Group = { pids?: readonly number[]; comm?: string; find?: () => Promise<readonly number[]> };
 
 const TICKS_PER_SECOND = (() => {
   try {
@@ -42,7 +46,7 @@ function sample(): Map<number, { comm: string; seconds: number }> {
 
 export interface CpuWindow {
   /** CPU seconds each group used since the window opened. */
-  close(): Record<string, number>;
+  close(): Promise<Record<string, number>>;
 }
 
 /**
@@ -53,13 +57,16 @@ export function cpuWindow(groups: Record<string, Group>): CpuWindow | undefined 
   if (!canMeasureCpu) return undefined;
   const before = sample();
   return {
-    close() {
+    async close() {
+      // Sampled first: a load process that has printed its results may exit while the groups are looked up.
       const after = sample();
+      const found = await Promise.all(Object.values(groups).map((g) => (g.find ? g.find() : Promise.resolve([]))));
       const used: Record<string, number> = {};
-      for (const [name, g] of Object.entries(groups)) {
+      for (const [i, [name, g]] of Object.entries(groups).entries()) {
         let s = 0;
         for (const [pid, p] of after) {
-          if (g.pids?.includes(pid) || (g.comm !== undefined && p.comm === g.comm)) s += p.seconds - (before.get(pid)?.seconds ?? 0);
+          const member = g.pids?.includes(pid) || found[i]!.includes(pid) || (g.comm !== undefined && p.comm === g.comm);
+          if (member) s += p.seconds - (before.get(pid)?.seconds ?? 0);
         }
         used[name] = s;
       }

@@ -9,7 +9,7 @@
  * refresh-meridian and refresh-oidc (each worker first obtains its own
  * refresh token, then rotates it on every request, as a real client does).
  */
-import http from 'node:http';
+import { httpClient, JSON_TYPE } from './http-client.js';
 
 interface Options {
   port: number;
@@ -25,24 +25,7 @@ interface Options {
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
-const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
-
-function request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: opts.port, method, path, agent, headers: body ? { 'content-length': Buffer.byteLength(body), ...headers } : headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-const JSON_TYPE = { 'content-type': 'application/json' };
+const { request, close } = httpClient(opts.port, opts.concurrency);
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** Returns a function that performs one request for worker `i`, after any per-worker setup. */
@@ -103,4 +86,4 @@ const ok = Object.entries(statuses)
   .filter(([s]) => Number(s) < 400)
   .reduce((n, [, c]) => n + c, 0);
 process.stdout.write(`${JSON.stringify({ requests: latencies.length, ok, rps: ok / elapsed, p50: pct(50), p99: pct(99), statuses })}\n`);
-agent.destroy();
+close();

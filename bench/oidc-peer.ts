@@ -1,7 +1,9 @@
 /**
  * The peer for the refresh benchmark: node-oidc-provider's refresh_token
- * grant with its in-memory adapter, rotating refresh tokens and ES256 JWT
- * access tokens, on a loopback port. `POST /bench/mint` returns a fresh
+ * grant, rotating refresh tokens and ES256 JWT access tokens, on a loopback
+ * port. Storage is its in-memory adapter, or with a PostgreSQL URL as the
+ * first argument the durable adapter of bench/oidc-pg-adapter.ts (its table
+ * created in that database; the second argument is the pool size, default 20). `POST /bench/mint` returns a fresh
  * refresh token (a grant made directly through the provider's models, the
  * way its own tests do), so both servers start the load from equal ground.
  * Prints `{"port": N}` on stdout when listening.
@@ -9,12 +11,17 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider from 'oidc-provider';
+import { createPool, createTables, postgresAdapter } from './oidc-pg-adapter.js';
 
 const RESOURCE = 'urn:meridian:bench';
+const [pgUrl, poolSize = '20'] = process.argv.slice(2);
+const pool = pgUrl ? createPool(pgUrl, Number(poolSize)) : undefined;
+if (pool) await createTables(pool);
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig', kid: 'bench' };
 
 const provider = new Provider('http://127.0.0.1', {
+  ...(pool ? { adapter: postgresAdapter(pool) } : {}),
   clients: [
     {
       client_id: 'bench',

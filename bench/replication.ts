@@ -15,7 +15,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { bearer, json, login, post, type Tokens } from '../test/helpers.js';
-import { startRegions, syncKeys } from '../test/regions-harness.js';
+import { startThreeRegions } from './three-regions.js';
 
 const RATE = Number(process.argv[2] ?? 20);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -28,16 +28,8 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
 
-const set = await startRegions(
-  [
-    { id: 'a', lat: 38.9, lon: -77.0 },
-    { id: 'b', lat: 53.3, lon: -6.3 },
-    { id: 'c', lat: 1.35, lon: 103.8 },
-  ],
-  { directory: 'a', workers: true },
-);
+const set = await startThreeRegions();
 try {
-  await syncKeys(set);
   const [a, b, c] = ['a', 'b', 'c'].map((id) => set.nodes[id]!.t);
   const families: Tokens[] = [];
   for (let i = 0; i < FAMILIES; i++) families.push(await login(a!.app, `bench-repl-${i}`));

@@ -1,55 +1,26 @@
 /**
  * `npm run bench`: starts what it needs on loopback (a PostgreSQL database,
- * Meridian with its worker, the node-oidc-provider peer, three regions for
+ * Meridian with its worker, the node-oidc-provider peers in memory and on
+ * PostgreSQL, the baseline build on its own database, three regions for
  * replication), runs bounded loads from separate processes, and prints each
  * figure as a ratio to a baseline measured in the same run, with the absolute
  * numbers beside it, and what each request cost every process in CPU time.
  * Results also go to bench/results/latest.json. Needs PostgreSQL
  * (BENCH_PG_URL, default the local server); uses Redis when BENCH_REDIS_URL
- * is set, as a region runs.
+ * is set, as a region runs. BENCH_BASELINE_COMMIT names the build to compare
+ * with (default bf63034; empty for none); BENCH_BYTES=1 adds token bytes on
+ * disk (bench/token-bytes.ts), which takes long.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { type Child, start } from './child.js';
-import { cpuWindow, type Group } from './cpu.js';
+import { replicationBytes, tokenBytes } from './bytes-figures.js';
+import { startRegion } from './meridian.js';
+import { fmt, http, load, PASSWORD, record, rows, SECONDS } from './measure.js';
+import { refreshFigures } from './refresh-figures.js';
 
 const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
-const PASSWORD = 'correct horse battery staple';
-
-interface Load {
-  requests: number;
-  ok: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  statuses: Record<string, number>;
-}
-
-/** A load from its own process; `groups` have their CPU time measured while it runs (after its setup). */
-async function load(opts: Record<string, unknown>, groups: Record<string, Group> = {}): Promise<Load & { cpuUs?: Record<string, number> }> {
-  const child = start('bench/load.ts', [JSON.stringify({ seconds: SECONDS, ...opts })]);
-  await child.line((l) => l.ready === true);
-  const cpu = cpuWindow({ ...groups, 'load generator': { pids: [child.pid] } });
-  const result = (await child.line()) as unknown as Load;
-  const used = cpu?.close();
-  await child.exited;
-  if (!used || !Object.keys(groups).length) return result;
-  return { ...result, cpuUs: Object.fromEntries(Object.entries(used).map(([k, s]) => [k, (s * 1e6) / result.requests])) };
-}
-
-async function http(port: number, method: string, path: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, text: await res.text() };
-}
 
 /** Statements by kind (select, insert, ...) from a process's own /metrics. */
 async function dbStatements(port: number): Promise<Record<string, number>> {
@@ -59,26 +30,10 @@ async function dbStatements(port: number): Promise<Record<string, number>> {
   return out;
 }
 
-type Row = { figure: string; value: string; baseline: string; ratio: number; target: string; pass?: boolean };
-const rows: Row[] = [];
-const fmt = (n: number, unit = '') => `${n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)}${unit}`;
-function record(figure: string, value: number, baseline: number, target: number, extra = true, ratio = value / baseline) {
-  rows.push({ figure, value: fmt(value), baseline: fmt(baseline), ratio, target: `>= ${target}x`, pass: ratio >= target && extra });
-}
 const costs = (us: Record<string, number>) =>
   Object.entries(us)
     .map(([k, v]) => `${k} ${Math.round(v)}`)
     .join(', ');
-
-/** Removes the run's keys from Redis (cache entries live as long as the tokens: days). */
-async function dropKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const children: Child[] = [];
 const keep = (c: Child) => {
@@ -92,38 +47,16 @@ async function main() {
   record('verify, first-seen token (ops/s)', v.firstSeen, v.raw, 0.95, true, v.firstSeenRatio);
   record('verify, repeated token (ops/s)', v.repeated, v.raw, 10, true, v.repeatedRatio);
 
-  // A fresh database; Meridian on it with its worker (as a region runs); the oidc-provider peer.
-  const dbName = `meridian_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(PG);
-  dbUrl.pathname = `/${dbName}`;
+  // Meridian on a fresh database with its worker (as a region runs); the oidc-provider peers.
+  const region = await startRegion({ pgUrl: PG, redisUrl: REDIS });
+  const meridian = region.port;
+  const workerPort = region.workerPort;
   const cpuUse: Record<string, Record<string, number>> = {};
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
   try {
-    const env: Record<string, string> = {
-      DATABASE_URL: dbUrl.toString(),
-      LOG_LEVEL: 'info',
-      MERIDIAN_MASTER_KEY: randomBytes(32).toString('base64url'),
-      MERIDIAN_REGISTER_MAX_PER_IP: '1000000',
-      MERIDIAN_LOGIN_MAX_FAILURES_PER_IP: '100000',
-      MERIDIAN_DB_POOL_SIZE: '20',
-      ...(REDIS ? { REDIS_URL: REDIS, MERIDIAN_REDIS_PREFIX: prefix } : {}),
-    };
-    const server = keep(start('bench/server.ts', [], env));
-    const meridian = ((await server.line()) as { port: number }).port;
-    // The worker needs Redis for its queues; without it the run measures the API on its own.
-    const worker = REDIS ? keep(start('src/cli/main.ts', ['worker'], { ...env, LOG_LEVEL: 'info', MERIDIAN_WORKER_METRICS_PORT: '0' })) : undefined;
-    const workerPort = worker && ((await worker.line((l) => l.msg === 'worker started')) as { metricsPort: number }).metricsPort;
     const peer = keep(start('bench/oidc-peer.ts'));
     const oidc = ((await peer.line()) as { port: number }).port;
-    const region: Record<string, Group> = {
-      'Meridian API': { pids: [server.pid] },
-      ...(worker ? { worker: { pids: [worker.pid] } } : {}),
-      PostgreSQL: { comm: 'postgres' },
-      ...(REDIS ? { Redis: { comm: 'redis-server' } } : {}),
-    };
+    const durablePeer = keep(start('bench/oidc-peer.ts', [region.databaseUrl, '20']));
+    const oidcPg = ((await durablePeer.line()) as { port: number }).port;
 
     await http(meridian, 'POST', '/v1/auth/register', { username: 'bench', password: PASSWORD });
     const tokens = JSON.parse((await http(meridian, 'POST', '/v1/auth/login', { username: 'bench', password: PASSWORD })).text);
@@ -133,12 +66,10 @@ async function main() {
     const me = await load({ port: meridian, mode: 'get', path: '/v1/auth/me', bearer: tokens.access_token, concurrency: 32 });
     record('GET /v1/auth/me (req/s)', me.rps, bare.rps, 0.6);
 
-    // 3. Refresh at 64 concurrent clients against node-oidc-provider's refresh grant.
-    const theirs = await load({ port: oidc, mode: 'refresh-oidc', concurrency: 64 }, { 'node-oidc-provider': { pids: [peer.pid] } });
-    const ours = await load({ port: meridian, mode: 'refresh-meridian', username: 'refresher', password: PASSWORD, concurrency: 64 }, region);
-    record(`refresh (req/s), p99 ${fmt(ours.p99, ' ms')} vs ${fmt(theirs.p99, ' ms')}`, ours.rps, theirs.rps, 1.5, ours.p99 <= 20);
-    cpuUse.refresh = ours.cpuUs!;
-    cpuUse['refresh, node-oidc-provider'] = theirs.cpuUs!;
+    // 3. Refresh at 64 concurrent clients against node-oidc-provider's refresh grant, durable and in memory,
+    // and against the baseline build on its own database.
+    const peers = { memory: { port: oidc, pid: peer.pid }, durable: { port: oidcPg, pid: durablePeer.pid } };
+    Object.assign(cpuUse, await refreshFigures(region, peers, { pgUrl: PG, redisUrl: REDIS }));
 
     // 5. DB statements per refresh, counted from the server's and the worker's own metrics.
     const counted = () => Promise.all([dbStatements(meridian), workerPort ? dbStatements(workerPort) : {}]);
@@ -167,7 +98,7 @@ async function main() {
     const idle = await load(probeOpts);
     await http(meridian, 'GET', '/bench/lag');
     const [storm, probe] = await Promise.all([
-      load({ port: meridian, mode: 'login', username: 'bench', password: PASSWORD, concurrency: 8 }, region),
+      load({ port: meridian, mode: 'login', username: 'bench', password: PASSWORD, concurrency: 8 }, region.groups),
       load(probeOpts),
     ]);
     const lag = JSON.parse((await http(meridian, 'GET', '/bench/lag')).text) as { p99: number };
@@ -183,10 +114,9 @@ async function main() {
     });
   } finally {
     await Promise.all(children.map((c) => c.stop()));
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-    if (REDIS) await dropKeys(REDIS, prefix);
+    await region.stop();
   }
+  if (process.env.BENCH_BYTES === '1') await tokenBytes();
 
   // 6. Replication between three regions (its own databases and Redis servers), once the rest has stopped.
   await start('bench/replication.ts', [], {}, 'inherit').exited;
@@ -213,12 +143,14 @@ async function main() {
     pass: reachMs.p99 <= 1000,
   });
 
+  await replicationBytes();
+
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   console.log(`\nMeridian benchmarks (${machine}; ${SECONDS} s per load${REDIS ? ', Redis' : ''})\n`);
   console.log('| figure | Meridian | baseline | ratio | target | met |\n|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.figure} | ${r.value} | ${r.baseline} | ${Number.isNaN(r.ratio) ? '-' : `${r.ratio.toFixed(2)}x`} | ${r.target} | ${r.pass ? 'yes' : 'NO'} |`,
+      `| ${r.figure} | ${r.value} | ${r.baseline} | ${Number.isNaN(r.ratio) ? '-' : `${r.ratio.toFixed(2)}x`} | ${r.target} | ${r.pass === undefined ? '-' : r.pass ? 'yes' : 'NO'} |`,
     );
   if (Object.keys(cpuUse).length) {
     console.log('\nCPU time per request (us), by process:\n');
@@ -227,7 +159,8 @@ async function main() {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(
     'bench/results/latest.json',
-    JSON.stringify({ at: new Date().toISOString(), machine, seconds: SECONDS, redis: !!REDIS, rows, cpuUsPerRequest: cpuUse }, null, 2),
+    // Ends in a newline, as the formatter wants every JSON file under bench/ (results included) to.
+    `${JSON.stringify({ at: new Date().toISOString(), machine, seconds: SECONDS, redis: !!REDIS, rows, cpuUsPerRequest: cpuUse }, null, 2)}\n`,
   );
 }
 
