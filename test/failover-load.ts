@@ -1,0 +1,128 @@
+/**
+ * Login, refresh and logout traffic for the failover tests, with the book
+ * kept that they check afterwards: every answer's status and time, every
+ * acknowledged registration, rotation and logout. A client here does what a
+ * well-behaved one does: on 503 with Retry-After it asks again (sooner than
+ * told, so the window is measured finely). A retry may find that the first
+ * attempt did commit: a registration then answers 409, a logout 401, and the
+ * test checks the database for those too. Any other answer is a failure.
+ */
+import assert from 'node:assert/strict';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
+import type { Db } from '../src/storage/postgres/db.js';
+import { claimsOf, json, logout, PASSWORD, post, refresh, register, type Tokens } from './helpers.js';
+
+const RETRY_MS = 50;
+const REFRESHES_PER_SESSION = 4;
+
+interface Answer {
+  at: number;
+  op: string;
+  status: number;
+}
+
+class Stopped extends Error {}
+
+export class AuthLoad {
+  readonly answers: Answer[] = [];
+  /** Answers no client may get: a 5xx other than 503 with Retry-After, a wrong invalid_grant... */
+  readonly wrong: string[] = [];
+  private readonly users: string[] = [];
+  private readonly committedUsers: string[] = [];
+  private readonly children: string[] = [];
+  private readonly logouts: string[] = [];
+  private readonly committedLogouts: string[] = [];
+  /** When each full register-to-logout cycle began and ended. */
+  private readonly cycles: { began: number; ended: number }[] = [];
+  private stopped = false;
+  private readonly running: Promise<void>[];
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly prefix: string,
+    clients: number,
+  ) {
+    this.running = Array.from({ length: clients }, (_, i) => this.client(i));
+  }
+
+  /** Full cycles that began after `t` and have ended. */
+  cyclesSince(t: number): number {
+    return this.cycles.filter((c) => c.began > t).length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.running);
+  }
+
+  /** The 503s answered after `t`: when the first and last came, and how many. */
+  outage(t: number): { first: number; last: number; count: number } | undefined {
+    const down = this.answers.filter((a) => a.at >= t && a.status === 503);
+    if (down.length === 0) return undefined;
+    return { first: down[0]!.at - t, last: down[down.length - 1]!.at - t, count: down.length };
+  }
+
+  /** Asserts that every acknowledged (and every committed-but-unacknowledged) write is in the database. */
+  async verify(db: Db): Promise<void> {
+    const count = async (sql: string, values: string[]) => Number((await db.query<{ n: string }>(sql, [values])).rows[0]!.n);
+    const users = [...this.users, ...this.committedUsers];
+    assert.equal(await count('SELECT count(*) AS n FROM users WHERE username = ANY($1)', users), users.length, 'every registration is there');
+    assert.equal(
+      await count('SELECT count(*) AS n FROM refresh_tokens WHERE token_hash = ANY($1)', this.children),
+      this.children.length,
+      'every acknowledged rotation is there',
+    );
+    const ended = [...this.logouts, ...this.committedLogouts];
+    assert.equal(await count('SELECT count(*) AS n FROM sessions WHERE id = ANY($1) AND revoked_at IS NOT NULL', ended), ended.length, 'every logout is there');
+  }
+
+  /** What was acknowledged, for the report. */
+  get acknowledged(): { registrations: number; rotations: number; logouts: number } {
+    return { registrations: this.users.length, rotations: this.children.length, logouts: this.logouts.length };
+  }
+
+  private async client(i: number): Promise<void> {
+    try {
+      for (let n = 0; !this.stopped; n++) await this.cycle(`${this.prefix}-${i}-${n}`);
+    } catch (err) {
+      if (!(err instanceof Stopped)) throw err;
+    }
+  }
+
+  private async cycle(username: string): Promise<void> {
+    const began = performance.now();
+    const reg = await this.call('register', () => register(this.app, username), [201], [409]);
+    (reg.statusCode === 201 ? this.users : this.committedUsers).push(username);
+    const tokens = json<Tokens>(await this.call('login', () => post(this.app, '/v1/auth/login', { username, password: PASSWORD }), [200]));
+    let current = tokens.refresh_token;
+    for (let k = 0; k < REFRESHES_PER_SESSION; k++) {
+      const parent = current;
+      // A retried refresh finds its first attempt committed or not: either way 200 (inside the grace window, the same child).
+      current = json<Tokens>(await this.call('refresh', () => refresh(this.app, parent), [200])).refresh_token;
+      this.children.push(hashRefreshToken(current));
+    }
+    const sid = claimsOf(tokens.access_token).sid;
+    const out = await this.call('logout', () => logout(this.app, tokens.access_token), [204], [401]);
+    (out.statusCode === 204 ? this.logouts : this.committedLogouts).push(sid);
+    this.cycles.push({ began, ended: performance.now() });
+  }
+
+  /**
+   * Runs `op` until it gets an answer in `ok`, asking again after each 503
+   * with Retry-After; after one such 503, `afterRetry` answers are accepted too.
+   */
+  private async call(op: string, run: () => Promise<LightMyRequestResponse>, ok: number[], afterRetry: number[] = []): Promise<LightMyRequestResponse> {
+    for (let retried = false; ; retried = true) {
+      const res = await run();
+      this.answers.push({ at: performance.now(), op, status: res.statusCode });
+      if (ok.includes(res.statusCode) || (retried && afterRetry.includes(res.statusCode))) return res;
+      if (res.statusCode !== 503 || !res.headers['retry-after']) {
+        this.wrong.push(`${op}: ${res.statusCode} ${res.body}`);
+        throw new Stopped();
+      }
+      if (this.stopped) throw new Stopped();
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}
