@@ -28,8 +28,8 @@ export function redisTarget(url: string): RedisTarget {
       password: u.password ? decodeURIComponent(u.password) : undefined,
       sentinelPassword: u.searchParams.get('sentinel_password') ?? undefined,
       db: db ? Number(db) : undefined,
-      // The Sentinels announce a new master at once: reconnect then rather than at the next failed command.
-      failoverDetector: true,
+      // No failoverDetector: its +switch-master can arrive while a reconnect asks the Sentinels, and ioredis
+      // then ends the connection for good. Reconnecting after the master's loss finds the new one anyway.
       // A connection that still reaches a demoted master (now a replica) is made again, to the master.
       reconnectOnError: (err) => err.message.startsWith('READONLY'),
       sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
