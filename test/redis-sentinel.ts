@@ -29,9 +29,10 @@ export interface SentinelSet {
 }
 
 export async function startSentinelSet(): Promise<SentinelSet> {
-  const master = await startRedisServer();
-  const replica = await startRedisServer(['--replicaof', '127.0.0.1', String(master.port)]);
   const dir = mkdtempSync(join(tmpdir(), 'meridian-sentinel-'));
+  // A replica stores the copy it syncs: in the set's directory, not the working one.
+  const master = await startRedisServer(['--dir', dir]);
+  const replica = await startRedisServer(['--dir', dir, '--replicaof', '127.0.0.1', String(master.port)]);
   const sentinels: { port: number; proc: ChildProcess }[] = [];
   for (let i = 0; i < SENTINELS; i++) {
     const port = await freePort();
