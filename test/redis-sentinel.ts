@@ -1,14 +1,15 @@
 /**
  * A Redis master, one replica and three Sentinels on loopback ports, for the
- * failover tests. Sentinel's timings are cut from the defaults (30 s until a
- * master counts as down, 3 min failover timeout) to about a second, so a
- * failover takes seconds.
+ * failover tests, configured as `meridian cluster --ha` configures them
+ * (src/devcluster/failover.ts): a master counts as down after a second, not
+ * the default 30 s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { writeSentinelConf } from '../src/devcluster/failover.js';
 import { eventually, freePort } from './helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
@@ -37,20 +38,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
   for (let i = 0; i < SENTINELS; i++) {
     const port = await freePort();
     const conf = join(dir, `sentinel-${i}.conf`);
-    // Sentinel rewrites its file as it learns the set: each gets its own, writable.
-    writeFileSync(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} ${QUORUM}`,
-        `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
-        `sentinel failover-timeout ${MASTER_NAME} 5000`,
-        `sentinel parallel-syncs ${MASTER_NAME} 1`,
-        '',
-      ].join('\n'),
-    );
+    writeSentinelConf(conf, { host: '127.0.0.1', masterPort: master.port, masterName: MASTER_NAME, dir }, port, QUORUM);
     sentinels.push({ port, proc: spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }) });
   }
   /** One SENTINEL command to the Sentinel on `port`; undefined when it does not answer. */

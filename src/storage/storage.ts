@@ -15,7 +15,7 @@ import type { ChangeListener } from './session-state.js';
 import { within } from '../util/within.js';
 
 export type { PoolStats, QueryObserver };
-export { provisionDatabases } from './postgres/provision.js';
+export { checkpoint, failoverNodes, provisionDatabases, tuneFailoverMonitor } from './postgres/provision.js';
 
 /** The session store the services run on: the domain contract, and the family read cache sync needs. */
 export type SessionStorage = SessionStore & FamilyReader;
