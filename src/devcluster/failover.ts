@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpoint, failoverNodes, tuneFailoverMonitor } from '../storage/storage.js';
+import { freePort } from './ports.js';
 import type { ProcessSpec } from './processes.js';
 
 /**
@@ -151,6 +153,44 @@ export interface SentinelPlan {
   replicaPort: number;
   sentinelPorts: readonly number[];
   masterName: string;
+}
+
+export interface FailoverPlan {
+  pair: PairPlan;
+  redis: SentinelPlan;
+}
+
+/**
+ * Ports and directories for one region of the local cluster. The pair goes
+ * under the temporary directory, which the postgres user can reach when the
+ * cluster runs as root (a data directory under /root it could not).
+ */
+export async function planFailover(o: {
+  host: string;
+  region: string;
+  database: string;
+  redisPort: number;
+  redisDir: string;
+  dbPrefix: string;
+}): Promise<FailoverPlan> {
+  const port = () => freePort(o.host);
+  return {
+    pair: {
+      dir: join(tmpdir(), `meridian-cluster-${o.dbPrefix}-${o.region}-pg`),
+      host: o.host,
+      monitorPort: await port(),
+      nodePorts: [await port(), await port()],
+      database: o.database,
+    },
+    redis: {
+      dir: o.redisDir,
+      host: o.host,
+      masterPort: o.redisPort,
+      replicaPort: await port(),
+      sentinelPorts: [await port(), await port(), await port()],
+      masterName: o.region,
+    },
+  };
 }
 
 export const sentinelUrl = (s: SentinelPlan) => `redis+sentinel://${s.sentinelPorts.map((port) => `${s.host}:${port}`).join(',')}/${s.masterName}`;
