@@ -14,7 +14,8 @@ import type { Db } from '../src/storage/postgres/db.js';
 import { claimsOf, json, logout, PASSWORD, post, refresh, register, type Tokens } from './helpers.js';
 
 const RETRY_MS = 50;
-const REFRESHES_PER_SESSION = 4;
+// Enough that a client is as likely to be refreshing as registering or logging in when a store fails.
+const REFRESHES_PER_SESSION = 16;
 
 interface Answer {
   at: number;
@@ -31,6 +32,9 @@ export class AuthLoad {
   private readonly users: string[] = [];
   private readonly committedUsers: string[] = [];
   private readonly children: string[] = [];
+  private readonly parents: string[] = [];
+  /** Refreshes answered 200 after a 503: their first attempt may have committed. */
+  private retriedRefreshes = 0;
   private readonly logouts: string[] = [];
   private readonly committedLogouts: string[] = [];
   /** When each full register-to-logout cycle began and ended. */
@@ -73,13 +77,18 @@ export class AuthLoad {
       this.children.length,
       'every acknowledged rotation is there',
     );
+    // A refresh retried after its first attempt committed got that attempt's successor, not a second one.
+    const forked = await db.query('SELECT parent_hash FROM refresh_tokens WHERE parent_hash = ANY($1) GROUP BY parent_hash HAVING count(*) > 1', [
+      this.parents,
+    ]);
+    assert.equal(forked.rowCount, 0, 'no token has two successors');
     const ended = [...this.logouts, ...this.committedLogouts];
     assert.equal(await count('SELECT count(*) AS n FROM sessions WHERE id = ANY($1) AND revoked_at IS NOT NULL', ended), ended.length, 'every logout is there');
   }
 
   /** What was acknowledged, for the report. */
-  get acknowledged(): { registrations: number; rotations: number; logouts: number } {
-    return { registrations: this.users.length, rotations: this.children.length, logouts: this.logouts.length };
+  get acknowledged(): { registrations: number; rotations: number; logouts: number; retriedRefreshes: number } {
+    return { registrations: this.users.length, rotations: this.children.length, logouts: this.logouts.length, retriedRefreshes: this.retriedRefreshes };
   }
 
   private async client(i: number): Promise<void> {
@@ -99,7 +108,15 @@ export class AuthLoad {
     for (let k = 0; k < REFRESHES_PER_SESSION; k++) {
       const parent = current;
       // A retried refresh finds its first attempt committed or not: either way 200 (inside the grace window, the same child).
-      current = json<Tokens>(await this.call('refresh', () => refresh(this.app, parent), [200])).refresh_token;
+      const rotated = await this.call(
+        'refresh',
+        () => refresh(this.app, parent),
+        [200],
+        [],
+        () => this.retriedRefreshes++,
+      );
+      current = json<Tokens>(rotated).refresh_token;
+      this.parents.push(hashRefreshToken(parent));
       this.children.push(hashRefreshToken(current));
     }
     const sid = claimsOf(tokens.access_token).sid;
@@ -110,13 +127,23 @@ export class AuthLoad {
 
   /**
    * Runs `op` until it gets an answer in `ok`, asking again after each 503
-   * with Retry-After; after one such 503, `afterRetry` answers are accepted too.
+   * with Retry-After; after one such 503, `afterRetry` answers are accepted too,
+   * and an accepted answer calls `onRetried`.
    */
-  private async call(op: string, run: () => Promise<LightMyRequestResponse>, ok: number[], afterRetry: number[] = []): Promise<LightMyRequestResponse> {
+  private async call(
+    op: string,
+    run: () => Promise<LightMyRequestResponse>,
+    ok: number[],
+    afterRetry: number[] = [],
+    onRetried?: () => void,
+  ): Promise<LightMyRequestResponse> {
     for (let retried = false; ; retried = true) {
       const res = await run();
       this.answers.push({ at: performance.now(), op, status: res.statusCode });
-      if (ok.includes(res.statusCode) || (retried && afterRetry.includes(res.statusCode))) return res;
+      if (ok.includes(res.statusCode) || (retried && afterRetry.includes(res.statusCode))) {
+        if (retried) onRetried?.();
+        return res;
+      }
       if (res.statusCode !== 503 || !res.headers['retry-after']) {
         this.wrong.push(`${op}: ${res.statusCode} ${res.body}`);
         throw new Stopped();
