@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import type { Db } from '../src/storage/postgres/db.js';
-import { claimsOf, json, logout, PASSWORD, post, refresh, register, type Tokens } from './helpers.js';
+import { claimsOf, eventually, json, logout, PASSWORD, post, refresh, register, type Tokens } from './helpers.js';
 
 const RETRY_MS = 50;
 // Enough that a client is as likely to be refreshing as registering or logging in when a store fails.
@@ -24,6 +24,35 @@ interface Answer {
 }
 
 class Stopped extends Error {}
+
+/**
+ * Starts `clients` clients, lets traffic flow, then runs `kill` (which
+ * returns once the store has failed over) and `recovered`, and waits until
+ * every client has completed a whole cycle begun after the kill: the service
+ * is back, within 30 s. Asserts that no answer was wrong; returns the load,
+ * stopped, and when the kill was.
+ */
+export async function throughFailover(
+  app: FastifyInstance,
+  prefix: string,
+  clients: number,
+  kill: () => Promise<void>,
+  recovered: () => Promise<void> = async () => {},
+): Promise<{ load: AuthLoad; killedAt: number }> {
+  const load = new AuthLoad(app, prefix, clients);
+  try {
+    await eventually(() => load.cyclesSince(0) >= clients, 20_000, 'traffic before the kill');
+    const killedAt = performance.now();
+    await kill();
+    await recovered();
+    await eventually(() => load.cyclesSince(killedAt) >= clients || load.wrong.length > 0, 30_000, 'every client to complete a cycle after the kill');
+    await load.stop();
+    assert.deepEqual(load.wrong, []);
+    return { load, killedAt };
+  } finally {
+    await load.stop();
+  }
+}
 
 export class AuthLoad {
   readonly answers: Answer[] = [];
@@ -65,6 +94,17 @@ export class AuthLoad {
     const down = this.answers.filter((a) => a.at >= t && a.status === 503);
     if (down.length === 0) return undefined;
     return { first: down[0]!.at - t, last: down[down.length - 1]!.at - t, count: down.length };
+  }
+
+  /** The 503s after `t` and the first success after them, for the test's output. */
+  describeOutage(t: number): string {
+    const outage = this.outage(t);
+    if (!outage) return 'no 503';
+    const back = this.answers.find((a) => a.at > t + outage.last && a.status < 300);
+    return (
+      `503 from ${Math.round(outage.first)} to ${Math.round(outage.last)} ms after the kill (${outage.count} answers)` +
+      (back ? `, first success ${Math.round(back.at - t)} ms after it` : '')
+    );
   }
 
   /** Asserts that every acknowledged (and every committed-but-unacknowledged) write is in the database. */

@@ -11,16 +11,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { childEnv } from '../src/config/load.js';
-import { LocalCluster } from '../src/devcluster/cluster.js';
 import { pgAutoFailoverMissing } from '../src/devcluster/failover.js';
 import { freePort } from '../src/devcluster/ports.js';
-import { createLogger } from '../src/observability/logger.js';
 import { listedHosts } from '../src/config/service-url.js';
 import { PASSWORD } from './helpers.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { oneRegionCluster } from './one-region-cluster.js';
 
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -33,21 +28,7 @@ describe('meridian cluster --ha', { skip: pgAutoFailoverMissing() }, () => {
   it('runs a region on a PostgreSQL pair and a Sentinel-watched Redis, and stops them all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meridian-cluster-ha-'));
     const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
-    const cluster = new LocalCluster({
-      postgresUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
-      dbPrefix: prefix,
-      dataDir,
-      host: '127.0.0.1',
-      gatewayPort: await freePort(),
-      meridian: [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts')],
-      env: (overrides) => childEnv({ MERIDIAN_REGIONS_FILE: '', MERIDIAN_REGION_SECRET: '', ...overrides }),
-      logLevel: 'warn',
-      apiProcesses: 1,
-      logger: createLogger('silent'),
-      regions: [{ id: 'us-east', location: { lat: 38.9, lon: -77.0 } }],
-      readyTimeoutMs: 60_000,
-      ha: true,
-    });
+    const cluster = oneRegionCluster({ dataDir, prefix, gatewayPort: await freePort(), ha: true });
     let ports: number[] = [];
     try {
       const region = (await cluster.start()).regions[0]!;

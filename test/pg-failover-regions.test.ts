@@ -3,9 +3,8 @@
  * region: the changes it acknowledged, queued for the other region in the
  * same transactions, are on the promoted standby and still arrive there.
  */
-import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AuthLoad } from './failover-load.js';
+import { throughFailover } from './failover-load.js';
 import { eventually, type TestApp } from './helpers.js';
 import { type PgHaPair, pgAutoFailoverMissing, startPgHaPair } from './pg-ha.js';
 import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
@@ -39,26 +38,16 @@ describe('PostgreSQL failover during replication to another region', { skip: pgA
 
   it('every acknowledged registration, rotation and logout of the region reaches the other', async () => {
     const a = set.nodes.a!.t;
-    const load = new AuthLoad(a.app, 'repl', CLIENTS);
-    try {
-      await eventually(() => load.cyclesSince(0) >= CLIENTS, 20_000, 'traffic before the kill');
+    const { load, killedAt } = await throughFailover(a.app, 'repl', CLIENTS, async () => {
       const primary = await pair.primary();
-      const killedAt = performance.now();
       pair.kill(primary);
       await pair.failedOver(primary);
-      await eventually(() => load.cyclesSince(killedAt) >= CLIENTS || load.wrong.length > 0, 30_000, 'every client to complete a cycle after the kill');
-      await load.stop();
-      assert.deepEqual(load.wrong, []);
-      await load.verify(a.db);
-      await eventually(async () => (await backlog(a)) === 0, 30_000, "region a's backlog to be sent");
-      await load.verify(set.nodes.b!.t.db);
-      const outage = load.outage(killedAt);
-      console.log(
-        `pg failover with replication: ${JSON.stringify(load.acknowledged)} acknowledged, all of it at the other region; ` +
-          (outage ? `503 from ${Math.round(outage.first)} to ${Math.round(outage.last)} ms after the kill` : 'no 503'),
-      );
-    } finally {
-      await load.stop();
-    }
+    });
+    await load.verify(a.db);
+    await eventually(async () => (await backlog(a)) === 0, 30_000, "region a's backlog to be sent");
+    await load.verify(set.nodes.b!.t.db);
+    console.log(
+      `pg failover with replication: ${JSON.stringify(load.acknowledged)} acknowledged, all of it at the other region; ${load.describeOutage(killedAt)}`,
+    );
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BullQueue } from '../src/jobs/bullmq-queue.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
-import { AuthLoad } from './failover-load.js';
+import { throughFailover } from './failover-load.js';
 import { createTestApp, eventually, json, type TestApp, tierDeps } from './helpers.js';
 import { testPrefix } from './redis-server.js';
 import { type SentinelSet, startSentinelSet } from './redis-sentinel.js';
@@ -37,43 +37,44 @@ describe('Redis failover (Sentinel)', () => {
 
   it('a killed master: nothing refused, Meridian on the new master, every queued job run', async () => {
     assert.equal(await cache(), 'ok');
-    const load = new AuthLoad(t.app, 'redisfail', CLIENTS);
-    try {
-      await eventually(() => load.cyclesSince(0) >= CLIENTS, 20_000, 'traffic before the kill');
-      const oldPort = await set.masterPort();
-      assert.equal(oldPort, set.servers[0]!.port);
-      const killedAt = performance.now();
-      await set.servers[0]!.stop();
-      const newPort = await set.failedOver(oldPort);
-      assert.equal(newPort, set.servers[1]!.port);
-      await eventually(
-        async () => (await cache()) === 'ok',
-        30_000,
-        () => `the cache to be used again, on the new master (${t.services.shared.link?.redis.status})`,
-      );
-      const cacheBack = performance.now() - killedAt;
-      await eventually(() => load.cyclesSince(killedAt) >= CLIENTS || load.wrong.length > 0, 30_000, 'every client to complete a cycle after the kill');
-      await load.stop();
-      assert.deepEqual(load.wrong, []);
-      assert.equal(load.outage(killedAt), undefined, 'no request answered 503');
-      await load.verify(t.db);
+    let killed = 0;
+    let cacheBack = 0;
+    const { load, killedAt } = await throughFailover(
+      t.app,
+      'redisfail',
+      CLIENTS,
+      async () => {
+        const oldPort = await set.masterPort();
+        assert.equal(oldPort, set.servers[0]!.port);
+        killed = performance.now();
+        await set.servers[0]!.stop();
+        assert.equal(await set.failedOver(oldPort), set.servers[1]!.port);
+      },
+      async () => {
+        await eventually(
+          async () => (await cache()) === 'ok',
+          30_000,
+          () => `the cache to be used again, on the new master (${t.services.shared.link?.redis.status})`,
+        );
+        cacheBack = performance.now() - killed;
+      },
+    );
+    assert.equal(load.outage(killedAt), undefined, 'no request answered 503');
+    await load.verify(t.db);
 
-      // Every logout's cache-sync job was queued (its row marked synced only once a replica had it) and has run.
-      await eventually(async () => (await revocations()).every((r) => r.synced), 30_000, 'every revocation queued');
-      const bull = (tier.sync as BullQueue).bull;
-      const rows = await revocations();
-      assert.ok(rows.length >= load.acknowledged.logouts);
-      await eventually(
-        async () => (await Promise.all(rows.map((r) => bull.getJobState(`outbox-${r.id}`)))).every((s) => s === 'completed'),
-        30_000,
-        'every cache-sync job to complete on the new master',
-      );
-      console.log(
-        `redis failover: ${JSON.stringify(load.acknowledged)} acknowledged, no 503; cache in use again ${Math.round(cacheBack)} ms after the kill; ` +
-          `${rows.length} cache-sync jobs all completed`,
-      );
-    } finally {
-      await load.stop();
-    }
+    // Every logout's cache-sync job was queued (its row marked synced only once a replica had it) and has run.
+    await eventually(async () => (await revocations()).every((r) => r.synced), 30_000, 'every revocation queued');
+    const bull = (tier.sync as BullQueue).bull;
+    const rows = await revocations();
+    assert.ok(rows.length >= load.acknowledged.logouts);
+    await eventually(
+      async () => (await Promise.all(rows.map((r) => bull.getJobState(`outbox-${r.id}`)))).every((s) => s === 'completed'),
+      30_000,
+      'every cache-sync job to complete on the new master',
+    );
+    console.log(
+      `redis failover: ${JSON.stringify(load.acknowledged)} acknowledged, no 503; cache in use again ${Math.round(cacheBack)} ms after the kill; ` +
+        `${rows.length} cache-sync jobs all completed`,
+    );
   });
 });
