@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { unavailable } from '../../errors.js';
+import { isAppError, unavailable } from '../../errors.js';
 import { isUnavailableError } from './db.js';
-import { findPrimary, isMultiHostUrl, type NodeAddress, parseMultiHostUrl, type MultiHostUrl } from './primary.js';
+import { findPrimary, isMultiHostUrl, type MultiHostUrl, parseMultiHostUrl } from './primary.js';
 
 /** While no node takes writes, it is looked for again at most this often; requests in between get 503 at once. */
 const RECHECK_MS = 250;
@@ -32,17 +32,19 @@ export type PoolFactory = (url: string) => pg.Pool;
  * the node is there, only busy.
  */
 export function signalsFailover(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return isUnavailableError(err) && !(typeof code === 'string' && code.startsWith('53'));
+  // A failed connect reaches here already answered as a 503; its cause says why.
+  const cause = isAppError(err) ? err.cause : err;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return isUnavailableError(cause) && !(typeof code === 'string' && code.startsWith('53'));
 }
 
 /** The pools for the configured database URL. */
-export function poolSource(url: string, make: PoolFactory, onPrimary?: (node: NodeAddress) => void): PoolSource {
+export function poolSource(url: string, make: PoolFactory): PoolSource {
   if (!isMultiHostUrl(url)) {
     const pool = make(url);
     return { get: () => pool, failed: () => {}, peek: () => pool, end: () => pool.end() };
   }
-  return new FailoverPool(parseMultiHostUrl(url), make, onPrimary);
+  return new FailoverPool(parseMultiHostUrl(url), make);
 }
 
 /**
@@ -60,7 +62,6 @@ class FailoverPool implements PoolSource {
   constructor(
     private readonly target: MultiHostUrl,
     private readonly make: PoolFactory,
-    private readonly onPrimary?: (node: NodeAddress) => void,
   ) {}
 
   get(): pg.Pool | Promise<pg.Pool> {
@@ -82,7 +83,6 @@ class FailoverPool implements PoolSource {
     // An idle connection dropping is the first sign of a primary gone while the region is quiet.
     pool.on('error', (err) => this.failed(pool, err));
     this.current = pool;
-    this.onPrimary?.(node);
     return pool;
   }
 
