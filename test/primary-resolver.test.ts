@@ -12,6 +12,7 @@ import { isAppError } from '../src/errors.js';
 import { openDatabase } from '../src/storage/postgres/drivers.js';
 import { parseMultiHostUrl } from '../src/storage/postgres/primary.js';
 import { redisTarget } from '../src/storage/redis/target.js';
+import { startTcpProxy } from './tcp-proxy.js';
 import { createDatabase, createTestApp, freePort, json, PG_SERVER, register, type TestApp } from './helpers.js';
 
 /** `url` with a node that nothing listens on listed before its own host. */
@@ -87,6 +88,30 @@ describe('the primary of a multi-host URL', () => {
       assert.equal((await register(app.app, 'found-the-primary')).statusCode, 201);
     } finally {
       await app.close();
+    }
+  });
+
+  it('is looked for again when the node in use goes away: the next node, with at most a 503 meanwhile', async () => {
+    const direct = new URL(t.config.databaseUrl!);
+    const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+    const url = `${t.config.databaseUrl!.replace(`@${direct.host}`, `@127.0.0.1:${proxy.port},${direct.host}`)}?target_session_attrs=read-write`;
+    const app = await createTestApp({ databaseUrl: url });
+    try {
+      assert.equal((await register(app.app, 'via-the-first-node')).statusCode, 201);
+      proxy.cut();
+      // Its idle connections dropping is noticed first, so this request may already reach the second node.
+      const during = await register(app.app, 'while-it-goes');
+      if (during.statusCode !== 201) {
+        assert.equal(during.statusCode, 503, during.body);
+        assert.ok(during.headers['retry-after']);
+      }
+      assert.equal((await register(app.app, 'via-the-second-node')).statusCode, 201);
+      const names = ['via-the-first-node', 'while-it-goes', 'via-the-second-node'];
+      const { rows } = await app.db.query<{ username: string }>('SELECT username FROM users WHERE username = ANY($1)', [names]);
+      assert.equal(rows.length, during.statusCode === 201 ? 3 : 2, 'what was acknowledged is there');
+    } finally {
+      await app.close();
+      await proxy.close();
     }
   });
 
