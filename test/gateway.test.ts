@@ -101,12 +101,12 @@ describe('gateway', () => {
   });
 
   it('routes around a region whose /readyz fails even though it still accepts connections', async () => {
-    set.nodes.frankfurt!.dbProxy.cut();
+    set.nodes.frankfurt!.dbProxy!.cut();
     try {
       await eventually(() => !gateway.health.isHealthy('frankfurt') && gateway.health.isHealthy('virginia'), 10_000, 'frankfurt unhealthy, virginia healthy');
       assert.equal(await servedBy(gateway, PARIS), '200 virginia');
     } finally {
-      set.nodes.frankfurt!.dbProxy.heal();
+      set.nodes.frankfurt!.dbProxy!.heal();
     }
     await eventually(() => gateway.health.isHealthy('frankfurt'), 10_000, 'frankfurt healthy');
     assert.equal(await servedBy(gateway, PARIS), '200 frankfurt');

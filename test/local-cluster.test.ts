@@ -8,10 +8,10 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { childEnv } from '../src/config/load.js';
-import { createLogger } from '../src/observability/logger.js';
-import { type ClusterInfo, LocalCluster } from '../src/devcluster/cluster.js';
+import type { ClusterInfo } from '../src/devcluster/cluster.js';
 import { freePort } from '../src/devcluster/ports.js';
 import { eventually, PASSWORD, PG_SERVER, type Tokens } from './helpers.js';
+import { oneRegionCluster } from './one-region-cluster.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SINGAPORE = '1.29,103.85';
@@ -171,21 +171,7 @@ describe('meridian cluster after its master keys were deleted', () => {
     const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
     const gatewayPort = await freePort();
     // One region is enough: each region's key and database are handled alike.
-    const cluster = () =>
-      new LocalCluster({
-        postgresUrl: PG_SERVER,
-        dbPrefix: prefix,
-        dataDir,
-        host: '127.0.0.1',
-        gatewayPort,
-        meridian: [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts')],
-        env: (overrides) => childEnv({ MERIDIAN_REGIONS_FILE: '', MERIDIAN_REGION_SECRET: '', ...overrides }),
-        logLevel: 'warn',
-        apiProcesses: 1,
-        logger: createLogger('silent'),
-        regions: [{ id: 'us-east', location: { lat: 38.9, lon: -77.0 } }],
-        readyTimeoutMs: 60_000,
-      });
+    const cluster = () => oneRegionCluster({ dataDir, prefix, gatewayPort });
     const run = async (body: (url: string) => Promise<void>) => {
       const c = cluster();
       try {

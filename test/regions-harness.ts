@@ -29,8 +29,8 @@ export interface RegionNode {
   /** The region's own listening URL. */
   directUrl: string;
   proxy: TcpProxy;
-  /** Between the region and its database: cut it to make the region unready. */
-  dbProxy: TcpProxy;
+  /** Between the region and its database: cut it to make the region unready (absent on a database the set was given). */
+  dbProxy: TcpProxy | undefined;
   /** Closes the region and starts it again on the same database. */
   restart(): Promise<void>;
   /** The region's worker tier (outbox relay, replication senders), when the set runs them. */
@@ -57,6 +57,8 @@ export interface RegionSetOptions {
   peers?: Record<string, string[]>;
   /** Settings of one region only, over `env` (a region's own REDIS_URL, say). */
   regionEnv?: Record<string, Record<string, string>>;
+  /** A region's database, made by the test (a failover pair, say), instead of one made and dropped here. */
+  databaseUrls?: Record<string, string>;
 }
 
 export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions = {}): Promise<RegionSet> {
@@ -71,6 +73,8 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
     specs.map(async (s) => {
       const port = await freePort();
       const proxy = await startTcpProxy('127.0.0.1', port);
+      const given = opts.databaseUrls?.[s.id];
+      if (given) return { spec: s, port, proxy, db: { url: given, drop: async () => {} }, dbProxy: undefined, databaseUrl: given };
       const db = await createDatabase(`meridian_test_${s.id.replace(/-/g, '_')}`);
       const direct = new URL(db.url);
       const dbProxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
@@ -143,7 +147,7 @@ export async function startRegions(specs: RegionSpec[], opts: RegionSetOptions =
       for (const p of prepared) {
         await nodes[p.spec.id]?.t.close();
         await p.proxy.close();
-        await p.dbProxy.close();
+        await p.dbProxy?.close();
         await p.db.drop();
       }
       rmSync(dir, { recursive: true, force: true });

@@ -7,12 +7,17 @@ import { onShutdown } from './shutdown.js';
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
- * `meridian cluster [--db-prefix meridian] [--workers N]`: three regions and
+ * `meridian cluster [--db-prefix meridian] [--workers N] [--ha]`: three regions and
  * a gateway on this machine until SIGINT or SIGTERM. The gateway listens on
  * PORT (8080); DATABASE_URL names the PostgreSQL server; each region runs N
- * API processes (default 1) and a worker.
+ * API processes (default 1) and a worker. With --ha the first region runs on
+ * a pg_auto_failover pair and a Sentinel-watched Redis instead.
  */
-export async function clusterCommand(config: Config, logger: Logger, opts: { dbPrefix: string; apiProcesses: number; meridian: string[] }): Promise<number> {
+export async function clusterCommand(
+  config: Config,
+  logger: Logger,
+  opts: { dbPrefix: string; apiProcesses: number; meridian: string[]; ha: boolean },
+): Promise<number> {
   const cluster = new LocalCluster({
     postgresUrl: config.databaseUrl?.startsWith('postgres') ? config.databaseUrl : DEFAULT_POSTGRES,
     dbPrefix: opts.dbPrefix,
@@ -24,6 +29,7 @@ export async function clusterCommand(config: Config, logger: Logger, opts: { dbP
     logLevel: config.logLevel,
     apiProcesses: opts.apiProcesses,
     logger,
+    ha: opts.ha,
   });
   // Registered first: Ctrl-C while starting stops whatever has started.
   onShutdown(logger, () => cluster.stop());

@@ -24,10 +24,11 @@ Commands:
   backfill <region>     queue this region's users, live sessions and recent revocations for a region
                         newly added to MERIDIAN_REGIONS_FILE (its worker delivers them)
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
-  cluster [--db-prefix meridian] [--workers N]
+  cluster [--db-prefix meridian] [--workers N] [--ha]
                         run three regions (each: Redis, N API processes, default 1, and a worker) and a
                         gateway on this machine (PORT: gateway, 8080; DATABASE_URL: the PostgreSQL server,
-                        default postgres://postgres@127.0.0.1:5432/postgres)
+                        default postgres://postgres@127.0.0.1:5432/postgres); --ha: the first region on a
+                        PostgreSQL pair under pg_auto_failover and a Redis with a replica and Sentinels
   config                list every setting with its default
 
 Configuration comes from environment variables; see the README.`;
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       'db-prefix': { type: 'string', default: 'meridian' },
+      ha: { type: 'boolean', default: false },
     },
   });
   const [command, sub] = positionals;
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
         dbPrefix: values['db-prefix'] ?? 'meridian',
         apiProcesses: values.workers === undefined ? 1 : Number(values.workers),
         meridian: [process.execPath, ...process.execArgv, process.argv[1] as string],
+        ha: values.ha ?? false,
       });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);

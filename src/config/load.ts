@@ -1,4 +1,5 @@
 import { FIELDS, type Config } from './schema.js';
+import { parseServiceUrl } from './service-url.js';
 
 /** A setting that failed validation; the message names the variable. */
 export class ConfigError extends Error {
@@ -35,7 +36,8 @@ function parse(env: string, raw: string, kind: (typeof FIELDS)[keyof typeof FIEL
       return Object.freeze(origins);
     }
     case 'url': {
-      if (!URL.canParse(raw)) throw new ConfigError(`${env} must be a URL`);
+      const ok = 'multiHost' in kind && kind.multiHost ? parseServiceUrl(raw) !== undefined : URL.canParse(raw);
+      if (!ok) throw new ConfigError(`${env} must be a URL`);
       return raw;
     }
     case 'string': {

@@ -15,7 +15,7 @@ type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
-  | { type: 'url' }
+  | { type: 'url'; multiHost?: boolean }
   | { type: 'origins' };
 
 interface Field {
@@ -30,7 +30,11 @@ interface Field {
 export const FIELDS = {
   port: { env: 'PORT', kind: { type: 'int', min: 0, max: 65_535 }, default: 8080, doc: 'HTTP port' },
   host: { env: 'HOST', kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface to listen on (0.0.0.0 for all)' },
-  databaseUrl: { env: 'DATABASE_URL', kind: { type: 'url' }, doc: 'PostgreSQL URL; unset = embedded PGlite in the data directory' },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    kind: { type: 'url', multiHost: true },
+    doc: 'PostgreSQL URL, or `postgres://h1:5432,h2:5432/db?target_session_attrs=read-write` for a primary and standby (writes go to whichever is primary); unset = embedded PGlite in the data directory',
+  },
   dataDir: { env: 'MERIDIAN_DATA_DIR', kind: { type: 'string' }, default: './.meridian', doc: 'embedded database, generated master key' },
   region: {
     env: 'MERIDIAN_REGION',
@@ -172,7 +176,11 @@ export const FIELDS = {
     doc: 'log level',
   },
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
-  redisUrl: { env: 'REDIS_URL', kind: { type: 'url' }, doc: "the region's Redis (cache, queues, revocation channel); unset = in-process cache and queue" },
+  redisUrl: {
+    env: 'REDIS_URL',
+    kind: { type: 'url', multiHost: true },
+    doc: "the region's Redis (cache, queues, revocation channel), or `redis+sentinel://s1:26379,s2:26379/<master name>` for one watched by Sentinel; unset = in-process cache and queue",
+  },
   adminToken: {
     env: 'MERIDIAN_ADMIN_TOKEN',
     kind: { type: 'string', pattern: /^[\x21-\x7e]{16,256}$/, hint: '16 to 256 printable characters' },

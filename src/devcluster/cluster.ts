@@ -7,6 +7,7 @@ import { MASTER_KEY_FILE } from '../auth/secrets.js';
 import { ConfigError } from '../config/load.js';
 import { provisionDatabases } from '../storage/storage.js';
 import { distanceKm, type GeoPoint } from '../regions/geo.js';
+import { type FailoverPlan, type PairPlan, pairUrl, planFailover, preparePairDir, sentinelProcesses, sentinelUrl, startPair } from './failover.js';
 import { freePort } from './ports.js';
 import { type ProcessSpec, Supervisor, tail } from './processes.js';
 
@@ -46,6 +47,12 @@ export interface ClusterOptions {
   logger: Logger;
   regions?: readonly ClusterRegionSpec[];
   readyTimeoutMs?: number;
+  /**
+   * The first region with no single point of failure: PostgreSQL as a primary
+   * and a synchronous standby under pg_auto_failover, Redis as a master and a
+   * replica watched by three Sentinels (src/devcluster/failover.ts).
+   */
+  ha?: boolean;
 }
 
 /** What cluster.json holds. */
@@ -63,6 +70,8 @@ interface PlannedRegion extends ClusterRegionSpec {
   database: string;
   databaseUrl: string;
   peers: string[];
+  /** Set for the region run with failover (--ha). */
+  ha?: FailoverPlan;
 }
 
 /**
@@ -85,6 +94,7 @@ export class LocalCluster {
   private readonly dir: string;
   private readonly infoFile: string;
   private readonly supervisor: Supervisor;
+  private readonly pairDirs: string[] = [];
 
   constructor(private readonly o: ClusterOptions) {
     if (!/^[a-z_][a-z0-9_]{0,39}$/.test(o.dbPrefix)) throw new ConfigError(`--db-prefix "${o.dbPrefix}" must be lower-case letters, digits and _`);
@@ -107,6 +117,8 @@ export class LocalCluster {
   async stop(): Promise<void> {
     rmSync(this.infoFile, { force: true });
     await this.supervisor.stopAll();
+    // Made anew at every start: nothing in them outlives the cluster.
+    for (const dir of this.pairDirs) rmSync(dir, { recursive: true, force: true });
   }
 
   private async startAll(): Promise<ClusterInfo> {
@@ -120,14 +132,15 @@ export class LocalCluster {
     // database holds from before. The databases are the cluster's own (named with its prefix), so then
     // they are all made again, and the other keys removed: the regions start afresh together.
     const keyFiles = regions.map((r) => join(this.dir, r.id, MASTER_KEY_FILE));
-    const fresh = !keyFiles.every((f) => existsSync(f));
+    // A failover pair is made anew at every start, so the other regions' databases, holding its past, are too.
+    const fresh = !!o.ha || !keyFiles.every((f) => existsSync(f));
     if (fresh) for (const f of keyFiles) rmSync(f, { force: true });
     const dropped = await provisionDatabases(
       o.postgresUrl,
-      regions.map((r) => r.database),
+      regions.filter((r) => !r.ha).map((r) => r.database),
       { fresh, prefix: o.dbPrefix },
     );
-    if (dropped.length) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
+    if (dropped.length && !o.ha) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
 
     const secret = randomBytes(32).toString('base64url');
     const shared = { MERIDIAN_REGIONS_FILE: topologyFile, MERIDIAN_REGION_SECRET: secret, HOST: o.host, LOG_LEVEL: o.logLevel };
@@ -160,8 +173,13 @@ export class LocalCluster {
       meridian(`${r.id}/worker`, ['worker'], regionEnv(r, { MERIDIAN_WORKER_METRICS_PORT: '0' })),
     ];
 
-    for (const r of regions) this.supervisor.start(redisProcess(r, join(this.dir, r.id), o.env({})));
-    await this.waitFor('Redis', () => Promise.all(regions.map((r) => canConnect(o.host, r.redisPort))));
+    for (const r of regions) {
+      const redis = r.ha ? sentinelProcesses(r.ha.redis, `${r.id}/`, o.env({})) : [redisProcess(r, join(this.dir, r.id), o.env({}))];
+      for (const p of redis) this.supervisor.start(p);
+    }
+    const redisPorts = regions.flatMap((r) => (r.ha ? [r.ha.redis.masterPort, ...r.ha.redis.sentinelPorts] : [r.redisPort]));
+    await this.waitFor('Redis', () => Promise.all(redisPorts.map((port) => canConnect(o.host, port))));
+    for (const r of regions) if (r.ha) await this.startPair(r.id, r.ha.pair);
     for (const r of regions) for (const p of regionProcesses(r)) this.supervisor.start(p);
     await this.waitFor('every region to be ready', () => Promise.all(regions.map((r) => answers200(`${r.url}/readyz`))));
     // Started last, so that its first health checks find every region ready.
@@ -179,6 +197,21 @@ export class LocalCluster {
     return info;
   }
 
+  /** A region's PostgreSQL pair, made anew at every start. */
+  private async startPair(region: string, pair: PairPlan): Promise<void> {
+    rmSync(pair.dir, { recursive: true, force: true });
+    preparePairDir(pair.dir);
+    this.pairDirs.push(pair.dir);
+    const launcher = {
+      start: (spec: ProcessSpec) => this.supervisor.start(spec),
+      check: () => {
+        const gone = this.supervisor.exited();
+        if (gone) throw new Error(`${gone.name} exited; its log (${gone.log}) ends:\n${tail(gone.log)}`);
+      },
+    };
+    await startPair(pair, `${region}/`, launcher, this.o.env({}), this.o.readyTimeoutMs ?? 120_000);
+  }
+
   private async plan(): Promise<PlannedRegion[]> {
     const specs = this.o.regions ?? DEFAULT_CLUSTER_REGIONS;
     const peers = nearestPeers(specs);
@@ -189,15 +222,20 @@ export class LocalCluster {
       const database = `${this.o.dbPrefix}_${s.id.replace(/-/g, '_')}`;
       const databaseUrl = new URL(this.o.postgresUrl);
       databaseUrl.pathname = `/${database}`;
+      const ha =
+        this.o.ha && planned.length === 0
+          ? await planFailover({ host: this.o.host, region: s.id, database, redisPort, redisDir: join(this.dir, s.id, 'redis'), dbPrefix: this.o.dbPrefix })
+          : undefined;
       planned.push({
         ...s,
         port,
         url: `http://${this.o.host}:${port}`,
         redisPort,
-        redisUrl: `redis://${this.o.host}:${redisPort}`,
+        redisUrl: ha ? sentinelUrl(ha.redis) : `redis://${this.o.host}:${redisPort}`,
         database,
-        databaseUrl: databaseUrl.toString(),
+        databaseUrl: ha ? pairUrl(ha.pair) : databaseUrl.toString(),
         peers: peers.get(s.id) ?? [],
+        ha,
       });
     }
     return planned;

@@ -26,6 +26,8 @@ const SCHEDULE_CHECK_MS = 10_000;
 const FIRST_SCHEDULE_WAIT_MS = 2000;
 /** How often closing looks whether Redis is still there to finish it. */
 const CLOSE_CHECK_MS = 1000;
+/** How long adding jobs waits for a replica to have them (Sentinel only). */
+const REPLICA_WAIT_MS = 1000;
 /** How long adding jobs waits for a connection being made (its connect timeout): an error or this ends the wait. */
 const CONNECT_WAIT_MS = 1000;
 
@@ -88,6 +90,20 @@ export class BullQueue implements WorkQueue {
     // BullMQ would hold the call until Redis is back; the caller (the outbox relay) retries instead, and can stop meanwhile.
     if (!(await readyWithin(this.producer, CONNECT_WAIT_MS))) throw new RedisUnavailableError(`queue ${this.name}: Redis is unreachable`);
     await this.queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...jobOptions(this.retry), jobId: j.id } })));
+    if (this.link.replicated) await this.replicated();
+  }
+
+  /**
+   * Redis replicates after answering: a master lost before its replica had
+   * the jobs would take them along in a failover. Until a replica has them the
+   * caller keeps its rows (a repeat with the same ids is dropped). A master
+   * with no replica connected (its replica is the one that failed) has no
+   * failover to fear and is not waited for.
+   */
+  private async replicated(): Promise<void> {
+    if ((await this.producer.wait(1, REPLICA_WAIT_MS)) >= 1) return;
+    const replicas = Number(/^connected_slaves:(\d+)/m.exec(await this.producer.info('replication'))?.[1] ?? 0);
+    if (replicas > 0) throw new RedisUnavailableError(`queue ${this.name}: no Redis replica acknowledged the jobs`);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { type Config, FIELDS } from '../config/schema.js';
+import { parseServiceUrl } from '../config/service-url.js';
 import { type GeoPoint, isGeoPoint, parseCidr } from './geo.js';
 
 /**
@@ -59,10 +60,12 @@ class Checker {
     return v as Json;
   }
 
+  /** A URL; a database's or Redis's may list several hosts (see config/service-url.ts). */
   url(v: unknown, path: string, schemes: readonly string[]): string {
-    if (typeof v !== 'string' || !URL.canParse(v)) this.fail(path, 'must be a URL');
-    if (!schemes.includes(new URL(v).protocol.slice(0, -1))) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')}`);
-    return v;
+    const parsed = typeof v === 'string' ? parseServiceUrl(v) : undefined;
+    if (!parsed) this.fail(path, 'must be a URL');
+    if (!schemes.includes(parsed.protocol.slice(0, -1))) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')}`);
+    return v as string;
   }
 
   regionId(v: unknown, path: string): string {
@@ -86,7 +89,7 @@ function parseRegion(c: Checker, raw: unknown, path: string): RegionInfo {
     location: Object.freeze({ lat: loc.lat as number, lon: loc.lon as number }),
     url,
     databaseUrl: c.url(r.databaseUrl, `${path}.databaseUrl`, ['postgres', 'postgresql']),
-    redisUrl: c.url(r.redisUrl, `${path}.redisUrl`, ['redis', 'rediss']),
+    redisUrl: c.url(r.redisUrl, `${path}.redisUrl`, ['redis', 'rediss', 'redis+sentinel']),
     peers: Object.freeze(peers.map((p, i) => c.regionId(p, `${path}.peers[${i}]`))),
   };
 }

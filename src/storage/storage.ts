@@ -16,7 +16,7 @@ import type { ChangeListener } from './session-state.js';
 import { within } from '../util/within.js';
 
 export type { PoolStats, QueryObserver };
-export { provisionDatabases } from './postgres/provision.js';
+export { checkpoint, failoverNodes, provisionDatabases, tuneFailoverMonitor } from './postgres/provision.js';
 
 /** The session store the services run on, and what replication applies to it besides. */
 export interface SessionStorage extends SessionStore {

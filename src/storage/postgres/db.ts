@@ -81,13 +81,15 @@ export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 /**
  * SQLSTATEs and Node error codes that mean "the database cannot be reached or
- * is not accepting work right now": answered with 503, never 500.
+ * is not accepting work right now": answered with 503, never 500. A write
+ * refused as read-only (25006) is one: during a failover the node a
+ * connection reached is a demoted primary or a standby not yet confirmed.
  */
 export function isUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (/^(08|53|57P0[1-3])/.test(code)) return true;
+    if (/^(08|53|57P0[1-3])/.test(code) || code === '25006') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN'].includes(code)) return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Query read timeout/i.test(

@@ -14,6 +14,7 @@ import {
   RETRYABLE_SQLSTATES,
   statementKind,
 } from './db.js';
+import { type PoolSource, poolSource } from './pool-source.js';
 import { statementName } from './sql.js';
 
 const MAX_TX_ATTEMPTS = 3;
@@ -78,23 +79,37 @@ async function withRetries<T>(attempt: () => Promise<T>, staleRetries = 0): Prom
 
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
-  private readonly pool: pg.Pool;
+  private readonly pools: PoolSource;
 
   constructor(
     url: string,
     private readonly max: number,
     private readonly observers: QueryObserver[],
   ) {
-    this.pool = new pg.Pool({
-      connectionString: url,
-      max,
-      // Fail fast when the server is down so callers answer 503 quickly.
-      connectionTimeoutMillis: 3000,
-      idleTimeoutMillis: 30_000,
-      query_timeout: 15_000,
+    this.pools = poolSource(url, (nodeUrl) => {
+      const pool = new pg.Pool({
+        connectionString: nodeUrl,
+        max,
+        // Fail fast when the server is down so callers answer 503 quickly.
+        connectionTimeoutMillis: 3000,
+        idleTimeoutMillis: 30_000,
+        query_timeout: 15_000,
+      });
+      // An idle client losing its connection must not crash the process.
+      pool.on('error', () => {});
+      return pool;
     });
-    // An idle client losing its connection must not crash the process.
-    this.pool.on('error', () => {});
+  }
+
+  /** Runs `use` on the primary's pool; a failure that means the primary is gone makes the next call look for it again. */
+  private async onPool<T>(use: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const pool = await this.pools.get();
+    try {
+      return await use(pool);
+    } catch (err) {
+      this.pools.failed(pool, err);
+      throw err;
+    }
   }
 
   query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
@@ -102,67 +117,71 @@ class PostgresDb implements Db {
       const name = statementName(text);
       const values = params as unknown[];
       // On an error the pool drops the connection; unnamed, the statement is parsed afresh wherever it runs.
-      const r = await this.pool.query({ name, text, values }).catch((err: unknown) => {
-        if (name && isStaleStatement(err)) return this.pool.query({ text, values });
-        throw err;
-      });
+      const r = await this.onPool((pool) =>
+        pool.query({ name, text, values }).catch((err: unknown) => {
+          if (name && isStaleStatement(err)) return pool.query({ text, values });
+          throw err;
+        }),
+      );
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     });
   }
 
   async exec(text: string): Promise<void> {
     await observed(this.observers, text, async () => {
-      await this.pool.query(text);
+      await this.onPool((pool) => pool.query(text));
       return { rows: [], rowCount: 0 };
     });
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return withRetries(async () => {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        throw isUnavailableError(err) ? unavailable('database', err) : err;
-      }
-      let broken: Error | undefined;
-      // The pool listens for errors only on idle clients. A checked-out client whose connection
-      // drops emits 'error' too; unheard, it would end the process. The statement in flight fails
-      // on its own, and the connection is not given back.
-      const onError = (err: Error) => {
-        broken ??= err;
-      };
-      client.on('error', onError);
-      const tx: Queryable = {
-        query: <R>(text: string, params: readonly unknown[] = []) =>
-          observed(this.observers, text, async () => {
-            const r = await client.query({ name: statementName(text), text, values: params as unknown[] });
-            return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-          }),
-        exec: async (text) => {
-          await observed(this.observers, text, async () => {
-            await client.query(text);
-            return { rows: [], rowCount: 0 };
-          });
-        },
-      };
-      try {
-        await tx.exec('BEGIN');
-        const result = await fn(tx);
-        await tx.exec('COMMIT');
-        return result;
-      } catch (err) {
-        // A connection whose prepared statements no longer fit the schema is not given back.
-        if (isStaleStatement(err)) broken = err as Error;
-        await client.query('ROLLBACK').catch((e: Error) => {
-          broken = e;
+    return withRetries(() => this.onPool((pool) => this.attempt(pool, fn)), this.max);
+  }
+
+  private async attempt<T>(pool: pg.Pool, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw isUnavailableError(err) ? unavailable('database', err) : err;
+    }
+    let broken: Error | undefined;
+    // The pool listens for errors only on idle clients. A checked-out client whose connection
+    // drops emits 'error' too; unheard, it would end the process. The statement in flight fails
+    // on its own, and the connection is not given back.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
+    const tx: Queryable = {
+      query: <R>(text: string, params: readonly unknown[] = []) =>
+        observed(this.observers, text, async () => {
+          const r = await client.query({ name: statementName(text), text, values: params as unknown[] });
+          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        }),
+      exec: async (text) => {
+        await observed(this.observers, text, async () => {
+          await client.query(text);
+          return { rows: [], rowCount: 0 };
         });
-        throw err;
-      } finally {
-        client.removeListener('error', onError);
-        client.release(broken);
-      }
-    }, this.max);
+      },
+    };
+    try {
+      await tx.exec('BEGIN');
+      const result = await fn(tx);
+      await tx.exec('COMMIT');
+      return result;
+    } catch (err) {
+      // A connection whose prepared statements no longer fit the schema is not given back.
+      if (isStaleStatement(err)) broken = err as Error;
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
   }
 
   observe(observer: QueryObserver): void {
@@ -170,11 +189,12 @@ class PostgresDb implements Db {
   }
 
   poolStats(): PoolStats {
-    return { max: this.max, inUse: this.pool.totalCount - this.pool.idleCount, waiting: this.pool.waitingCount };
+    const pool = this.pools.peek();
+    return { max: this.max, inUse: pool ? pool.totalCount - pool.idleCount : 0, waiting: pool?.waitingCount ?? 0 };
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.pools.end();
   }
 }
 

@@ -38,3 +38,47 @@ async function provisionDatabases(serverUrl: string, names: string[], o: { fresh
   }
   return dropped;
 }
+
+/**
+ * Sets a pg_auto_failover monitor's timings (ALTER SYSTEM, then a reload):
+ * the local cluster and the tests want a failover in seconds, not the
+ * production defaults' half a minute.
+ */
+export async function tuneFailoverMonitor(monitorUrl: string, settings: Readonly<Record<string, number>>): Promise<void> {
+  await onServer(monitorUrl, async (c) => {
+    for (const [name, value] of Object.entries(settings)) {
+      if (!/^pgautofailover\.[a-z_]+$/.test(name)) throw new Error(`not a monitor setting: ${name}`);
+      await c.query(`ALTER SYSTEM SET ${name} = ${Number(value)}`);
+    }
+    await c.query('SELECT pg_reload_conf()');
+  });
+}
+
+/** Each node the monitor knows, in the order they joined, with the state it last reported. */
+export function failoverNodes(monitorUrl: string): Promise<{ port: number; state: string }[]> {
+  return onServer(monitorUrl, async (c) => {
+    const { rows } = await c.query<{ nodeport: number; reportedstate: string }>('SELECT nodeport, reportedstate FROM pgautofailover.node ORDER BY nodeid');
+    return rows.map((r) => ({ port: r.nodeport, state: r.reportedstate }));
+  });
+}
+
+/**
+ * An immediate checkpoint. A standby's first copy (pg_basebackup) waits for a
+ * spread checkpoint, which on an idle server can take minutes.
+ */
+export function checkpoint(serverUrl: string): Promise<void> {
+  return onServer(serverUrl, async (c) => {
+    await c.query('CHECKPOINT');
+  });
+}
+
+async function onServer<T>(url: string, run: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { defineScripts } from './scripts.js';
+import { redisTarget } from './target.js';
 
 /**
  * Connections to the region's Redis. The cache, the counters and the
@@ -62,11 +63,21 @@ async function reportEvictionPolicy(redis: Redis, logger: Logger): Promise<void>
  */
 export class RedisLink {
   readonly redis: Redis;
+  /**
+   * The master has replicas that Sentinel promotes when it fails: a write that
+   * must survive the failover (a queued job) waits until a replica has it.
+   */
+  readonly replicated: boolean;
   private bypassUntil = 0;
   private down = false;
 
   constructor(url: string, logger: Logger) {
-    this.redis = new Redis(url, { ...FAIL_FAST, lazyConnect: false });
+    const target = redisTarget(url);
+    this.replicated = target.kind === 'sentinel';
+    this.redis =
+      target.kind === 'direct'
+        ? new Redis(target.url, { ...FAIL_FAST, lazyConnect: false })
+        : new Redis({ ...FAIL_FAST, ...target.options, lazyConnect: false });
     defineScripts(this.redis);
     this.redis.on('error', (err: Error) => {
       // One line per outage, not one per reconnect attempt.
