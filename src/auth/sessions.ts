@@ -124,6 +124,10 @@ export class SessionService {
       }
       // Not held here: only its origin can decide (never a guessed invalid_grant).
       if (!state) return this.undecidedHere(origin, token, ref, ctx, jkt);
+      // A replica shown a generation it has not heard of does not mint from it: the origin may know
+      // the token as spent (a thief replaying it here), so the origin decides.
+      if (decision.kind === 'rotate' && decision.ahead && state.region !== this.d.settings.region && this.d.remote && !ctx.forwardedBy)
+        return this.undecidedHere(origin, token, ref, ctx, jkt);
       if (decision.kind === 'reject') return this.reject(decision.reason, ctx, state);
       if (decision.kind === 'reuse') return this.revokeOnReuse(state, ctx);
       if (decision.kind === 'grace') {

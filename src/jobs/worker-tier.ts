@@ -80,8 +80,8 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   relay.start();
   replication?.start();
   // Write-behind rotations are owed to PostgreSQL until this flushes them (and so are their events for the other regions).
-  const flush =
-    config.refreshWrites === 'write-behind' && shared.rotations ? new RotationFlush(shared.rotations, storage.rotations, clock, metrics, logger) : undefined;
+  // It runs in either mode: a region switched back to synchronous rotation still drains what the mode left pending.
+  const flush = shared.rotations ? new RotationFlush(shared.rotations, storage.rotations, clock, metrics, logger) : undefined;
   flush?.start();
 
   for (const q of [sync, maintenance]) {

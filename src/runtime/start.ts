@@ -25,6 +25,6 @@ export async function startDomain(infra: Infrastructure, domain: Domain, resourc
     revocations: domain.revocations,
     clock,
     refreshIdleSeconds: config.refreshIdleTtl,
-    pendingRotations: config.refreshWrites === 'write-behind' ? infra.shared.rotations : undefined,
+    pendingRotations: infra.shared.rotations,
   });
 }

@@ -27,6 +27,16 @@ const isLater = (a: FamilyState, b: FamilyState): boolean => a.generation > b.ge
  * Redis costs is stated in docs/architecture.md ("Write-behind rotation").
  */
 export class WriteBehindSessionStore implements SessionStore {
+  /**
+   * Sessions this process changed in PostgreSQL while Redis could not be told (rotations it made there
+   * instead, revocations whose write-through failed): their cache entries may be behind, so they are
+   * read at the source until their state has been written to Redis again (`repair`).
+   */
+  private readonly behind = new Set<string>();
+  /** Whether the last Redis operation of this store failed. */
+  private failing = false;
+  private repairing: Promise<void> | undefined;
+
   constructor(
     private readonly db: SessionStorage,
     private readonly cache: RefreshCache,
@@ -36,8 +46,9 @@ export class WriteBehindSessionStore implements SessionStore {
   ) {}
 
   async findSession(sessionId: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
+    if (this.behind.size > 0 && !this.failing) this.repairing ??= this.repair().finally(() => (this.repairing = undefined));
     const cached = await this.fromCache(sessionId);
-    if (cached && !opts?.consistent) return cached;
+    if (cached && !opts?.consistent && !this.behind.has(sessionId)) return cached;
     const stored = await this.db.findSession(sessionId);
     if (!stored) return null;
     if (cached === undefined) return stored;
@@ -56,12 +67,33 @@ export class WriteBehindSessionStore implements SessionStore {
   private async fromCache(sessionId: string): Promise<RefreshState | null | undefined> {
     try {
       const state = await this.cache.lookup(sessionId);
+      this.failing = false;
       this.audit('cache.lookup', { operation: 'refresh_state', result: state ? 'hit' : 'miss', sessionId, userId: state?.userId });
       return state;
     } catch {
+      this.failing = true;
       this.audit('cache.lookup', { operation: 'refresh_state', result: 'error' });
       return undefined;
     }
+  }
+
+  /** Writes the current state of the sessions left behind into Redis, once it answers again. */
+  private async repair(): Promise<void> {
+    for (const sessionId of [...this.behind]) {
+      const state = await this.db.findSession(sessionId);
+      try {
+        if (state) await this.cache.write({ families: [familyOf(state)] }, 'sync');
+      } catch {
+        this.failing = true;
+        return;
+      }
+      this.behind.delete(sessionId);
+    }
+  }
+
+  /** Notes sessions changed in PostgreSQL while Redis is failing: their write-through may have been lost. */
+  private noteBehind(sessionIds: readonly string[]): void {
+    if (this.failing) for (const id of sessionIds) this.behind.add(id);
   }
 
   async rotate(x: Rotation): Promise<boolean> {
@@ -85,10 +117,13 @@ export class WriteBehindSessionStore implements SessionStore {
         await this.cache.write({ families: [familyOf(x.from)] }, 'fill');
         result = await this.rotations.rotate(rotation);
       }
+      this.failing = false;
       this.metrics.rotationWrites.inc({ store: 'redis', result: result === 'rotated' ? 'rotated' : 'moved' });
       return result === 'rotated';
     } catch {
-      // Redis unreachable: PostgreSQL rotates at once, as in synchronous mode.
+      // Redis unreachable: PostgreSQL rotates at once, as in synchronous mode; the cache entry is now behind.
+      this.failing = true;
+      this.behind.add(x.from.sessionId);
       const rotated = await this.db.rotate(x);
       this.metrics.rotationWrites.inc({ store: 'postgres', result: rotated ? 'rotated' : 'moved' });
       return rotated;
@@ -103,12 +138,16 @@ export class WriteBehindSessionStore implements SessionStore {
     return this.db.findLegacyToken(tokenHash);
   }
 
-  revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
-    return this.db.revoke(sessionId, userId, now, reason);
+  async revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
+    const revoked = await this.db.revoke(sessionId, userId, now, reason);
+    if (revoked) this.noteBehind([sessionId]);
+    return revoked;
   }
 
-  revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
-    return this.db.revokeAllForUser(userId, now, reason, except);
+  async revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
+    const ids = await this.db.revokeAllForUser(userId, now, reason, except);
+    this.noteBehind(ids);
+    return ids;
   }
 
   listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
