@@ -98,7 +98,7 @@ describe('DPoP replay across the servers of a region (Redis)', () => {
     const proof = key.proof('GET', '/v1/auth/me', { accessToken: access });
     assert.equal((await me(a, access, proof)).statusCode, 200);
     const replay = await me(b, access, proof);
-    assert.equal(replay.statusCode, 401);
+    assert.equal(replay.statusCode, 400);
     assert.equal(json(replay).error, 'invalid_dpop_proof');
     assert.equal((await me(b, access, key.proof('GET', '/v1/auth/me', { accessToken: access }))).statusCode, 200);
   });

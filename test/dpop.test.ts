@@ -137,7 +137,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       };
       for (const [name, proof] of Object.entries(cases)) {
         const res = await me('DPoP', access, proof);
-        assert.equal(res.statusCode, 401, `${name}: ${res.body}`);
+        assert.equal(res.statusCode, 400, `${name}: ${res.body}`);
         assert.equal(json(res).error, 'invalid_dpop_proof', name);
         assert.match(String(res.headers['www-authenticate']), /^DPoP error="invalid_dpop_proof"/, name);
       }
@@ -149,7 +149,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       const logout = (proof?: string) => post(t.app, '/v1/auth/logout', {}, { authorization: `DPoP ${access}`, ...(proof ? { dpop: proof } : {}) });
       const stolen = await post(t.app, '/v1/auth/logout', {}, { authorization: `Bearer ${access}` });
       assert.equal(stolen.statusCode, 401);
-      assert.equal((await logout(new DpopKey(t.clock).proof('POST', '/v1/auth/logout', { accessToken: access }))).statusCode, 401);
+      assert.equal((await logout(new DpopKey(t.clock).proof('POST', '/v1/auth/logout', { accessToken: access }))).statusCode, 400);
       assert.equal((await session(sid)).revoked_at, null);
       assert.equal((await logout(key.proof('POST', '/v1/auth/logout', { accessToken: access }))).statusCode, 204);
       assert.notEqual((await session(sid)).revoked_at, null);

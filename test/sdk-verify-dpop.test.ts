@@ -67,7 +67,7 @@ describe('verifier SDK with DPoP-bound tokens', () => {
     };
     for (const [name, proof] of Object.entries(cases)) {
       const res = await call(`DPoP ${access}`, proof);
-      assert.equal(res.statusCode, 401, name);
+      assert.equal(res.statusCode, 400, name);
       assert.equal(json(res).error, 'invalid_dpop_proof', name);
       assert.match(String(res.headers['www-authenticate']), /^DPoP error="invalid_dpop_proof"/, name);
     }

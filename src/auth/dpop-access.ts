@@ -23,7 +23,9 @@ export function boundKeyOf(claims: AccessClaims): string | undefined {
 
 function challenged(err: AppError): AppError {
   const headers = { ...err.headers, 'www-authenticate': dpopChallenge(err.code) };
-  return new AppError(err.code, { reason: err.reason, description: err.description, status: 401, headers, cause: err });
+  // API.md: a bad proof is 400 everywhere (with the challenge on protected endpoints); a token problem or a nonce to use is 401 here.
+  const status = err.code === 'invalid_dpop_proof' ? 400 : 401;
+  return new AppError(err.code, { reason: err.reason, description: err.description, status, headers, cause: err });
 }
 
 export interface AccessBindingRules {

@@ -109,7 +109,7 @@ export class SessionService {
     if (!ref) return this.undecidedHere(origin, token, null, ctx, jkt);
     // A session this region ended, or was told of ending, is refused here, held here or not: a
     // logout this region answered is never undone by asking an origin that has not heard of it yet.
-    if (this.d.revocations.has(ref.sessionId)) return this.reject('revoked', ctx);
+    if (this.d.revocations.has(ref.sessionId)) return this.reject('revoked', ctx, null, ref.sessionId);
     let consistent = false;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const state = await this.d.sessions.findSession(ref.sessionId, { consistent });
@@ -329,8 +329,9 @@ export class SessionService {
     }
   }
 
-  private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null): never {
-    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId: s?.sessionId, reason, path: s ? this.pathOf(s) : undefined }, ctx);
+  /** `sessionId`: the session a token names, for the audit line, where no state of it was read. */
+  private reject(reason: RefreshFailure, ctx: RequestContext, s?: RefreshState | null, sessionId = s?.sessionId): never {
+    this.d.audit('token.refresh_failed', { userId: s?.userId, sessionId, reason, path: s ? this.pathOf(s) : undefined }, ctx);
     throw new AppError('invalid_grant', { reason });
   }
 
