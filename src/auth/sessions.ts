@@ -1,49 +1,22 @@
 import { AppError, misconfigured, unavailable } from '../errors.js';
-import type { Audit, RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
-import { type Clock, newId, type Random, regionOf } from '../util/runtime.js';
-import type { AccessSubject, AccessTokenIssuer } from './access-tokens.js';
-import type { Accounts } from './accounts.js';
+import type { RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
+import { newId } from '../util/runtime.js';
+import type { AccessSubject } from './access-tokens.js';
 import { decodeCompact } from './jws.js';
 import { cachedDecisionStands, decideRefresh, idleExpiry, type RefreshRules } from './refresh-policy.js';
-import { mintRefreshToken, readRefreshToken, type TokenRef } from './refresh-tokens.js';
-import { checkLoginProof, checkRefreshBinding, checkRevocationProof } from './dpop-binding.js';
+import { mintRefreshToken, type TokenRef } from './refresh-tokens.js';
+import { resolvePresented } from './presented-token.js';
+import { SessionEndings } from './session-endings.js';
+import { checkLoginProof, checkRefreshBinding } from './dpop-binding.js';
 import type { RemoteRegions, Served } from './regions.js';
-import type { RefreshState, SessionStore } from './stores.js';
+import type { SessionDeps } from './session-deps.js';
+import type { RefreshState } from './stores.js';
 import type { LogoutOptions, TokenResponse } from './token-response.js';
 import type { AccessClaims } from './verifier.js';
 
 export type { LogoutOptions, TokenResponse };
 
-export interface SessionSettings {
-  region: string;
-  refreshTtlSeconds: number;
-  refreshIdleSeconds: number;
-  graceSeconds: number;
-  /** The key of refresh-token MACs (see refresh-tokens.ts); the same in every region of a topology. */
-  rotationKey: Buffer;
-  /** Every login and refresh must carry a DPoP proof (RFC 9449). */
-  requireDpop: boolean;
-}
-
-/** Where revoked session ids go so that their access tokens die at once. */
-export interface RevocationSink {
-  add(sessionId: string, revokedAt?: number): void;
-  /** Whether this process knows the session was ended (here, or by a region that told it). */
-  has(sessionId: string): boolean;
-}
-
-export interface SessionDeps {
-  settings: SessionSettings;
-  sessions: SessionStore;
-  accounts: Accounts;
-  access: AccessTokenIssuer;
-  revocations: RevocationSink;
-  clock: Clock;
-  random: Random;
-  audit: Audit;
-  /** Other regions, for users and tokens whose state lives there; absent for a region on its own. */
-  remote?: RemoteRegions;
-}
+export type { RevocationSink, SessionDeps, SessionSettings } from './session-deps.js';
 
 /** The subject of an access token another region issued (it came over the authenticated peer link). */
 function subjectOf(accessToken: string): string | undefined {
@@ -64,7 +37,11 @@ const MAX_ROTATION_ATTEMPTS = 3;
 
 /** Sessions and their refresh-token families: login, refresh with rotation, logout. */
 export class SessionService {
-  constructor(private readonly d: SessionDeps) {}
+  private readonly endings: SessionEndings;
+
+  constructor(private readonly d: SessionDeps) {
+    this.endings = new SessionEndings(d);
+  }
 
   /** `jkt`: the thumbprint of the key of the request's verified DPoP proof, to which the session is bound. */
   async login(username: string, password: string, ctx: RequestContext, jkt?: string): Promise<Served<TokenResponse>> {
@@ -146,16 +123,8 @@ export class SessionService {
     throw unavailable('database', new Error('refresh rotation kept losing races'), 1);
   }
 
-  /**
-   * What a presented token stands for, and its origin region; null for one
-   * that is malformed or whose MAC does not verify (decided without any
-   * I/O). `ref` is null for a previous-format token not held here.
-   */
-  private async resolve(token: string): Promise<{ origin: string; ref: TokenRef | null } | null> {
-    const read = readRefreshToken(token, this.d.settings.rotationKey);
-    if (read.kind === 'invalid') return null;
-    if (read.kind === 'current') return { origin: read.region, ref: read.ref };
-    return { origin: read.region, ref: await this.d.sessions.findLegacyToken(read.hash) };
+  private resolve(token: string) {
+    return resolvePresented(token, this.d.settings.rotationKey, this.d.sessions);
   }
 
   /** A token of a session this region does not hold: its origin decides, or, at the origin, it is unknown. */
@@ -180,102 +149,19 @@ export class SessionService {
     return mintRefreshToken({ sessionId, generation }, this.d.settings.rotationKey);
   }
 
-  /**
-   * Ends the caller's session, another of the caller's sessions named by
-   * refresh token, or all of them; returns the ids of the sessions ended. A
-   * session of another region is ended here when it is replicated here, else
-   * there (all sessions: in the user's home region).
-   */
-  async logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<Served<string[]>> {
-    const origin = regionOf(opts.allSessions ? claims.sub : claims.sid);
-    const now = this.d.clock.now();
-    const ended: string[] = [];
-    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
-      // A session replicated here is ended here; replication takes the revocation to its origin and every other region.
-      if (opts.allSessions || !(await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout'))) return this.logoutElsewhere(origin, claims, opts, ctx);
-      ended.push(claims.sid);
-    } else if (opts.allSessions) {
-      ended.push(...(await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all')));
-    } else if (await this.d.sessions.revoke(claims.sid, claims.sub, now, 'logout')) {
-      ended.push(claims.sid);
-    }
-    if (opts.refreshToken && !opts.allSessions) {
-      const owner = await this.ownerOf(opts.refreshToken);
-      // Another user's token is ignored silently: logout must not reveal or touch other accounts.
-      if (owner && owner.userId === claims.sub && (await this.d.sessions.revoke(owner.sessionId, claims.sub, now, 'logout'))) {
-        ended.push(owner.sessionId);
-      }
-    }
-    // The caller's own session is revoked in memory even if it was already ended elsewhere.
-    for (const sid of new Set([claims.sid, ...ended])) this.d.revocations.add(sid, now);
-    this.d.audit(
-      'session.logged_out',
-      { userId: claims.sub, sessionId: claims.sid, count: ended.length, scope: opts.allSessions ? 'all_sessions' : 'session' },
-      ctx,
-    );
-    return this.here(ended);
+  /** Logout (see SessionEndings). */
+  logout(claims: Pick<AccessClaims, 'sub' | 'sid'>, opts: LogoutOptions, ctx: RequestContext): Promise<Served<string[]>> {
+    return this.endings.logout(claims, opts, ctx);
   }
 
-  private async logoutElsewhere(
-    region: string,
-    claims: Pick<AccessClaims, 'sub' | 'sid'>,
-    opts: LogoutOptions,
-    ctx: RequestContext,
-  ): Promise<Served<string[]>> {
-    // Nothing changes here unless the origin ended the sessions: a 503 leaves the access token usable for a retry.
-    const answer = await this.remote().logout(region, { userId: claims.sub, sessionId: claims.sid, ...opts }, ctx);
-    const ended = answer.value;
-    const now = this.d.clock.now();
-    // Replication brings the origin's revocations here only later: until then a replica held here would
-    // still rotate. So this region ends its own copies (and, for all sessions, every session of the user
-    // it holds) before answering; the revocations it records replicate like any other and change nothing where they are known.
-    const local = opts.allSessions ? await this.d.sessions.revokeAllForUser(claims.sub, now, 'logout_all') : [];
-    if (!opts.allSessions) for (const sid of ended) await this.d.sessions.revoke(sid, claims.sub, now, 'logout');
-    for (const sid of new Set([claims.sid, ...ended, ...local])) this.d.revocations.add(sid, now);
-    return answer;
+  /** RFC 7009 revocation of a refresh token (see SessionEndings). */
+  revokeRefreshToken(token: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
+    return this.endings.revokeRefreshToken(token, ctx, jkt);
   }
 
-  /** Revokes the session a refresh token belongs to (RFC 7009); silent for unknown tokens. `jkt`: the request's proven DPoP key. */
-  async revokeRefreshToken(token: string, ctx: RequestContext, jkt?: string): Promise<Served<void>> {
-    const presented = await this.resolve(token);
-    if (!presented) return this.here(undefined);
-    // The source of truth: a cached state could still show a session bound since as unbound.
-    const owner = presented.ref && (await this.d.sessions.findSession(presented.ref.sessionId, { consistent: true }));
-    if (owner) checkRevocationProof(owner.jkt, jkt);
-    if (owner) return this.revokeSession(owner, ctx);
-    // Not held here: its origin may hold it. A 200 must mean the token is dead (RFC 7009).
-    const { origin } = presented;
-    if (origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) return this.d.remote.revoke(origin, token, ctx, jkt);
-    return this.here(undefined);
-  }
-
-  /**
-   * The session a refresh token of any generation belongs to, and its user;
-   * null for a token that is invalid or whose session is not held here.
-   */
-  private async ownerOf(token: string, known?: TokenRef | null): Promise<{ sessionId: string; userId: string } | null> {
-    const ref = known === undefined ? (await this.resolve(token))?.ref : known;
-    const state = ref ? await this.d.sessions.findSession(ref.sessionId, { consistent: true }) : null;
-    return state ? { sessionId: state.sessionId, userId: state.userId } : null;
-  }
-
-  /**
-   * Ends a session (RFC 7009 revocation of one of its tokens). Its access tokens die here at once
-   * whatever the database says; a session neither held nor replicated here is ended at its origin.
-   */
-  async revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<Served<void>> {
-    const now = this.d.clock.now();
-    this.d.revocations.add(owner.sessionId, now);
-    if (await this.d.sessions.revoke(owner.sessionId, owner.userId, now, 'revoked')) {
-      this.d.audit('session.revoked', { userId: owner.userId, sessionId: owner.sessionId }, ctx);
-      return this.here(undefined);
-    }
-    const origin = regionOf(owner.sessionId);
-    if (origin && origin !== this.d.settings.region && this.d.remote && !ctx.forwardedBy) {
-      const { servedBy } = await this.d.remote.logout(origin, { userId: owner.userId, sessionId: owner.sessionId }, ctx);
-      return { value: undefined, servedBy };
-    }
-    return this.here(undefined);
+  /** Ends a session by its id (see SessionEndings). */
+  revokeSession(owner: { sessionId: string; userId: string }, ctx: RequestContext): Promise<Served<void>> {
+    return this.endings.revokeSession(owner, ctx);
   }
 
   /** An answer this region gave from its own state. */
