@@ -11,6 +11,7 @@ import { sessionBody } from './accounts.js';
 import { forwarded } from '../forwarded.js';
 import { answer } from '../served.js';
 import { dpopJkt, internalDpopRoutes } from './internal-dpop.js';
+import { regionId, replicationBody } from './replication-schema.js';
 
 /**
  * `/internal/v1/*`: what regions ask each other. Registered only when a
@@ -18,7 +19,7 @@ import { dpopJkt, internalDpopRoutes } from './internal-dpop.js';
  */
 
 const usernameNormalized = { type: 'string', minLength: 1, maxLength: 256 } as const;
-const regionId = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' } as const;
+
 const holder = {
   type: 'object',
   required: ['user_id', 'home_region'],
@@ -85,78 +86,6 @@ const keysResponse = {
           jwk: { type: 'object', additionalProperties: true },
           activates_at: { type: 'number' },
           retired_at: { type: ['number', 'null'] },
-        },
-      },
-    },
-  },
-} as const;
-
-const ms = { type: 'number', minimum: 0 } as const;
-const msOrNull = { type: ['number', 'null'], minimum: 0 } as const;
-const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
-/** An object with exactly these fields, all required (nullable ones say so in their type). */
-const object = (props: Record<string, object>) => ({ type: 'object', additionalProperties: false, required: Object.keys(props), properties: props }) as const;
-const replicatedUser = object({
-  id,
-  username: { type: 'string', maxLength: 256 },
-  usernameNormalized: { type: 'string', maxLength: 256 },
-  passwordHash: { type: 'string', maxLength: 1024 },
-  homeRegion: regionId,
-  disabled: { type: 'boolean' },
-  createdAt: ms,
-  updatedAt: ms,
-  passwordChangedAt: ms,
-});
-const familyFields = object({
-  id,
-  userId: id,
-  region: regionId,
-  generation: { type: 'integer', minimum: 0 },
-  createdAt: ms,
-  expiresAt: ms,
-  lastUsedAt: ms,
-  revokedAt: msOrNull,
-  revokedReason: { type: ['string', 'null'], maxLength: 32 },
-});
-// The DPoP binding is optional on the wire: a region of an older release sends none.
-const replicatedFamily = {
-  ...familyFields,
-  properties: { ...familyFields.properties, jkt: { ...dpopJkt, type: ['string', 'null'] } },
-} as const;
-const replicatedToken = object({
-  hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
-  sessionId: id,
-  userId: id,
-  region: regionId,
-  generation: { type: 'integer', minimum: 0 },
-  parentHash: { type: ['string', 'null'], maxLength: 64 },
-  createdAt: ms,
-  expiresAt: ms,
-  consumedAt: msOrNull,
-});
-const replicationBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['origin', 'events'],
-  properties: {
-    origin: regionId,
-    events: {
-      type: 'array',
-      maxItems: 500,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'kind', 'at', 'tokens'],
-        properties: {
-          id,
-          kind: { enum: ['user_created', 'user_updated', 'user_deleted', 'created', 'rotated', 'revoked', 'sessions_ended'] },
-          at: ms,
-          user: replicatedUser,
-          family: replicatedFamily,
-          tokens: { type: 'array', maxItems: 4, items: replicatedToken },
-          revocation: object({ sessionId: id, userId: id, revokedAt: ms, reason: { type: 'string', maxLength: 32 } }),
-          deletion: object({ userId: id, deletedAt: ms }),
-          sessionsEnded: object({ userId: id, endedAt: ms, kept: { type: ['string', 'null'], maxLength: 128 } }),
         },
       },
     },
