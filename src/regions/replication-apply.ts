@@ -72,9 +72,19 @@ export class ReplicationApplier {
     });
   }
 
-  /** One generation minted here and there, further apart than a retry can be. */
-  private readonly spentTwice: DoubleSpendRule = (there, here) =>
-    there.generation > 0 && here.generation === there.generation && Math.abs(here.rotatedAt - there.lastUsedAt) > this.d.graceMs;
+  /**
+   * One generation minted here and there, further apart than a retry can be: the generation both
+   * hold, or the one before where either side has rotated past it once (each keeps when it minted
+   * the generation before its live one).
+   */
+  private readonly spentTwice: DoubleSpendRule = (there, here) => {
+    const apart = (a: number | null | undefined, b: number | null | undefined) => a != null && b != null && Math.abs(a - b) > this.d.graceMs;
+    if (there.generation === 0) return false;
+    if (here.generation === there.generation) return apart(here.rotatedAt, there.lastUsedAt);
+    if (here.generation === there.generation + 1) return apart(here.previousRotatedAt, there.lastUsedAt);
+    if (there.generation === here.generation + 1 && here.generation > 0) return apart(there.previousRotatedAt, here.rotatedAt);
+    return false;
+  };
 
   private async revokeDoubleSpend(sessionId: string, userId: string): Promise<void> {
     const now = this.d.clock.now();

@@ -65,6 +65,8 @@ export interface BackfillCounts {
 export interface GenerationHere {
   generation: number;
   rotatedAt: number;
+  /** When the generation before was minted here; null where unknown. */
+  previousRotatedAt: number | null;
 }
 
 /** Decides from a session as another region sends it and as it is held here whether one generation was spent twice. */

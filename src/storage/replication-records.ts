@@ -32,6 +32,8 @@ export interface ReplicatedFamily {
   createdAt: number;
   expiresAt: number;
   lastUsedAt: number;
+  /** When the generation before `generation` was minted; null or absent where unknown (and from senders of earlier releases). */
+  previousRotatedAt?: number | null;
   revokedAt: number | null;
   revokedReason: string | null;
   /** The DPoP key thumbprint the family is bound to; once set, never changed anywhere. Absent from a region without DPoP. */

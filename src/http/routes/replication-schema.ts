@@ -38,7 +38,7 @@ const familyFields = object({
 // The DPoP binding is optional on the wire: a region of an older release sends none.
 const replicatedFamily = {
   ...familyFields,
-  properties: { ...familyFields.properties, jkt: { ...dpopJkt, type: ['string', 'null'] } },
+  properties: { ...familyFields.properties, jkt: { ...dpopJkt, type: ['string', 'null'] }, previousRotatedAt: msOrNull },
 } as const;
 const replicatedToken = object({
   hash: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },

@@ -54,6 +54,7 @@ export class PgReplicaStore implements ReplicaStore {
           date(f.revokedAt),
           f.revokedReason,
           f.jkt ?? null,
+          date(f.previousRotatedAt ?? null),
         ]);
       }
       const rev = revocationOf(e);
@@ -69,7 +70,9 @@ export class PgReplicaStore implements ReplicaStore {
  * lock-replica-spend.sql), so a local rotation of it cannot race the check.
  */
 async function spentTwice(tx: Queryable, there: ReplicatedFamily, rule: DoubleSpendRule): Promise<boolean> {
-  const { rows } = await tx.query<{ generation: number; last_used_at: Date }>(SQL.lockReplicaSpend, [there.id]);
+  const { rows } = await tx.query<{ generation: number; last_used_at: Date; previous_rotated_at: Date | null }>(SQL.lockReplicaSpend, [there.id]);
   const here = rows[0];
-  return here !== undefined && rule(there, { generation: here.generation, rotatedAt: new Date(here.last_used_at).getTime() });
+  if (!here) return false;
+  const previousRotatedAt = here.previous_rotated_at === null ? null : new Date(here.previous_rotated_at).getTime();
+  return rule(there, { generation: here.generation, rotatedAt: new Date(here.last_used_at).getTime(), previousRotatedAt });
 }

@@ -82,6 +82,7 @@ const FAMILY: { [K in keyof ReplicatedFamily]: Column } = {
   revokedAt: ['revoked_at', 'time'],
   revokedReason: ['revoked_reason'],
   jkt: ['dpop_jkt'],
+  previousRotatedAt: ['previous_rotated_at', 'time'],
 };
 
 /** Builds the event for one queued change from the current rows (inside the sender's transaction). */

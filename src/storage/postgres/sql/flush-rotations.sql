@@ -11,7 +11,8 @@
 -- Returns: one row (id) per session moved forward.
 WITH s AS (
   UPDATE sessions
-  SET generation = x.generation, last_used_at = x.rotated_at
+  SET generation = x.generation, last_used_at = x.rotated_at,
+      previous_rotated_at = CASE WHEN x.generation = sessions.generation + 1 THEN sessions.last_used_at END
   FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS x (id, generation, rotated_at)
   WHERE sessions.id = x.id
     AND sessions.revoked_at IS NULL

@@ -14,7 +14,8 @@
 -- Returns: one row (generation) when the session moved; no row otherwise.
 WITH s AS (
   UPDATE sessions
-  SET generation = $3, last_used_at = $4, dpop_jkt = COALESCE(dpop_jkt, $5)
+  SET generation = $3, last_used_at = $4, dpop_jkt = COALESCE(dpop_jkt, $5),
+      previous_rotated_at = CASE WHEN $3 = generation + 1 THEN last_used_at END
   WHERE id = $1
     AND generation <= $2
     AND generation >= $6

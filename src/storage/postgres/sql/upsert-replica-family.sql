@@ -9,13 +9,14 @@
 -- first one seen stays.
 -- Inputs: $1 id, $2 user_id, $3 region (origin), $4 generation, $5 created_at,
 --         $6 expires_at, $7 last_used_at, $8 revoked_at, $9 revoked_reason,
---         $10 dpop_jkt (null: unbound).
+--         $10 dpop_jkt (null: unbound), $11 when the generation before $4
+--         was minted (null: unknown); it goes with the generation.
 -- Returns: one row (id, revoked_at) when the family is held here afterwards.
-INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, revoked_at, revoked_reason, dpop_jkt)
+INSERT INTO sessions (id, user_id, region, generation, created_at, expires_at, last_used_at, revoked_at, revoked_reason, dpop_jkt, previous_rotated_at)
 SELECT $1, $2, $3, $4, $5, $6, $7,
        LEAST($8::timestamptz, r.revoked_at, ended.at),
        CASE WHEN $8::timestamptz IS NOT NULL THEN $9::text WHEN r.revoked_at IS NOT NULL THEN 'revoked' WHEN ended.at IS NOT NULL THEN 'logout_all' END,
-       $10
+       $10, $11
 FROM users u
 LEFT JOIN replicated_revocations r ON r.session_id = $1
 LEFT JOIN LATERAL (
@@ -29,6 +30,10 @@ ON CONFLICT (id) DO UPDATE SET
     WHEN EXCLUDED.generation > sessions.generation THEN EXCLUDED.last_used_at
     WHEN EXCLUDED.generation = sessions.generation THEN GREATEST(sessions.last_used_at, EXCLUDED.last_used_at)
     ELSE sessions.last_used_at
+  END,
+  previous_rotated_at = CASE
+    WHEN EXCLUDED.generation > sessions.generation THEN EXCLUDED.previous_rotated_at
+    ELSE sessions.previous_rotated_at
   END,
   revoked_at = LEAST(sessions.revoked_at, EXCLUDED.revoked_at),
   revoked_reason = COALESCE(sessions.revoked_reason, EXCLUDED.revoked_reason),
