@@ -59,6 +59,8 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     const args = ['--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`];
     // The bus port is given, not derived (+10000), so a high free port cannot overflow it.
     args.push('--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--cluster-port', String(await freePort()), '--maxmemory-policy', 'noeviction');
+    // A replica that lost its master takes over however old its last contact: the cache is never the truth.
+    args.push('--cluster-replica-validity-factor', '0');
     servers.push(await startRedisServer(args));
   }
   const alive = new Set(servers);
@@ -70,6 +72,14 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     return true;
   };
   await eventually(whole, 20_000, 'the cluster to be formed on every node');
+  const synced = async () => {
+    for (const s of servers) {
+      const info = await s.client.info('replication');
+      if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+    }
+    return true;
+  };
+  await eventually(synced, 20_000, 'every replica in sync with its master');
   return {
     url: `redis+cluster://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`,
     servers,
