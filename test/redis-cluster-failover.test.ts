@@ -3,11 +3,15 @@
  * The cache is never the truth: while the master's slots have no owner the
  * requests touching them are served from PostgreSQL (or answered 503 with
  * Retry-After), no live token is refused, the cluster promotes the master's
- * replica, and Meridian reaches every slot again through its own connection.
+ * replica, Meridian reaches every slot again through its own connection,
+ * and every revocation's cache-sync job, queued before or during, runs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { BullQueue } from '../src/jobs/bullmq-queue.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
+import { masterOf } from '../src/storage/redis/connection.js';
+import { QUEUES } from '../src/storage/redis/keys.js';
 import { throughFailover } from './failover-load.js';
 import { createTestApp, eventually, type TestApp, tierDeps } from './helpers.js';
 import { type RedisClusterSet, startRedisCluster } from './redis-cluster.js';
@@ -50,7 +54,10 @@ describe('Redis Cluster failover', () => {
       'clusterfail',
       CLIENTS,
       async () => {
-        const [master] = await set.masters();
+        // The master holding the cache-sync queue: the hard case for the queued jobs.
+        const queueKey = `${t.services.shared.keys.queuePrefix(QUEUES.sync)}:${QUEUES.sync}`;
+        const master = (await masterOf(t.services.shared.link!.redis, queueKey)).options.port;
+        assert.ok((await set.masters()).includes(master!));
         const replica = await set.replicaOf(master!);
         killed = performance.now();
         await set.servers.find((s) => s.port === master)!.stop();
@@ -62,6 +69,25 @@ describe('Redis Cluster failover', () => {
       },
     );
     await load.verify(t.db);
-    console.log(`redis cluster failover: ${JSON.stringify(load.acknowledged)} acknowledged; ${load.describeOutage(killedAt)}; every slot served ${Math.round(back)} ms after the kill`);
+
+    // Every logout's cache-sync job was queued (its row marked synced only once the queue's replica had it) and has run.
+    const revocations = async () =>
+      (await t.db.query<{ id: string; synced: boolean }>("SELECT id, synced_at IS NOT NULL AS synced FROM outbox WHERE kind = 'revoked'")).rows;
+    await eventually(async () => (await revocations()).every((r) => r.synced), 30_000, 'every revocation queued');
+    const bull = (tier.sync as BullQueue).bull;
+    const rows = await revocations();
+    assert.ok(rows.length >= load.acknowledged.logouts);
+    let states: string[] = [];
+    await eventually(
+      async () =>
+        (states = await Promise.all(
+          rows.map(async (r) => `${await bull.getJobState(`outbox-${r.id}`)} ${(await bull.getJob(`outbox-${r.id}`))?.failedReason ?? ''}`),
+        )).every((s) => s.startsWith('completed')),
+      30_000,
+      () => `every cache-sync job to complete after the promotion (${states.join(',')})`,
+    );
+    console.log(
+      `redis cluster failover: ${JSON.stringify(load.acknowledged)} acknowledged; ${load.describeOutage(killedAt)}; every slot served ${Math.round(back)} ms after the kill; ${rows.length} cache-sync jobs all completed`,
+    );
   });
 });

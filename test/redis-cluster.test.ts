@@ -69,7 +69,12 @@ describe('Redis Cluster', () => {
   });
 
   it('write-behind: rotations of sessions in many buckets are flushed from every pending hash', async () => {
-    const env = { REDIS_URL: set.url, MERIDIAN_REDIS_PREFIX: testPrefix('cluster-wb'), MERIDIAN_REFRESH_WRITES: 'write-behind', MERIDIAN_REFRESH_GRACE_SECONDS: '0' };
+    const env = {
+      REDIS_URL: set.url,
+      MERIDIAN_REDIS_PREFIX: testPrefix('cluster-wb'),
+      MERIDIAN_REFRESH_WRITES: 'write-behind',
+      MERIDIAN_REFRESH_GRACE_SECONDS: '0',
+    };
     const wb = await createTestApp({ env });
     try {
       const rotations = wb.services.shared.rotations!;
@@ -84,7 +89,9 @@ describe('Redis Cluster', () => {
       assert.ok(buckets.size > 1 && buckets.size <= SESSION_BUCKETS, 'the sessions lie in several buckets');
       assert.equal(await rotations.count(), finals.length);
       await eventually(async () => (await flush.flushOnce()) === 0 && (await rotations.count()) === 0, 10_000, 'every pending rotation flushed');
-      const { rows } = await wb.db.query<{ generation: number }>('SELECT generation FROM sessions WHERE id = ANY($1)', [finals.map((f) => sessionOf(f.refresh_token))]);
+      const { rows } = await wb.db.query<{ generation: number }>('SELECT generation FROM sessions WHERE id = ANY($1)', [
+        finals.map((f) => sessionOf(f.refresh_token)),
+      ]);
       assert.deepEqual(
         rows.map((r) => r.generation),
         finals.map(() => 2),

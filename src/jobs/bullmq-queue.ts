@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { type RedisClient, type RedisLink, RedisUnavailableError } from '../storage/redis/connection.js';
+import { masterOf, type RedisClient, type RedisLink, RedisUnavailableError } from '../storage/redis/connection.js';
 import type { QueueName, RedisKeys } from '../storage/redis/keys.js';
 import { within } from '../util/within.js';
 import { instrumented, type Job, type JobCounts, type JobHandler, type QueueBackend, RETRY, type RetryPolicy, type WorkQueue } from './queue.js';
@@ -25,7 +25,7 @@ const SCHEDULE_CHECK_MS = 10_000;
 const FIRST_SCHEDULE_WAIT_MS = 2000;
 /** How often closing looks whether Redis is still there to finish it. */
 const CLOSE_CHECK_MS = 1000;
-/** How long adding jobs waits for a replica to have them (Sentinel only). */
+/** How long adding jobs waits for a replica to have them (Sentinel and cluster). */
 const REPLICA_WAIT_MS = 1000;
 /** How long adding jobs waits for a connection being made (its connect timeout): an error or this ends the wait. */
 const CONNECT_WAIT_MS = 1000;
@@ -100,8 +100,9 @@ export class BullQueue implements WorkQueue {
    * failover to fear and is not waited for.
    */
   private async replicated(): Promise<void> {
-    if ((await this.producer.wait(1, REPLICA_WAIT_MS)) >= 1) return;
-    const replicas = Number(/^connected_slaves:(\d+)/m.exec(await this.producer.info('replication'))?.[1] ?? 0);
+    const master = await masterOf(this.producer, `${this.o.keys.queuePrefix(this.name)}:${this.name}`);
+    if ((await master.wait(1, REPLICA_WAIT_MS)) >= 1) return;
+    const replicas = Number(/^connected_slaves:(\d+)/m.exec(await master.info('replication'))?.[1] ?? 0);
     if (replicas > 0) throw new RedisUnavailableError(`queue ${this.name}: no Redis replica acknowledged the jobs`);
   }
 

@@ -27,10 +27,12 @@ const FAIL_FAST: RedisOptions = {
  * wait instead of failing the request.
  */
 function clusterOptions(options: RedisOptions): ClusterOptions {
-  const { enableOfflineQueue, enableAutoPipelining, retryStrategy, ...node } = FAIL_FAST;
+  const { enableOfflineQueue, retryStrategy, ...node } = FAIL_FAST;
   return {
     enableOfflineQueue,
-    enableAutoPipelining,
+    // Off: a pipeline queued for a node before a promotion is refused whole once the slot map changes
+    // ("All keys in the pipeline should belong to the same slots allocation group"), and kept failing the queue's jobs.
+    enableAutoPipelining: false,
     clusterRetryStrategy: retryStrategy,
     redisOptions: { ...node, ...options },
     retryDelayOnFailover: 100,
@@ -42,6 +44,20 @@ function clusterOptions(options: RedisOptions): ClusterOptions {
 
 /** A connection to a single Redis (direct or through Sentinel) or to a Redis Cluster: both take the same commands. */
 export type RedisClient = Redis | Cluster;
+
+/**
+ * The connection that wrote `key`: itself on a single Redis, on a cluster the
+ * pooled connection to the master of the key's slot (what WAIT must be sent
+ * on, since it counts that connection's own writes).
+ */
+export async function masterOf(client: RedisClient, key: string): Promise<Redis> {
+  if (!(client instanceof Cluster)) return client;
+  const slot = (await client.call('CLUSTER', 'KEYSLOT', key)) as number;
+  const owner = client.slots[slot]?.[0];
+  const node = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (!node) throw new RedisUnavailableError(`no master known for slot ${slot}`);
+  return node;
+}
 
 /** After a command times out, Redis is skipped this long instead of costing every request a timeout. */
 const BYPASS_AFTER_TIMEOUT_MS = 1000;
@@ -92,7 +108,7 @@ export class RedisLink {
   /**
    * The master has replicas that Sentinel promotes when it fails: a write that
    * must survive the failover (a queued job) waits until a replica has it.
-   * (On a cluster WAIT would have to reach the queue's own master; not done.)
+   * On a cluster every master has a replica that the cluster promotes.
    */
   readonly replicated: boolean;
   /** REDIS_URL names a Redis Cluster: keys need hash tags (redisKeys) and scripts one slot each. */
@@ -102,8 +118,8 @@ export class RedisLink {
 
   constructor(url: string, logger: Logger) {
     const target = redisTarget(url);
-    this.replicated = target.kind === 'sentinel';
     this.cluster = target.kind === 'cluster';
+    this.replicated = target.kind !== 'direct';
     this.redis =
       target.kind === 'direct'
         ? new Redis(target.url, { ...FAIL_FAST, lazyConnect: false })

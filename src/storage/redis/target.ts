@@ -45,7 +45,7 @@ export function redisTarget(url: string): RedisTarget {
 
 function clusterTarget(url: string): RedisTarget {
   const u = parseServiceUrl(url);
-  if (!u || !u.hostname) throw new Error('REDIS_URL redis+cluster:// must list nodes, as in redis+cluster://h1:6379,h2:6379');
+  if (!u?.hostname) throw new Error('REDIS_URL redis+cluster:// must list nodes, as in redis+cluster://h1:6379,h2:6379');
   // A cluster has one database: a path would promise a db it cannot select.
   if (u.pathname.replace(/\/+/g, '') !== '') throw new Error('REDIS_URL redis+cluster:// takes no database: a Redis Cluster has only db 0');
   return { kind: 'cluster', nodes: listedHosts(url).map((h) => ({ host: h.host, port: h.port ?? REDIS_PORT })), options: credentials(u) };

@@ -5,8 +5,7 @@ import type { RedisLink } from './connection.js';
  * Versioned cache entries as Redis hashes {v, d}: read with HGET, written by
  * set-if-newer-n.lua. On a cluster the entries of one call (all of a user's
  * sessions, revoked together) lie in many slots, and a script may touch one:
- * each entry is then its own call, and auto-pipelining still sends them to
- * each node in one write.
+ * each entry is then its own call, sent side by side.
  */
 export class RedisVersionedStore implements VersionedStore {
   constructor(private readonly link: RedisLink) {}
