@@ -79,10 +79,12 @@ describe('Redis Cluster failover', () => {
     assert.ok(rows.length >= load.acknowledged.logouts);
     let states: string[] = [];
     await eventually(
-      async () =>
-        (states = await Promise.all(
+      async () => {
+        states = await Promise.all(
           rows.map(async (r) => `${await bull.getJobState(`outbox-${r.id}`)} ${(await bull.getJob(`outbox-${r.id}`))?.failedReason ?? ''}`),
-        )).every((s) => s.startsWith('completed')),
+        );
+        return states.every((s) => s.startsWith('completed'));
+      },
       30_000,
       () => `every cache-sync job to complete after the promotion (${states.join(',')})`,
     );
