@@ -68,6 +68,17 @@ describe('Redis Cluster', () => {
     await eventually(async () => (await bull.getJobState(`outbox-${rows[0]!.id}`)) === 'completed', 20_000, 'the cache-sync job to complete');
   });
 
+  it('a logout of all sessions writes each revoked entry in its own slot', async () => {
+    const sessions: Tokens[] = [];
+    for (let i = 0; i < 6; i++) sessions.push(json<Tokens>(await refresh(a.app, (await login(a.app, 'cluster-everywhere')).refresh_token)));
+    const keys = sessions.map((s) => a.services.shared.keys.family(sessionOf(s.refresh_token)));
+    assert.ok(new Set(keys.map((k) => /\{(\d+)\}/.exec(k)![1])).size > 1, 'the sessions lie in several buckets');
+    assert.equal((await logout(a.app, sessions[0]!.access_token, { all_sessions: true })).statusCode, 204);
+    const link = a.services.shared.link!;
+    for (const key of keys) assert.notEqual((JSON.parse((await link.run((r) => r.hget(key, 'd')))!) as { revokedAt: unknown }).revokedAt, null, key);
+    for (const s of sessions) assert.equal(json(await refresh(b.app, s.refresh_token)).error, 'invalid_grant');
+  });
+
   it('write-behind: rotations of sessions in many buckets are flushed from every pending hash', async () => {
     const env = {
       REDIS_URL: set.url,
