@@ -12,7 +12,7 @@ import type { BullQueue } from '../src/jobs/bullmq-queue.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { masterOf } from '../src/storage/redis/connection.js';
 import { QUEUES } from '../src/storage/redis/keys.js';
-import { throughFailover } from './failover-load.js';
+import { everyRevocationJobRun, throughFailover } from './failover-load.js';
 import { createTestApp, eventually, type TestApp, tierDeps } from './helpers.js';
 import { type RedisClusterSet, startRedisCluster } from './redis-cluster.js';
 import { testPrefix } from './redis-server.js';
@@ -70,26 +70,9 @@ describe('Redis Cluster failover', () => {
     );
     await load.verify(t.db);
 
-    // Every logout's cache-sync job was queued (its row marked synced only once the queue's replica had it) and has run.
-    const revocations = async () =>
-      (await t.db.query<{ id: string; synced: boolean }>("SELECT id, synced_at IS NOT NULL AS synced FROM outbox WHERE kind = 'revoked'")).rows;
-    await eventually(async () => (await revocations()).every((r) => r.synced), 30_000, 'every revocation queued');
-    const bull = (tier.sync as BullQueue).bull;
-    const rows = await revocations();
-    assert.ok(rows.length >= load.acknowledged.logouts);
-    let states: string[] = [];
-    await eventually(
-      async () => {
-        states = await Promise.all(
-          rows.map(async (r) => `${await bull.getJobState(`outbox-${r.id}`)} ${(await bull.getJob(`outbox-${r.id}`))?.failedReason ?? ''}`),
-        );
-        return states.every((s) => s.startsWith('completed'));
-      },
-      30_000,
-      () => `every cache-sync job to complete after the promotion (${states.join(',')})`,
-    );
+    const jobs = await everyRevocationJobRun(t.db, (tier.sync as BullQueue).bull, load.acknowledged.logouts);
     console.log(
-      `redis cluster failover: ${JSON.stringify(load.acknowledged)} acknowledged; ${load.describeOutage(killedAt)}; every slot served ${Math.round(back)} ms after the kill; ${rows.length} cache-sync jobs all completed`,
+      `redis cluster failover: ${JSON.stringify(load.acknowledged)} acknowledged; ${load.describeOutage(killedAt)}; every slot served ${Math.round(back)} ms after the kill; ${jobs} cache-sync jobs all completed`,
     );
   });
 });
