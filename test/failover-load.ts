@@ -8,6 +8,7 @@
  * test checks the database for those too. Any other answer is a failure.
  */
 import assert from 'node:assert/strict';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Db } from '../src/storage/postgres/db.js';
 import { claimsOf, eventually, json, logout, PASSWORD, post, refresh, register, type Tokens } from './helpers.js';
@@ -193,4 +194,28 @@ export class AuthLoad {
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
+}
+
+/**
+ * Waits until every logout's cache-sync job was queued (its outbox row marked
+ * synced only once a Redis replica had it) and has run; resolves with how many.
+ */
+export async function everyRevocationJobRun(db: Db, queue: Queue, logouts: number): Promise<number> {
+  const revocations = async () =>
+    (await db.query<{ id: string; synced: boolean }>("SELECT id, synced_at IS NOT NULL AS synced FROM outbox WHERE kind = 'revoked'")).rows;
+  await eventually(async () => (await revocations()).every((r) => r.synced), 30_000, 'every revocation queued');
+  const rows = await revocations();
+  assert.ok(rows.length >= logouts);
+  let states: string[] = [];
+  await eventually(
+    async () => {
+      states = await Promise.all(
+        rows.map(async (r) => `${await queue.getJobState(`outbox-${r.id}`)} ${(await queue.getJob(`outbox-${r.id}`))?.failedReason ?? ''}`),
+      );
+      return states.every((st) => st.startsWith('completed'));
+    },
+    30_000,
+    () => `every cache-sync job to complete (${states.join(',')})`,
+  );
+  return rows.length;
 }

@@ -67,6 +67,18 @@ describe('multi-host database URLs', () => {
     assert.equal(t.options.db, 2);
     assert.throws(() => redisTarget('redis+sentinel://127.0.0.1:26379/'), /master name/);
   });
+
+  it('the cluster form of REDIS_URL lists nodes, with the default port where none is given, and takes no database', () => {
+    const t = redisTarget('redis+cluster://:secret@127.0.0.1:7001,127.0.0.2');
+    assert.equal(t.kind, 'cluster');
+    if (t.kind !== 'cluster') return;
+    assert.deepEqual(t.nodes, [
+      { host: '127.0.0.1', port: 7001 },
+      { host: '127.0.0.2', port: 6379 },
+    ]);
+    assert.equal(t.options.password, 'secret');
+    assert.throws(() => redisTarget('redis+cluster://127.0.0.1:7001/2'), /no database/);
+  });
 });
 
 describe('the primary of a multi-host URL', () => {

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { type RedisLink, RedisUnavailableError } from '../storage/redis/connection.js';
+import { masterOf, type RedisClient, type RedisLink, RedisUnavailableError } from '../storage/redis/connection.js';
 import type { QueueName, RedisKeys } from '../storage/redis/keys.js';
 import { within } from '../util/within.js';
 import { instrumented, type Job, type JobCounts, type JobHandler, type QueueBackend, RETRY, type RetryPolicy, type WorkQueue } from './queue.js';
@@ -26,13 +25,13 @@ const SCHEDULE_CHECK_MS = 10_000;
 const FIRST_SCHEDULE_WAIT_MS = 2000;
 /** How often closing looks whether Redis is still there to finish it. */
 const CLOSE_CHECK_MS = 1000;
-/** How long adding jobs waits for a replica to have them (Sentinel only). */
+/** How long adding jobs waits for a replica to have them (Sentinel and cluster). */
 const REPLICA_WAIT_MS = 1000;
 /** How long adding jobs waits for a connection being made (its connect timeout): an error or this ends the wait. */
 const CONNECT_WAIT_MS = 1000;
 
 /** True once `conn` is ready; false on a connection error or after `ms`. */
-function readyWithin(conn: Redis, ms: number): Promise<boolean> {
+function readyWithin(conn: RedisClient, ms: number): Promise<boolean> {
   return conn.status === 'ready' ? Promise.resolve(true) : within(once(conn, 'ready'), ms);
 }
 
@@ -55,9 +54,9 @@ export class BullQueue implements WorkQueue {
   private readonly queue: Queue;
   private worker: Worker | undefined;
   /** Connections made here: BullMQ does not close connections it was given. */
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
   private readonly retry: RetryPolicy;
-  private readonly producer: Redis;
+  private readonly producer: RedisClient;
   private readonly timers: NodeJS.Timeout[] = [];
   private reportedDown = false;
 
@@ -68,7 +67,7 @@ export class BullQueue implements WorkQueue {
   ) {
     this.retry = o.retry ?? RETRY;
     this.producer = this.connect(link.producer());
-    this.queue = new Queue(name, { connection: this.producer, prefix: o.keys.bullPrefix });
+    this.queue = new Queue(name, { connection: this.producer, prefix: o.keys.queuePrefix(name) });
     this.queue.on('error', (err) => this.reportError(err, 'queue error'));
   }
 
@@ -101,8 +100,9 @@ export class BullQueue implements WorkQueue {
    * failover to fear and is not waited for.
    */
   private async replicated(): Promise<void> {
-    if ((await this.producer.wait(1, REPLICA_WAIT_MS)) >= 1) return;
-    const replicas = Number(/^connected_slaves:(\d+)/m.exec(await this.producer.info('replication'))?.[1] ?? 0);
+    const master = await masterOf(this.producer, `${this.o.keys.queuePrefix(this.name)}:${this.name}`);
+    if ((await master.wait(1, REPLICA_WAIT_MS)) >= 1) return;
+    const replicas = Number(/^connected_slaves:(\d+)/m.exec(await master.info('replication'))?.[1] ?? 0);
     if (replicas > 0) throw new RedisUnavailableError(`queue ${this.name}: no Redis replica acknowledged the jobs`);
   }
 
@@ -142,7 +142,7 @@ export class BullQueue implements WorkQueue {
       (job) => run({ name: job.name, id: job.id ?? '', data: job.data, attempt: job.attemptsMade + 1, enqueuedAt: job.timestamp }),
       {
         connection: this.connect(this.link.blocking()),
-        prefix: this.o.keys.bullPrefix,
+        prefix: this.o.keys.queuePrefix(this.name),
         concurrency,
         lockDuration: this.o.lockMs,
         stalledInterval: this.o.lockMs,
@@ -176,7 +176,7 @@ export class BullQueue implements WorkQueue {
     for (const c of this.connections) c.disconnect();
   }
 
-  private connect(conn: Redis): Redis {
+  private connect(conn: RedisClient): RedisClient {
     this.connections.push(conn);
     return conn;
   }

@@ -53,7 +53,7 @@ export interface SharedDeps {
 }
 
 export async function openSharedState(config: Config, d: SharedDeps): Promise<SharedState> {
-  const keys = redisKeys(config.redisPrefix);
+  let keys = redisKeys(config.redisPrefix);
   if (!config.redisUrl) {
     const memory = new MemoryVersionedStore(d.clock);
     return {
@@ -72,6 +72,7 @@ export async function openSharedState(config: Config, d: SharedDeps): Promise<Sh
   }
   const link = new RedisLink(config.redisUrl, d.logger);
   await link.ready(FIRST_CONNECT_WAIT_MS);
+  if (link.cluster) keys = redisKeys(config.redisPrefix, true);
   const bus = new RedisRevocationChannel(link, keys.revocationChannel);
   return {
     kind: 'redis',

@@ -26,7 +26,7 @@ export async function adminRoutes(app: FastifyInstance, { services }: { services
     return;
   }
   const connection = link.producer();
-  const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix: services.shared.keys.bullPrefix }));
+  const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix: services.shared.keys.queuePrefix(name) }));
   const board = new FastifyAdapter();
   board.setBasePath(ADMIN_QUEUES_PATH);
   createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });

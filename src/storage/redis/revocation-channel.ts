@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { BusHandlers, RevocationBus } from '../../auth/revocation-sync.js';
-import type { RedisLink } from './connection.js';
+import type { RedisClient, RedisLink } from './connection.js';
 
 /** How long start-up waits for the first subscription before going on without it. */
 const FIRST_SUBSCRIBE_WAIT_MS = 1000;
@@ -12,7 +11,7 @@ const FIRST_SUBSCRIBE_WAIT_MS = 1000;
  * can slip between the reload and the subscription.
  */
 export class RedisRevocationChannel implements RevocationBus {
-  private sub: Redis | undefined;
+  private sub: RedisClient | undefined;
   private subscribed = false;
 
   constructor(

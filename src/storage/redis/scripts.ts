@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * The Lua scripts, one file each under `scripts/`, named after what they do
@@ -47,6 +47,6 @@ declare module 'ioredis' {
 }
 
 /** Makes every script callable as a command on `redis`. */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: Redis | Cluster): void {
   for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
 }

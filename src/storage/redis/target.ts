@@ -2,6 +2,7 @@ import type { RedisOptions } from 'ioredis';
 import { listedHosts, parseServiceUrl } from '../../config/service-url.js';
 
 const SENTINEL_PORT = 26379;
+const REDIS_PORT = 6379;
 
 /**
  * How to reach the region's Redis from REDIS_URL: `redis://` and `rediss://`
@@ -9,11 +10,17 @@ const SENTINEL_PORT = 26379;
  * names the Sentinels that watch it, and ioredis asks them which server is
  * the master, again after every disconnect. The user and password are the
  * master's; `sentinel_password` in the query is the Sentinels' own, when
- * they require one.
+ * they require one. `redis+cluster://[user:password@]h1:6379,h2:6379` names
+ * some nodes of a Redis Cluster (any will do: ioredis learns the rest and the
+ * slot map from them).
  */
-export type RedisTarget = { kind: 'direct'; url: string } | { kind: 'sentinel'; options: RedisOptions };
+export type RedisTarget =
+  | { kind: 'direct'; url: string }
+  | { kind: 'sentinel'; options: RedisOptions }
+  | { kind: 'cluster'; nodes: { host: string; port: number }[]; options: RedisOptions };
 
 export function redisTarget(url: string): RedisTarget {
+  if (url.startsWith('redis+cluster:')) return clusterTarget(url);
   if (!url.startsWith('redis+sentinel:')) return { kind: 'direct', url };
   const u = parseServiceUrl(url);
   const name = u && decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
@@ -24,8 +31,7 @@ export function redisTarget(url: string): RedisTarget {
     options: {
       sentinels: listedHosts(url).map((h) => ({ host: h.host, port: h.port ?? SENTINEL_PORT })),
       name,
-      username: u.username ? decodeURIComponent(u.username) : undefined,
-      password: u.password ? decodeURIComponent(u.password) : undefined,
+      ...credentials(u),
       sentinelPassword: u.searchParams.get('sentinel_password') ?? undefined,
       db: db ? Number(db) : undefined,
       // No failoverDetector: its +switch-master can arrive while a reconnect asks the Sentinels, and ioredis
@@ -34,5 +40,20 @@ export function redisTarget(url: string): RedisTarget {
       reconnectOnError: (err) => err.message.startsWith('READONLY'),
       sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
     },
+  };
+}
+
+function clusterTarget(url: string): RedisTarget {
+  const u = parseServiceUrl(url);
+  if (!u?.hostname) throw new Error('REDIS_URL redis+cluster:// must list nodes, as in redis+cluster://h1:6379,h2:6379');
+  // A cluster has one database: a path would promise a db it cannot select.
+  if (u.pathname.replace(/\/+/g, '') !== '') throw new Error('REDIS_URL redis+cluster:// takes no database: a Redis Cluster has only db 0');
+  return { kind: 'cluster', nodes: listedHosts(url).map((h) => ({ host: h.host, port: h.port ?? REDIS_PORT })), options: credentials(u) };
+}
+
+function credentials(u: URL): Pick<RedisOptions, 'username' | 'password'> {
+  return {
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
   };
 }

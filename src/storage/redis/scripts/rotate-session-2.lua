@@ -7,6 +7,7 @@
 --          set-if-newer-n writes it (a live session's version is its
 --          generation; a revoked one's is higher than any live one's)
 -- KEYS[2]  the rotations pending flush: a hash, session id -> "generation:rotated at ms"
+--          (on a cluster, the hash of the entry's bucket: both carry its hash tag)
 -- ARGV[1]  the session id
 -- ARGV[2]  the version (generation) the decision read
 -- ARGV[3]  the new generation (its version)

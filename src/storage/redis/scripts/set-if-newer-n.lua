@@ -2,7 +2,8 @@
 -- is as new or newer, so writers racing (a fill from the database, a
 -- write-through, a late or repeated sync job) can only move an entry forward.
 -- Several entries in one call: one change (a rotation: the family, the
--- consumed parent and the child) is one command.
+-- consumed parent and the child) is one command. On a cluster the keys of one
+-- call must share a slot; the caller sends entries of different slots apart.
 -- KEYS[i]          the entries: hashes with v (version) and d (data)
 -- ARGV[3i-2..3i]   for KEYS[i]: version (integer; higher is newer), data,
 --                  time to live in ms (> 0, no longer than what the data describes)
