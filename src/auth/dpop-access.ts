@@ -33,12 +33,15 @@ export interface AccessBindingRules {
   required: boolean;
 }
 
-/** Checks that the presenter of verified `claims` holds the key they are bound to; throws a challenged AppError otherwise. */
+/**
+ * Checks that the presenter of verified `claims` holds the key they are bound to; throws a challenged AppError otherwise.
+ * `target` is asked for only for a bound token: an unbound one (most requests) costs no URL building.
+ */
 export async function checkSenderConstraint(
   claims: AccessClaims,
   presented: PresentedToken,
   proof: unknown,
-  target: Omit<ProofTarget, 'accessToken'>,
+  target: () => Omit<ProofTarget, 'accessToken'>,
   dpop: DpopVerifier,
   rules: AccessBindingRules,
 ): Promise<void> {
@@ -50,7 +53,7 @@ export async function checkSenderConstraint(
   if (presented.scheme !== 'DPoP') throw challenged(new AppError('invalid_token', { reason: 'bound token presented as bearer' }));
   let proved: string;
   try {
-    proved = (await dpop.verify(proof, { ...target, accessToken: presented.token })).jkt;
+    proved = (await dpop.verify(proof, { ...target(), accessToken: presented.token })).jkt;
   } catch (err) {
     throw err instanceof AppError ? challenged(err) : err;
   }

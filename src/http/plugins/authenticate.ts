@@ -54,7 +54,7 @@ export function authenticate(verifier: AccessTokenVerifier, verifications: Metri
     }
     try {
       const claims = verifier.verify(presented.token);
-      const target = proofTargetOf(request, sender.urls);
+      const target = () => proofTargetOf(request, sender.urls);
       await checkSenderConstraint(claims, presented, request.headers.dpop, target, sender.dpop, { required: sender.required });
       request.claims = claims;
     } catch (err) {

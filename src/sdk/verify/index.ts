@@ -147,8 +147,10 @@ export function createVerifier(config: VerifierConfig): Verifier {
       const presented = parseAuthorization(request.authorization);
       if (!presented) fail('missing bearer token');
       const claims = await verify(presented.token);
-      const path = request.url.split('?', 1)[0] ?? '/';
-      const target = { method: request.method, urls: origins.map((o) => `${o}${path}`) };
+      const target = () => {
+        const path = request.url.split('?', 1)[0] ?? '/';
+        return { method: request.method, urls: origins.map((o) => `${o}${path}`) };
+      };
       await checkSenderConstraint(claims, presented, request.dpop, target, dpop, { required: false });
       return claims;
     },

@@ -1,17 +1,21 @@
 /**
- * A double spend across a partition that one side has already rotated past:
- * the thief spends a token at eu-west, the victim the same token at us-east
- * a minute later and then its successor. When the link heals, the
- * generation minted twice is no longer the live one at us-east; each region
- * keeps when it minted the generation before its live one, so the two
- * mintings still meet and the family is revoked.
+ * A token spent in one region and presented in another that has not heard
+ * of the spend, with two regions whose replication is held back:
+ * - replayed at a lagging replica, the token is "ahead" of the copy, which
+ *   therefore does not mint from it but asks the origin, so the thief is not
+ *   handed the victim's live refresh token (successors are deterministic)
+ *   and the replay is reuse;
+ * - spent on both sides of a partition, with one side rotating past it
+ *   once, the two mintings still meet when the link heals (each region keeps
+ *   when it minted the generation before its live one) and the family is
+ *   revoked.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, json, PASSWORD, post, register, type Tokens } from './helpers.js';
 import { type RegionSet, startRegions, syncKeys } from './regions-harness.js';
 
-describe('a double spend one side has rotated past', () => {
+describe('a token spent where another region has not heard of it', () => {
   let set: RegionSet;
   const node = (id: string) => set.nodes[id]!;
   const app = (id: string) => node(id).t.app;
@@ -30,11 +34,37 @@ describe('a double spend one side has rotated past', () => {
   });
   after(() => set.close());
 
-  it('is found when the partition heals, and the family revoked', async () => {
-    assert.equal((await register(app('us-east'), 'spent-past')).statusCode, 201);
-    const t0 = json<Tokens>(await post(app('us-east'), '/v1/auth/login', { username: 'spent-past', password: PASSWORD }));
+  /** A session of us-east, replicated to eu-west. */
+  const replicatedLogin = async (username: string) => {
+    assert.equal((await register(app('us-east'), username)).statusCode, 201);
+    const t0 = json<Tokens>(await post(app('us-east'), '/v1/auth/login', { username, password: PASSWORD }));
     const sid = t0.refresh_token.split('.')[0]!;
     await eventually(async () => (await rowAt('eu-west', sid)) !== undefined, 10_000, 'session replicated to eu-west');
+    return { t0, sid };
+  };
+
+  it("is refused as reuse (not rotated into the victim's live token)", async () => {
+    const { t0 } = await replicatedLogin('lag-replay');
+    // us-east's link is slow / down: its rotations wait in its outbox.
+    await node('us-east').stopWorker();
+    try {
+      set.clock.advance(60_000);
+      const t1 = json<Tokens>(await post(app('us-east'), '/v1/auth/refresh', { refresh_token: t0.refresh_token }));
+      set.clock.advance(60_000);
+      const t2 = json<Tokens>(await post(app('us-east'), '/v1/auth/refresh', { refresh_token: t1.refresh_token }));
+      set.clock.advance(60_000);
+      // t1 was consumed a minute ago at its origin. A thief replays it where the replica lags.
+      const replay = await post(app('eu-west'), '/v1/auth/refresh', { refresh_token: t1.refresh_token });
+      const body = replay.statusCode === 200 ? json<Tokens>(replay) : undefined;
+      assert.notEqual(body?.refresh_token, t2.refresh_token, "the thief was handed the victim's live refresh token");
+      assert.equal(replay.statusCode, 400, `consumed token accepted at the lagging region: ${replay.statusCode}`);
+    } finally {
+      await node('us-east').startWorker();
+    }
+  });
+
+  it('is found when the partition heals, and the family revoked', async () => {
+    const { t0, sid } = await replicatedLogin('spent-past');
     // A partition: neither region sends.
     await node('us-east').stopWorker();
     await node('eu-west').stopWorker();
