@@ -46,9 +46,12 @@ export async function createServices(config: Config, opts: ServiceOptions): Prom
       shared,
       ...domain,
       async readiness() {
-        const [database, cache] = await Promise.all([storage.ping(2000), shared.state()]);
+        const [down, cache] = await Promise.all([storage.unreachable(2000), shared.state()]);
+        const checks: Record<string, DependencyState> = { database: down.length ? 'down' : 'ok', cache };
+        // A sharded region names each shard: one that is down fails only the requests for its slots.
+        if (storage.shardNames.length > 1) for (const name of storage.shardNames) checks[`shard:${name}`] = down.includes(name) ? 'down' : 'ok';
         // Without Redis every request is served from PostgreSQL: slower, not down ("degraded").
-        return { database: database ? 'ok' : 'down', cache };
+        return checks;
       },
       close: () => resources.close(),
     };

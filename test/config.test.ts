@@ -66,7 +66,7 @@ const fieldOf = (key: Key): Field => FIELDS[key];
 const defaultOf = (key: Key): unknown => ('default' in fieldOf(key) ? (fieldOf(key) as { default: unknown }).default : undefined);
 
 /** Candidates for string settings with a pattern; each pattern takes at least one. */
-const STRING_SAMPLES = ['eu-west-2', 'k'.repeat(43)];
+const STRING_SAMPLES = ['eu-west-2', 'k'.repeat(43), 's1=postgres://127.0.0.1:5432/shard1 s2=postgres://127.0.0.1:5432/shard2'];
 
 /** A value of the field's type, not its default, and an expected parse; all of them load together. */
 function validSample(key: Key): { raw: string; value: unknown } {

@@ -50,11 +50,11 @@ const call = (url: string, init: { method?: string; geo?: string; body?: unknown
   });
 
 describe('meridian cluster', () => {
-  it('starts three regions and a gateway, serves a traveller anywhere, and stops every process on SIGTERM', async () => {
+  it('starts three regions (two databases each) and a gateway, serves a traveller anywhere, and stops every process on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meridian-cluster-'));
     const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix, '--shards', '2'], {
       cwd: ROOT,
       env: childEnv({
         PORT: String(port),
@@ -86,7 +86,15 @@ describe('meridian cluster', () => {
         ['us-east', 'eu-west', 'ap-southeast'],
       );
       for (const r of info.regions) {
-        assert.equal((await call(`${r.url}/readyz`)).status, 200, r.id);
+        const ready = await call(`${r.url}/readyz`);
+        assert.equal(ready.status, 200, r.id);
+        // --shards 2: each region names its two databases in its readiness.
+        assert.deepEqual(((await ready.json()) as { checks: Record<string, string> }).checks, {
+          database: 'ok',
+          cache: 'ok',
+          'shard:main': 'ok',
+          'shard:s1': 'ok',
+        });
         assert.match(r.databaseUrl, new RegExp(`/${prefix}_${r.id.replace(/-/g, '_')}$`));
         assert.match(r.redisUrl, /^redis:\/\/127\.0\.0\.1:\d+$/);
       }
@@ -158,7 +166,9 @@ describe('meridian cluster', () => {
       for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
       const admin = new pg.Client({ connectionString: PG_SERVER });
       await admin.connect();
-      for (const id of ['us_east', 'eu_west', 'ap_southeast']) await admin.query(`DROP DATABASE IF EXISTS ${prefix}_${id} WITH (FORCE)`);
+      for (const id of ['us_east', 'eu_west', 'ap_southeast']) {
+        for (const db of [`${prefix}_${id}`, `${prefix}_${id}_s1`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      }
       await admin.end();
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import { slotOfName } from '../util/slots.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Audit, RegisterFailure, RequestContext } from '../observability/audit.js';
 import { type Clock, idTime, newId, type Random } from '../util/runtime.js';
@@ -67,8 +68,8 @@ export class Accounts {
     // unthrottled flood of weak passwords would cost the event loop that much per request.
     await this.d.throttle.assertRegisterAllowed(ctx.ip ?? 'unknown');
     const normalizedPassword = checkPassword(password, this.d.policy, username);
-    const id = newId(this.d.region, this.d.clock, this.d.random);
     const usernameNormalized = normalizeUsername(username);
+    const id = newId(this.d.region, this.d.clock, this.d.random, slotOfName(usernameNormalized));
     // Hashed before the claim, so that a claim is only ever held by a registration about to be written.
     const passwordHash = await this.d.hasher.hash(normalizedPassword);
     const now = this.d.clock.now();

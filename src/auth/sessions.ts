@@ -1,3 +1,4 @@
+import { slotOfId } from '../util/slots.js';
 import { AppError, misconfigured, unavailable } from '../errors.js';
 import type { RefreshFailure, RefreshPath, RequestContext } from '../observability/audit.js';
 import { newId } from '../util/runtime.js';
@@ -50,7 +51,8 @@ export class SessionService {
     checkLoginProof(jkt, this.d.settings.requireDpop);
     const { settings: s, clock } = this.d;
     const now = clock.now();
-    const sessionId = newId(s.region, clock, this.d.random);
+    // The user's slot: all of a user's sessions live on the user's shard ("log out everywhere" is one shard).
+    const sessionId = newId(s.region, clock, this.d.random, slotOfId(user.id) ?? 0);
     const expiresAt = now + s.refreshTtlSeconds * 1000;
     const created = await this.d.sessions.create({
       id: sessionId,

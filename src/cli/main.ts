@@ -24,14 +24,22 @@ Commands:
   backfill <region>     queue this region's users, live sessions and recent revocations for a region
                         newly added to MERIDIAN_REGIONS_FILE (its worker delivers them)
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
-  cluster [--db-prefix meridian] [--workers N] [--ha]
+  cluster [--db-prefix meridian] [--workers N] [--ha] [--shards N]
                         run three regions (each: Redis, N API processes, default 1, and a worker) and a
                         gateway on this machine (PORT: gateway, 8080; DATABASE_URL: the PostgreSQL server,
                         default postgres://postgres@127.0.0.1:5432/postgres); --ha: the first region on a
                         PostgreSQL pair under pg_auto_failover and a Redis with a replica and Sentinels
+                        --shards N: each region's rows over N PostgreSQL databases (MERIDIAN_SHARDS)
   config                list every setting with its default
 
 Configuration comes from environment variables; see the README.`;
+
+/** `--shards N`: 1 to 16 databases per region. */
+function shardCount(text: string | undefined): number {
+  const n = text === undefined ? 1 : Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error('--shards takes a whole number from 1 to 16');
+  return n;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -43,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
       'db-prefix': { type: 'string', default: 'meridian' },
       ha: { type: 'boolean', default: false },
+      shards: { type: 'string' },
     },
   });
   const [command, sub] = positionals;
@@ -79,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
         apiProcesses: values.workers === undefined ? 1 : Number(values.workers),
         meridian: [process.execPath, ...process.execArgv, process.argv[1] as string],
         ha: values.ha ?? false,
+        shards: shardCount(values.shards),
       });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);

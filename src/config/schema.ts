@@ -35,6 +35,15 @@ export const FIELDS = {
     kind: { type: 'url', multiHost: true },
     doc: 'PostgreSQL URL, or `postgres://h1:5432,h2:5432/db?target_session_attrs=read-write` for a primary and standby (writes go to whichever is primary); unset = embedded PGlite in the data directory',
   },
+  shards: {
+    env: 'MERIDIAN_SHARDS',
+    kind: {
+      type: 'string',
+      pattern: /^\s*[a-z][a-z0-9-]{0,31}=postgres(ql)?:\/\/\S+(\s+[a-z][a-z0-9-]{0,31}=postgres(ql)?:\/\/\S+)*\s*$/,
+      hint: 'space-separated name=postgres://… pairs',
+    },
+    doc: 'more PostgreSQL databases for this region, as `name=url` pairs separated by spaces; the slots are split evenly over `main` (DATABASE_URL) and these, in order (docs/scaling.md); unset = one database',
+  },
   dataDir: { env: 'MERIDIAN_DATA_DIR', kind: { type: 'string' }, default: './.meridian', doc: 'embedded database, generated master key' },
   region: {
     env: 'MERIDIAN_REGION',

@@ -53,6 +53,8 @@ export interface ClusterOptions {
    * replica watched by three Sentinels (src/devcluster/failover.ts).
    */
   ha?: boolean;
+  /** PostgreSQL databases per region (MERIDIAN_SHARDS beside DATABASE_URL); default 1. */
+  shards?: number;
 }
 
 /** What cluster.json holds. */
@@ -69,6 +71,8 @@ interface PlannedRegion extends ClusterRegionSpec {
   redisUrl: string;
   database: string;
   databaseUrl: string;
+  /** The region's other databases (--shards), as MERIDIAN_SHARDS pairs. */
+  shardDatabases: { name: string; database: string; url: string }[];
   peers: string[];
   /** Set for the region run with failover (--ha). */
   ha?: FailoverPlan;
@@ -137,7 +141,7 @@ export class LocalCluster {
     if (fresh) for (const f of keyFiles) rmSync(f, { force: true });
     const dropped = await provisionDatabases(
       o.postgresUrl,
-      regions.filter((r) => !r.ha).map((r) => r.database),
+      regions.filter((r) => !r.ha).flatMap((r) => [r.database, ...r.shardDatabases.map((d) => d.database)]),
       { fresh, prefix: o.dbPrefix },
     );
     if (dropped.length && !o.ha) o.logger.warn({ databases: dropped }, `no master keys in ${this.dir}: the cluster's databases were made again, empty`);
@@ -151,6 +155,7 @@ export class LocalCluster {
         MERIDIAN_REGION: r.id,
         PORT: String(r.port),
         DATABASE_URL: r.databaseUrl,
+        MERIDIAN_SHARDS: r.shardDatabases.map((d) => `${d.name}=${d.url}`).join(' '),
         REDIS_URL: r.redisUrl,
         MERIDIAN_DATA_DIR: join(this.dir, r.id),
         // One issuer for the whole service: tokens from any region verify in every region.
@@ -222,6 +227,11 @@ export class LocalCluster {
       const database = `${this.o.dbPrefix}_${s.id.replace(/-/g, '_')}`;
       const databaseUrl = new URL(this.o.postgresUrl);
       databaseUrl.pathname = `/${database}`;
+      const shardDatabases = Array.from({ length: (this.o.shards ?? 1) - 1 }, (_, i) => {
+        const url = new URL(databaseUrl);
+        url.pathname = `/${database}_s${i + 1}`;
+        return { name: `s${i + 1}`, database: `${database}_s${i + 1}`, url: url.toString() };
+      });
       const ha =
         this.o.ha && planned.length === 0
           ? await planFailover({ host: this.o.host, region: s.id, database, redisPort, redisDir: join(this.dir, s.id, 'redis'), dbPrefix: this.o.dbPrefix })
@@ -234,6 +244,8 @@ export class LocalCluster {
         redisUrl: ha ? sentinelUrl(ha.redis) : `redis://${this.o.host}:${redisPort}`,
         database,
         databaseUrl: ha ? pairUrl(ha.pair) : databaseUrl.toString(),
+        // The failover pair is one database: --ha and --shards do not combine in the first region.
+        shardDatabases: ha ? [] : shardDatabases,
         peers: peers.get(s.id) ?? [],
         ha,
       });

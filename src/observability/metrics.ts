@@ -111,6 +111,12 @@ export function createMetrics(region: string) {
       labelNames: ['statement', 'result'] as const,
       registers: r,
     }),
+    shardQueries: new Counter({
+      name: 'meridian_db_shard_queries_total',
+      help: 'Database statements by shard, in a region over several databases (placement is even when these are).',
+      labelNames: ['shard', 'statement'] as const,
+      registers: r,
+    }),
     dbQuerySeconds: new Histogram({
       name: 'meridian_db_query_duration_seconds',
       help: 'Database statement latency.',

@@ -5,7 +5,7 @@ import { type Audit, createAudit } from '../observability/audit.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { loadTopologyFile, type Topology } from '../regions/topology.js';
 import { openSharedState, type SharedState } from '../storage/shared.js';
-import { openStorage, type QueryObserver, type Storage, type StorageOptions } from '../storage/storage.js';
+import { openStorage, parseShards, type QueryObserver, type Storage, type StorageOptions } from '../storage/storage.js';
 import { type Clock, type Random, systemClock, systemRandom } from '../util/runtime.js';
 import { Resources } from './resources.js';
 
@@ -63,6 +63,7 @@ export async function openInfrastructure(config: Config, opts: InfrastructureOpt
         : await openStorage(
             { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, observer: opts.queryObserver },
             storageOptions,
+            parseShards(config.shards),
           ),
       (s) => s.close(),
     );
@@ -70,6 +71,7 @@ export async function openInfrastructure(config: Config, opts: InfrastructureOpt
     storage.observe((e) => {
       metrics.dbQueries.inc({ statement: e.statement, result: e.ok ? 'ok' : 'error' });
       metrics.dbQuerySeconds.observe({ statement: e.statement }, e.seconds);
+      if (e.shard) metrics.shardQueries.inc({ shard: e.shard, statement: e.statement });
     });
     const applied = await storage.migrate(logger);
     if (applied.length) logger.info({ applied }, 'database migrated');

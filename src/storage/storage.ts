@@ -1,10 +1,8 @@
-import type { UsernameClaims } from '../auth/regions.js';
-import type { KeyStore, SessionStore, UserStore } from '../auth/stores.js';
-import type { Maintenance, OutboxStore, ReplicaStore, ReplicationQueue, RotationSink, Stats } from './background.js';
 import type { Db, PoolStats, QueryObserver } from './postgres/db.js';
 import { openDatabase, type OpenOptions } from './postgres/drivers.js';
 import { PgMaintenance } from './postgres/maintenance.js';
-import { migrate, type MigrationLog } from './postgres/migrate.js';
+import { checkShardLayout } from './postgres/layout.js';
+import { migrate } from './postgres/migrate.js';
 import { PgOutbox } from './postgres/outbox.js';
 import { PgReplicaStore } from './postgres/replicas.js';
 import { PgReplicationQueue } from './postgres/replication-queue.js';
@@ -12,69 +10,68 @@ import { PgRotationSink } from './postgres/rotations.js';
 import { PgKeyStore, PgSessionStore, PgUserStore } from './postgres/repositories.js';
 import { SQL } from './postgres/sql.js';
 import { PgUsernameClaims } from './postgres/username-claims.js';
-import type { ChangeListener } from './session-state.js';
 import { within } from '../util/within.js';
+import type { Storage, StorageOptions } from './contract.js';
+import type { Shard } from './shards/placement.js';
+import { shardedStorage } from './shards/sharded-storage.js';
 
 export type { PoolStats, QueryObserver };
+export type { SessionStorage, Storage, StorageOptions } from './contract.js';
 export { checkpoint, failoverNodes, provisionDatabases, tuneFailoverMonitor } from './postgres/provision.js';
 
-/** The session store the services run on, and what replication applies to it besides. */
-export interface SessionStorage extends SessionStore {
-  /**
-   * Another region ended every session of the user: ends this region's sessions of the user started
-   * at or before `before` (but `kept`), each revocation replicated as any made here; their ids.
-   */
-  endSessionsStartedBefore(userId: string, before: number, kept: string | null, now: number): Promise<string[]>;
+/** The main database is called this; the others are named in MERIDIAN_SHARDS. */
+export const MAIN_SHARD = 'main';
+
+/**
+ * Opens the configured database (PostgreSQL, or embedded PGlite) and the
+ * stores over it; with `shards` (name and URL of each database after the
+ * main one), the region over all of them.
+ */
+export async function openStorage(open: OpenOptions, opts: StorageOptions, shards: readonly ShardUrl[] = []): Promise<Storage> {
+  if (shards.length === 0) return storageOn(await openDatabase(open), opts, true);
+  if (!open.databaseUrl?.startsWith('postgres')) throw new Error('MERIDIAN_SHARDS needs DATABASE_URL to name the main PostgreSQL database');
+  const opened: Shard<Storage>[] = [];
+  const all = [{ name: MAIN_SHARD, url: open.databaseUrl }, ...shards];
+  const layout = all.map((s) => s.name);
+  if (new Set(layout).size !== layout.length) throw new Error(`MERIDIAN_SHARDS names a shard twice (or names one ${MAIN_SHARD})`);
+  try {
+    for (const s of all) {
+      opened.push({ name: s.name, store: storageOn(await openDatabase({ ...open, databaseUrl: s.url }), opts, true, layout) });
+    }
+  } catch (err) {
+    await Promise.allSettled(opened.map((s) => s.store.close()));
+    throw err;
+  }
+  return shardedStorage(opened);
+}
+
+export interface ShardUrl {
+  name: string;
+  url: string;
+}
+
+/** MERIDIAN_SHARDS: `name=url` pairs separated by spaces (a URL may hold commas: several hosts). */
+export function parseShards(text: string | undefined): ShardUrl[] {
+  if (!text?.trim()) return [];
+  return text
+    .trim()
+    .split(/\s+/)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return { name: pair.slice(0, eq), url: pair.slice(eq + 1) };
+    });
 }
 
 /**
- * A region's database, as the rest of the code sees it: one object per
- * concern, each behind its contract. The only way in; nothing outside
- * `src/storage/` holds the database handle.
+ * The stores over an open database; `owned`: close() closes it too (tests
+ * share one per file); `layout`: the region's databases, which this one
+ * records and checks when migrated.
  */
-export interface Storage {
-  readonly kind: 'postgres' | 'pglite';
-  readonly users: UserStore;
-  readonly keys: KeyStore;
-  /** The username directory's table (used only in the directory region). */
-  readonly usernameClaims: UsernameClaims;
-  readonly outbox: OutboxStore;
-  readonly replication: ReplicationQueue;
-  readonly replicas: ReplicaStore;
-  /** Where the worker flushes write-behind rotations. */
-  readonly rotations: RotationSink;
-  readonly maintenance: Maintenance;
-  readonly stats: Stats;
-  /** A session store that tells `onChange` of every committed change (the cache's write-through). */
-  sessions(onChange?: ChangeListener): SessionStorage;
-  /** Applies pending migrations under the advisory lock, telling `log` what an operator must know; the names applied. */
-  migrate(log?: MigrationLog): Promise<string[]>;
-  /** True when the database answers within `ms`. */
-  ping(ms: number): Promise<boolean>;
-  poolStats(): PoolStats;
-  /** Adds a statement observer (metrics, counting in tests). */
-  observe(observer: QueryObserver): void;
-  close(): Promise<void>;
-}
-
-export interface StorageOptions {
-  /**
-   * A region of a topology: logins, rotations and new users are outbox events
-   * too, for the other regions (a region on its own records revocations only).
-   */
-  replicate: boolean;
-}
-
-/** Opens the configured database (PostgreSQL, or embedded PGlite) and the stores over it. */
-export async function openStorage(open: OpenOptions, opts: StorageOptions): Promise<Storage> {
-  return storageOn(await openDatabase(open), opts, true);
-}
-
-/** The stores over an open database; `owned`: close() closes it too (tests share one per file). */
-export function storageOn(db: Db, opts: StorageOptions, owned = false): Storage {
+export function storageOn(db: Db, opts: StorageOptions, owned = false, layout: readonly string[] = [MAIN_SHARD]): Storage {
   const maintenance = new PgMaintenance(db);
   return {
     kind: db.kind,
+    shardNames: [MAIN_SHARD],
     users: new PgUserStore(db, opts.replicate),
     keys: new PgKeyStore(db),
     usernameClaims: new PgUsernameClaims(db),
@@ -85,8 +82,12 @@ export function storageOn(db: Db, opts: StorageOptions, owned = false): Storage 
     maintenance,
     stats: maintenance,
     sessions: (onChange) => new PgSessionStore(db, { onChange, replicate: opts.replicate }),
-    migrate: (log) => migrate(db, { log }),
-    ping: (ms) => within(db.query(SQL.ping), ms),
+    async migrate(log) {
+      const applied = await migrate(db, { log });
+      await checkShardLayout(db, layout);
+      return applied;
+    },
+    unreachable: async (ms) => ((await within(db.query(SQL.ping), ms)) ? [] : [MAIN_SHARD]),
     poolStats: () => db.poolStats(),
     observe: (o) => db.observe(o),
     close: async () => {

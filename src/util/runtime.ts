@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { slotDigits } from './slots.js';
 
 /**
  * Time and randomness, injected everywhere so that tests can move the clock
@@ -33,11 +34,12 @@ export class ManualClock implements Clock {
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /**
- * A region-prefixed, time-ordered id: `<region>_<10 chars time><16 chars random>`.
+ * A region-prefixed, time-ordered id: `<region>_<10 chars time><2 chars slot><14 chars random>`.
  * The prefix says which region issued it, so any region knows where to ask;
- * the time part keeps B-tree inserts local.
+ * the time part keeps B-tree inserts local; the slot says which shard holds
+ * the row (util/slots.ts).
  */
-export function newId(region: string, clock: Clock, random: Random): string {
+export function newId(region: string, clock: Clock, random: Random, slot: number): string {
   let t = clock.now();
   let time = '';
   for (let i = 0; i < 10; i++) {
@@ -45,9 +47,9 @@ export function newId(region: string, clock: Clock, random: Random): string {
     t = Math.floor(t / 32);
   }
   const r = random.bytes(10);
-  let rand = '';
-  for (let i = 0; i < 16; i++) {
-    // 10 bytes = 80 bits = 16 base32 digits; read 5 bits at a time.
+  let rand = slotDigits(slot);
+  for (let i = 0; i < 14; i++) {
+    // 10 bytes = 80 bits, of which 70 make 14 base32 digits; read 5 bits at a time.
     const bit = i * 5;
     const byte = bit >> 3;
     const word = ((r[byte] ?? 0) << 8) | (r[byte + 1] ?? 0);

@@ -41,7 +41,8 @@ export interface PoolStats {
 }
 
 /** Called after each statement; feeds the DB-load metrics and query counting in tests. */
-export type QueryObserver = (event: { statement: string; seconds: number; ok: boolean }) => void;
+/** `shard`: which of a sharded region's databases ran it (unset in a region of one). */
+export type QueryObserver = (event: { statement: string; seconds: number; ok: boolean; shard?: string }) => void;
 
 /** The first keyword of a statement after its header comments, e.g. "select". */
 export function statementKind(text: string): string {

@@ -30,6 +30,8 @@ const deleteUser = variants('delete-user');
 
 export const SQL = {
   ping: load('ping'),
+  readShardLayout: load('read-shard-layout'),
+  recordShardLayout: load('record-shard-layout'),
   insertUser: insertUser.alone,
   insertUserInTopology: insertUser.topology,
   findUserByUsername: load('find-user-by-username'),

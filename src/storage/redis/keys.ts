@@ -11,6 +11,7 @@
  * flush walks. Each BullMQ queue gets its own `{...}` prefix, which keeps all
  * of its keys in one slot. On a single Redis the names are as they always were.
  */
+import { fnv1a } from '../../util/slots.js';
 
 /** BullMQ queue names (BullMQ puts them after `bullPrefix` in its own keys). */
 export const QUEUES = {
@@ -27,9 +28,7 @@ export const SESSION_BUCKETS = 64;
 
 /** The session's bucket: FNV-1a of its id, so every process places it alike without a lookup. */
 export function sessionBucket(sessionId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < sessionId.length; i++) h = Math.imul(h ^ sessionId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % SESSION_BUCKETS;
+  return fnv1a(sessionId) % SESSION_BUCKETS;
 }
 
 export function redisKeys(prefix: string, cluster = false) {

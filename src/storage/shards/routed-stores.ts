@@ -1,0 +1,113 @@
+import type {
+  CreatedUser,
+  NewSession,
+  NewUser,
+  RefreshState,
+  RevocationReason,
+  Rotation,
+  SessionSummary,
+  UserCredentials,
+  UserRecord,
+  UserStore,
+} from '../../auth/stores.js';
+import type { DoubleSpendRule, PendingRotation, ReplicaStore, RotationSink } from '../background.js';
+import type { ReplicationEvent } from '../replication-records.js';
+import type { SessionStorage } from '../contract.js';
+import { onEveryShard, type Placement, sum } from './placement.js';
+
+/*
+ * The stores the request path uses, each call sent to the one shard the id or
+ * username names (placement.ts): a login, refresh, logout or /me touches one
+ * shard and looks nothing up to find it.
+ */
+
+export class RoutedUserStore implements UserStore {
+  constructor(private readonly at: Placement<UserStore>) {}
+
+  insert(user: NewUser): Promise<CreatedUser | null> {
+    // By the username: the unique index that makes a name one user's is on the name's shard.
+    return this.at.ofName(user.usernameNormalized).insert(user);
+  }
+  findByUsername(usernameNormalized: string): Promise<UserCredentials | null> {
+    return this.at.ofName(usernameNormalized).findByUsername(usernameNormalized);
+  }
+  findById(id: string): Promise<UserRecord | null> {
+    return this.at.ofId(id).findById(id);
+  }
+  setPassword(id: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.at.ofId(id).setPassword(id, passwordHash, now);
+  }
+  setDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
+    return this.at.ofId(id).setDisabled(id, disabled, now);
+  }
+  delete(id: string, now: number): Promise<boolean> {
+    return this.at.ofId(id).delete(id, now);
+  }
+}
+
+export class RoutedSessionStore implements SessionStorage {
+  constructor(private readonly at: Placement<SessionStorage>) {}
+
+  create(session: NewSession): Promise<boolean> {
+    return this.at.ofId(session.id).create(session);
+  }
+  findSession(sessionId: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
+    return this.at.ofId(sessionId).findSession(sessionId, opts);
+  }
+  async findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null> {
+    // A token from before the session-id format names no session, so no shard: every shard is asked.
+    // Only regions upgraded from that release hold such tokens, and only until they expire.
+    const found = await onEveryShard(this.at.shards, (s) => s.findLegacyToken(tokenHash));
+    return found.find((f) => f !== null) ?? null;
+  }
+  rotate(rotation: Rotation): Promise<boolean> {
+    return this.at.ofId(rotation.from.sessionId).rotate(rotation);
+  }
+  revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
+    return this.at.ofId(sessionId).revoke(sessionId, userId, now, reason);
+  }
+  revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
+    return this.at.ofId(userId).revokeAllForUser(userId, now, reason, except);
+  }
+  endSessionsStartedBefore(userId: string, before: number, kept: string | null, now: number): Promise<string[]> {
+    return this.at.ofId(userId).endSessionsStartedBefore(userId, before, kept, now);
+  }
+  listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
+    return this.at.ofId(userId).listForUser(userId, now, idleSince);
+  }
+  async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
+    return (await onEveryShard(this.at.shards, (s) => s.revokedSince(since))).flat();
+  }
+}
+
+/** The id an applied event's rows are placed by: the user's for user events, the session's for the rest. */
+function placedBy(e: ReplicationEvent): string {
+  return e.deletion?.userId ?? e.sessionsEnded?.userId ?? e.user?.id ?? e.family?.id ?? e.revocation?.sessionId ?? '';
+}
+
+export class RoutedReplicaStore implements ReplicaStore {
+  constructor(private readonly at: Placement<ReplicaStore>) {}
+
+  apply(event: ReplicationEvent, doubleSpend: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }> {
+    return this.at.ofId(placedBy(event)).apply(event, doubleSpend, now);
+  }
+}
+
+export class RoutedRotationSink implements RotationSink {
+  constructor(private readonly at: Placement<RotationSink>) {}
+
+  async apply(rotations: readonly PendingRotation[]): Promise<number> {
+    const byShard = new Map<RotationSink, PendingRotation[]>();
+    for (const r of rotations) {
+      const sink = this.at.ofId(r.sessionId);
+      const list = byShard.get(sink);
+      if (list) list.push(r);
+      else byShard.set(sink, [r]);
+    }
+    const applied = await onEveryShard(
+      [...byShard].map(([store, list]) => ({ name: '', store: { store, list } })),
+      ({ store, list }) => store.apply(list),
+    );
+    return sum(applied);
+  }
+}
