@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { normalizeUsername } from '../src/auth/usernames.js';
 import { type MoveReport, openSlotMover } from '../src/storage/storage.js';
-import { slotOfName } from '../src/util/slots.js';
+import { SLOTS, slotOfName } from '../src/util/slots.js';
+import { slotsToAdd } from '../src/cli/shards.js';
+import { childEnv } from '../src/config/load.js';
+import { execFile } from 'node:child_process';
 import { createDatabase, createTestApp, json, PASSWORD, refresh, register, type TestApp } from './helpers.js';
 
 /**
@@ -138,5 +141,25 @@ describe('moving slots to a new shard under load', () => {
       }
     }
     assert.ok((statuses.get(200) ?? 0) > 50, `requests served during the move: ${JSON.stringify([...statuses])}`);
+  });
+
+  it('lists the map with `meridian shards list`, and `shards add` plans an even share', async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'shards', 'list'],
+        { env: childEnv({ DATABASE_URL: dbs[0]!.url, MERIDIAN_SHARDS: shardsEnv, LOG_LEVEL: 'warn' }) },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+      );
+    });
+    assert.deepEqual(out.trim().split('\n'), ['main\t496 slots\t16-511', 's1\t512 slots\t512-1023', 's2\t16 slots\t0-15']);
+    const map = Array.from({ length: SLOTS }, (_, s) => (s < 512 ? 'main' : 's1'));
+    const plan = slotsToAdd(map, 's2', ['main', 's1', 's2']);
+    assert.equal(plan.length, Math.floor(SLOTS / 3));
+    const left = map.map((m, s) => (plan.includes(s) ? 's2' : m));
+    assert.deepEqual(
+      ['main', 's1', 's2'].map((n) => left.filter((m) => m === n).length),
+      [341, 342, 341],
+    );
   });
 });

@@ -35,6 +35,7 @@ export const SQL = {
   readSlotMapVersion: load('read-slot-map-version'),
   assignSlot: load('assign-slot'),
   guardSlot: load('guard-slot'),
+  installSlotGuard: load('install-slot-guard'),
   slotGuarded: load('slot-guarded'),
   unguardSlot: load('unguard-slot'),
   transactionsInProgress: load('transactions-in-progress'),

@@ -49,10 +49,13 @@ export class SlotMover {
     if (!target) throw new Error(`no shard "${to}" (configured: ${[...this.dbs.keys()].join(', ')})`);
     const map = await this.map();
     const reports: MoveReport[] = [];
+    const guarded = new Set<string>();
     for (const slot of slots) {
       if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`no slot ${slot}`);
       const from = map[slot] as string;
       if (from === to) continue;
+      if (!guarded.has(from)) await (this.dbs.get(from) as Db).exec(SQL.installSlotGuard);
+      guarded.add(from);
       const report = await this.moveOne(slot, this.dbs.get(from) as Db, from, target, to);
       reports.push(report);
       this.o.onMoved?.(report);

@@ -15,7 +15,10 @@
 -- runs AFTER the row is written, so a writer that found the slot open
 -- already holds its transaction id, and the mover's wait for the
 -- transactions in progress at the freeze covers it. The mover's own
--- statements pass with `meridian.moving = on`.
+-- statements pass with `meridian.moving = on`. The triggers are not made
+-- here: a shard gets them (install-slot-guard.sql) when a slot first moves
+-- away from it, so a region that never moves a slot never pays for them
+-- (about 14 µs of PostgreSQL CPU per written row).
 CREATE FUNCTION meridian_slot(id text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN id ~ '^[a-z][a-z0-9-]{0,31}_[0-9a-z]{26}$' THEN
@@ -73,12 +76,3 @@ BEGIN
   RETURN NULL;
 END
 $$;
-
-CREATE TRIGGER users_slot_guard AFTER INSERT OR UPDATE OR DELETE ON users
-  FOR EACH ROW EXECUTE FUNCTION meridian_slot_guard_id();
-CREATE TRIGGER sessions_slot_guard AFTER INSERT OR UPDATE OR DELETE ON sessions
-  FOR EACH ROW EXECUTE FUNCTION meridian_slot_guard_id();
-CREATE TRIGGER replicated_revocations_slot_guard AFTER INSERT OR UPDATE OR DELETE ON replicated_revocations
-  FOR EACH ROW EXECUTE FUNCTION meridian_slot_guard_session_id();
-CREATE TRIGGER deleted_users_slot_guard AFTER INSERT OR UPDATE OR DELETE ON deleted_users
-  FOR EACH ROW EXECUTE FUNCTION meridian_slot_guard_id();
