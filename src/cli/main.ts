@@ -8,6 +8,7 @@ import { clusterCommand } from './local-cluster.js';
 import { gatewayCommand } from './gateway.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
+import { shardsCommand } from './shards.js';
 import { startCommand } from './start.js';
 import { workerCommand } from './worker.js';
 
@@ -23,6 +24,10 @@ Commands:
   keys list             list the signing keys in the key set
   backfill <region>     queue this region's users, live sessions and recent revocations for a region
                         newly added to MERIDIAN_REGIONS_FILE (its worker delivers them)
+  shards list           each of the region's databases (DATABASE_URL as main, MERIDIAN_SHARDS) and its slots
+  shards add <shard>    move an even share of the slots to a shard newly named in MERIDIAN_SHARDS, online
+  shards move <a>[-<b>] <shard>
+                        move slots a..b to a shard, online (a brief write freeze per slot; docs/scaling.md)
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
   cluster [--db-prefix meridian] [--workers N] [--ha] [--shards N]
                         run three regions (each: Redis, N API processes, default 1, and a worker) and a
@@ -81,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
       return backfillCommand(config, topology, logger, sub);
     case 'gateway':
       return gatewayCommand(config, topology, logger);
+    case 'shards':
+      return shardsCommand(config, logger, positionals.slice(1));
     case 'cluster':
       // Children run `meridian` the way this process was run (node, loader flags, script).
       return clusterCommand(config, logger, {

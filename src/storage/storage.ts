@@ -12,8 +12,10 @@ import { SQL } from './postgres/sql.js';
 import { PgUsernameClaims } from './postgres/username-claims.js';
 import { within } from '../util/within.js';
 import type { Storage, StorageOptions } from './contract.js';
-import type { Shard } from './shards/placement.js';
-import { shardedStorage } from './shards/sharded-storage.js';
+import { ensureSlotMap } from './postgres/slot-map.js';
+import { type OpenShard, shardedStorage } from './shards/sharded-storage.js';
+import { type MoverOptions, SlotMover } from './shards/slot-mover.js';
+export type { MoveReport } from './shards/slot-mover.js';
 
 export type { PoolStats, QueryObserver };
 export type { SessionStorage, Storage, StorageOptions } from './contract.js';
@@ -30,19 +32,46 @@ export const MAIN_SHARD = 'main';
 export async function openStorage(open: OpenOptions, opts: StorageOptions, shards: readonly ShardUrl[] = []): Promise<Storage> {
   if (shards.length === 0) return storageOn(await openDatabase(open), opts, true);
   if (!open.databaseUrl?.startsWith('postgres')) throw new Error('MERIDIAN_SHARDS needs DATABASE_URL to name the main PostgreSQL database');
-  const opened: Shard<Storage>[] = [];
+  const opened: OpenShard[] = [];
   const all = [{ name: MAIN_SHARD, url: open.databaseUrl }, ...shards];
   const layout = all.map((s) => s.name);
   if (new Set(layout).size !== layout.length) throw new Error(`MERIDIAN_SHARDS names a shard twice (or names one ${MAIN_SHARD})`);
   try {
     for (const s of all) {
-      opened.push({ name: s.name, store: storageOn(await openDatabase({ ...open, databaseUrl: s.url }), opts, true, layout) });
+      const db = await openDatabase({ ...open, databaseUrl: s.url });
+      opened.push({ name: s.name, db, store: storageOn(db, opts, true, { name: s.name, layout }) });
     }
   } catch (err) {
     await Promise.allSettled(opened.map((s) => s.store.close()));
     throw err;
   }
   return shardedStorage(opened);
+}
+
+/**
+ * The region's databases for `meridian shards` (an operator command, not a
+ * server): the slot map and the mover over them.
+ */
+export async function openSlotMover(open: OpenOptions, shards: readonly ShardUrl[], o: MoverOptions): Promise<{ mover: SlotMover; close(): Promise<void> }> {
+  if (!open.databaseUrl?.startsWith('postgres')) throw new Error('meridian shards needs DATABASE_URL to name the main PostgreSQL database');
+  const dbs = new Map<string, Db>();
+  try {
+    for (const s of [{ name: MAIN_SHARD, url: open.databaseUrl }, ...shards]) dbs.set(s.name, await openDatabase({ ...open, databaseUrl: s.url }));
+  } catch (err) {
+    await Promise.allSettled([...dbs.values()].map((d) => d.close()));
+    throw err;
+  }
+  return {
+    mover: new SlotMover(dbs, dbs.get(MAIN_SHARD) as Db, o),
+    close: async () => {
+      await Promise.allSettled([...dbs.values()].map((d) => d.close()));
+    },
+  };
+}
+
+export interface ShardPlace {
+  name: string;
+  layout: readonly string[];
 }
 
 export interface ShardUrl {
@@ -64,10 +93,11 @@ export function parseShards(text: string | undefined): ShardUrl[] {
 
 /**
  * The stores over an open database; `owned`: close() closes it too (tests
- * share one per file); `layout`: the region's databases, which this one
- * records and checks when migrated.
+ * share one per file); `place`: which shard of the region this is, and the
+ * region's databases, which it records and checks when migrated (the main
+ * shard also writes the slot map on the first start).
  */
-export function storageOn(db: Db, opts: StorageOptions, owned = false, layout: readonly string[] = [MAIN_SHARD]): Storage {
+export function storageOn(db: Db, opts: StorageOptions, owned = false, place: ShardPlace = { name: MAIN_SHARD, layout: [MAIN_SHARD] }): Storage {
   const maintenance = new PgMaintenance(db);
   return {
     kind: db.kind,
@@ -84,7 +114,9 @@ export function storageOn(db: Db, opts: StorageOptions, owned = false, layout: r
     sessions: (onChange) => new PgSessionStore(db, { onChange, replicate: opts.replicate }),
     async migrate(log) {
       const applied = await migrate(db, { log });
-      await checkShardLayout(db, layout);
+      // The map before the layout check appends new shards: a region keeps the split it began with.
+      if (place.name === MAIN_SHARD) await ensureSlotMap(db, place.layout);
+      await checkShardLayout(db, place.layout);
       return applied;
     },
     unreachable: async (ms) => ((await within(db.query(SQL.ping), ms)) ? [] : [MAIN_SHARD]),

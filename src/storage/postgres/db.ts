@@ -78,6 +78,15 @@ export function isUnstorableText(err: unknown): boolean {
 }
 
 /** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
+/** A write to a slot that is being moved to another shard, or has been (migration 023's guard). */
+export const SLOT_MOVING = 'MR001';
+
+/** The guard's refusal, as the driver passes it on (an AppError whose cause has the SQLSTATE). */
+export function isSlotMoving(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return (err as { code?: unknown } | null)?.code === SLOT_MOVING || cause?.code === SLOT_MOVING;
+}
+
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 /**

@@ -8,6 +8,7 @@ import {
   type Queryable,
   type QueryObserver,
   type QueryResult,
+  isSlotMoving,
   isStaleStatement,
   isUnavailableError,
   isUnstorableText,
@@ -50,6 +51,8 @@ async function observed<R>(observers: QueryObserver[], text: string, run: () => 
     return result;
   } catch (err) {
     if (isUnavailableError(err)) throw unavailable('database', err);
+    // A slot being moved to another shard: writes wait out the brief freeze (docs/scaling.md).
+    if (isSlotMoving(err)) throw unavailable('slot being moved', err, 1);
     if (isUnstorableText(err)) throw new AppError('invalid_request', { cause: err, reason: 'text the database cannot store' });
     throw err;
   } finally {

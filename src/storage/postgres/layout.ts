@@ -2,11 +2,11 @@ import type { Db } from './db.js';
 import { SQL } from './sql.js';
 
 /**
- * Records the region's list of databases on its first start and refuses any
- * other list after (migration 022): rows are placed by it, so a server
- * started with a shard more or less would route requests to databases that
- * do not hold their rows. Changing the list means moving slots, which is not
- * a configuration edit (docs/scaling.md).
+ * Records the region's list of databases on its first start (migration 022)
+ * and after that takes only the same list with shards added at its end: a
+ * shard added holds no slot until slots are moved to it (`meridian shards
+ * move`), while one dropped or renamed would leave its slots' rows where no
+ * server looks (docs/scaling.md).
  */
 export async function checkShardLayout(db: Db, names: readonly string[]): Promise<void> {
   await db.query(SQL.recordShardLayout, [names]);
@@ -14,7 +14,7 @@ export async function checkShardLayout(db: Db, names: readonly string[]): Promis
   const recorded = rows.map((r) => r.name);
   if (recorded.join(' ') !== names.join(' ')) {
     throw new Error(
-      `this region's rows are placed over the databases [${recorded.join(', ')}], but this server is configured with [${names.join(', ')}] (DATABASE_URL as main, then MERIDIAN_SHARDS): start it with the recorded list`,
+      `this region's rows are placed over the databases [${recorded.join(', ')}], but this server is configured with [${names.join(', ')}] (DATABASE_URL as main, then MERIDIAN_SHARDS): start it with the recorded list, to which shards may only be added at the end`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { SLOTS, slotOfId, slotOfName } from '../../util/slots.js';
+import { isSlotMoving } from '../postgres/db.js';
 
 /** One database of a region, by the name the configuration gives it. */
 export interface Shard<T> {
@@ -7,47 +8,86 @@ export interface Shard<T> {
 }
 
 /**
- * Which shard holds each slot. The slots are split into contiguous, even
- * ranges over the shards in configuration order (the first is the main
- * database, which also holds the signing keys and the username directory).
- * An id that is not one of ours (a test's, a malformed one) goes to the main
+ * Which shard holds each slot: the region's slot map (migration 023), kept
+ * on the main shard and read by every process; `reload` reads it again. An
+ * id that is not one of ours (a test's, a malformed one) goes to the main
  * shard, where it finds nothing, as it would in a region of one database.
  */
+export class SlotMap {
+  private readonly bySlot = new Uint8Array(SLOTS);
+  version = 0;
+  /** Reads the map from the main shard again; set by the storage that owns it. */
+  reload: () => Promise<void> = async () => {};
+  /** Whether shard `index` refuses writes to the slot (moving or gone); set by the storage that owns it. */
+  guarded: (index: number, slot: number) => Promise<boolean> = async () => false;
+
+  constructor(readonly names: readonly string[]) {
+    if (names.length < 1 || names.length > 255) throw new RangeError('a region has 1 to 255 shards');
+  }
+
+  /** Takes a map as read: the shard name of every slot. */
+  assign(version: number, shardOf: readonly string[]): void {
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const i = this.names.indexOf(shardOf[slot] as string);
+      if (i < 0) throw new Error(`slot ${slot} is on shard "${shardOf[slot]}", which this server is not configured with (MERIDIAN_SHARDS)`);
+      this.bySlot[slot] = i;
+    }
+    this.version = version;
+  }
+
+  indexOf(slot: number | undefined): number {
+    return slot === undefined ? 0 : (this.bySlot[slot] as number);
+  }
+}
+
+/** A lookup that found no row, or a change that changed none. */
+const foundNothing = (r: unknown): boolean => r === null || r === false || (Array.isArray(r) && r.length === 0);
+
+/** One kind of store on every shard, chosen by the slot map. */
 export class Placement<T> {
-  private readonly bySlot: Uint8Array;
+  constructor(
+    readonly map: SlotMap,
+    readonly shards: readonly Shard<T>[],
+  ) {}
 
-  constructor(readonly shards: readonly Shard<T>[]) {
-    if (shards.length < 1 || shards.length > 255) throw new RangeError('a region has 1 to 255 shards');
-    this.bySlot = new Uint8Array(SLOTS);
-    for (let slot = 0; slot < SLOTS; slot++) this.bySlot[slot] = Math.floor((slot * shards.length) / SLOTS);
-  }
-
-  get main(): T {
-    return (this.shards[0] as Shard<T>).store;
-  }
-
-  /** The shard of a slot. */
   ofSlot(slot: number | undefined): T {
-    if (slot === undefined) return this.main;
-    return (this.shards[this.bySlot[slot] as number] as Shard<T>).store;
+    return (this.shards[this.map.indexOf(slot)] as Shard<T>).store;
   }
 
-  /** The shard of the row an id names (a user's, a session's: a session carries its user's slot). */
-  ofId(id: string): T {
-    return this.ofSlot(slotOfId(id));
+  /**
+   * Runs `use` on the shard of the slot. A process learns of a slot move by
+   * polling the map, so for up to a poll it may ask the shard the slot left:
+   * a write there is refused (MR001), and a call that finds nothing may have
+   * missed a row made on the new shard, or deleted behind the move. Either
+   * way, if that shard guards the slot, the map is read again and, if the
+   * slot has gone elsewhere, `use` runs there (a refused transaction changed
+   * nothing). A slot still frozen keeps its 503 (Retry-After: 1).
+   */
+  async at<R>(slot: number | undefined, use: (store: T) => Promise<R>): Promise<R> {
+    const index = this.map.indexOf(slot);
+    const first = this.ofSlot(slot);
+    let result: R;
+    try {
+      result = await use(first);
+    } catch (err) {
+      if (!isSlotMoving(err)) throw err;
+      await this.map.reload();
+      if (this.ofSlot(slot) === first) throw err;
+      return use(this.ofSlot(slot));
+    }
+    if (slot === undefined || !foundNothing(result) || !(await this.map.guarded(index, slot))) return result;
+    await this.map.reload();
+    return this.ofSlot(slot) === first ? result : use(this.ofSlot(slot));
   }
 
-  /** The shard of the user with this normalized username. */
-  ofName(usernameNormalized: string): T {
-    return this.ofSlot(slotOfName(usernameNormalized));
+  /** `at` for the row an id names (a user's, a session's: a session carries its user's slot). */
+  byId<R>(id: string, use: (store: T) => Promise<R>): Promise<R> {
+    return this.at(slotOfId(id), use);
   }
 
-  /** The slots each shard holds, as ranges (for `meridian config`-style reports and docs). */
-  ranges(): { name: string; from: number; to: number }[] {
-    return this.shards.map((s, i) => {
-      const slots = [...this.bySlot.keys()].filter((slot) => this.bySlot[slot] === i);
-      return { name: s.name, from: slots[0] ?? -1, to: slots[slots.length - 1] ?? -1 };
-    });
+  /** `at` for the user with this normalized username. */
+  byName<R>(usernameNormalized: string, use: (store: T) => Promise<R>): Promise<R> {
+    return this.at(slotOfName(usernameNormalized), use);
   }
 }
 
@@ -64,3 +104,6 @@ export async function onEveryShard<T, R>(shards: readonly Shard<T>[], each: (sto
 }
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** The even split of the slots over `n` shards, in order: the map of a sharded region's first start. */
+export const evenShardIndex = (slot: number, n: number): number => Math.floor((slot * n) / SLOTS);

@@ -13,6 +13,7 @@ import type {
 import type { DoubleSpendRule, PendingRotation, ReplicaStore, RotationSink } from '../background.js';
 import type { ReplicationEvent } from '../replication-records.js';
 import type { SessionStorage } from '../contract.js';
+import { slotOfId } from '../../util/slots.js';
 import { onEveryShard, type Placement, sum } from './placement.js';
 
 /*
@@ -26,22 +27,22 @@ export class RoutedUserStore implements UserStore {
 
   insert(user: NewUser): Promise<CreatedUser | null> {
     // By the username: the unique index that makes a name one user's is on the name's shard.
-    return this.at.ofName(user.usernameNormalized).insert(user);
+    return this.at.byName(user.usernameNormalized, (s) => s.insert(user));
   }
   findByUsername(usernameNormalized: string): Promise<UserCredentials | null> {
-    return this.at.ofName(usernameNormalized).findByUsername(usernameNormalized);
+    return this.at.byName(usernameNormalized, (s) => s.findByUsername(usernameNormalized));
   }
   findById(id: string): Promise<UserRecord | null> {
-    return this.at.ofId(id).findById(id);
+    return this.at.byId(id, (s) => s.findById(id));
   }
   setPassword(id: string, passwordHash: string, now: number): Promise<boolean> {
-    return this.at.ofId(id).setPassword(id, passwordHash, now);
+    return this.at.byId(id, (s) => s.setPassword(id, passwordHash, now));
   }
   setDisabled(id: string, disabled: boolean, now: number): Promise<boolean> {
-    return this.at.ofId(id).setDisabled(id, disabled, now);
+    return this.at.byId(id, (s) => s.setDisabled(id, disabled, now));
   }
   delete(id: string, now: number): Promise<boolean> {
-    return this.at.ofId(id).delete(id, now);
+    return this.at.byId(id, (s) => s.delete(id, now));
   }
 }
 
@@ -49,10 +50,10 @@ export class RoutedSessionStore implements SessionStorage {
   constructor(private readonly at: Placement<SessionStorage>) {}
 
   create(session: NewSession): Promise<boolean> {
-    return this.at.ofId(session.id).create(session);
+    return this.at.byId(session.id, (s) => s.create(session));
   }
   findSession(sessionId: string, opts?: { consistent?: boolean }): Promise<RefreshState | null> {
-    return this.at.ofId(sessionId).findSession(sessionId, opts);
+    return this.at.byId(sessionId, (s) => s.findSession(sessionId, opts));
   }
   async findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null> {
     // A token from before the session-id format names no session, so no shard: every shard is asked.
@@ -61,19 +62,19 @@ export class RoutedSessionStore implements SessionStorage {
     return found.find((f) => f !== null) ?? null;
   }
   rotate(rotation: Rotation): Promise<boolean> {
-    return this.at.ofId(rotation.from.sessionId).rotate(rotation);
+    return this.at.byId(rotation.from.sessionId, (s) => s.rotate(rotation));
   }
   revoke(sessionId: string, userId: string, now: number, reason: RevocationReason): Promise<boolean> {
-    return this.at.ofId(sessionId).revoke(sessionId, userId, now, reason);
+    return this.at.byId(sessionId, (s) => s.revoke(sessionId, userId, now, reason));
   }
   revokeAllForUser(userId: string, now: number, reason: RevocationReason, except?: string): Promise<string[]> {
-    return this.at.ofId(userId).revokeAllForUser(userId, now, reason, except);
+    return this.at.byId(userId, (s) => s.revokeAllForUser(userId, now, reason, except));
   }
   endSessionsStartedBefore(userId: string, before: number, kept: string | null, now: number): Promise<string[]> {
-    return this.at.ofId(userId).endSessionsStartedBefore(userId, before, kept, now);
+    return this.at.byId(userId, (s) => s.endSessionsStartedBefore(userId, before, kept, now));
   }
   listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
-    return this.at.ofId(userId).listForUser(userId, now, idleSince);
+    return this.at.byId(userId, (s) => s.listForUser(userId, now, idleSince));
   }
   async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
     return (await onEveryShard(this.at.shards, (s) => s.revokedSince(since))).flat();
@@ -89,7 +90,7 @@ export class RoutedReplicaStore implements ReplicaStore {
   constructor(private readonly at: Placement<ReplicaStore>) {}
 
   apply(event: ReplicationEvent, doubleSpend: DoubleSpendRule, now: number): Promise<{ doubleSpend: boolean }> {
-    return this.at.ofId(placedBy(event)).apply(event, doubleSpend, now);
+    return this.at.byId(placedBy(event), (s) => s.apply(event, doubleSpend, now));
   }
 }
 
@@ -99,7 +100,7 @@ export class RoutedRotationSink implements RotationSink {
   async apply(rotations: readonly PendingRotation[]): Promise<number> {
     const byShard = new Map<RotationSink, PendingRotation[]>();
     for (const r of rotations) {
-      const sink = this.at.ofId(r.sessionId);
+      const sink = this.at.ofSlot(slotOfId(r.sessionId));
       const list = byShard.get(sink);
       if (list) list.push(r);
       else byShard.set(sink, [r]);
