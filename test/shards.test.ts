@@ -120,6 +120,24 @@ describe('a region over three shards', () => {
       assert.ok(down.headers['retry-after']);
       const other = await login(t.app, onS1.username);
       assert.ok((await refresh(t.app, other.refresh_token)).statusCode === 200);
+
+      // The other shards' revocations still reach the verifiers: a logout on s1 is in the poll and the cache-sync feed.
+      const since = t.clock.now() - 1;
+      const sessions = t.services.storage.sessions();
+      const out = await post(t.app, '/v1/auth/logout', {}, bearer(other.access_token));
+      assert.equal(out.statusCode, 204, out.body);
+      const revoked = await sessions.revokedSince(since);
+      assert.ok(
+        revoked.some((r) => r.id === other.refresh_token.split('.')[0]),
+        'the s1 revocation, with s2 down',
+      );
+      const unsynced = await t.services.storage.outbox.unsyncedRevocations(100);
+      assert.ok(unsynced.some((r) => r.sessionId === other.refresh_token.split('.')[0]));
+      // What s2 owes is asked for again once it is back, from where it was first missed.
+      proxy.heal();
+      const later = await sessions.revokedSince(t.clock.now() + 1);
+      assert.ok(later.length > 0 && later.every((r) => shardOfSlot(slotOfId(r.id)!) === 2), 'only what s2 owed, from the earlier time');
+      assert.deepEqual(await sessions.revokedSince(t.clock.now() + 1), [], 'and owes nothing after');
     } finally {
       proxy.heal();
     }
@@ -133,6 +151,18 @@ describe('a region over three shards', () => {
       await assert.rejects(fewer.migrate(), /placed over the databases \[main, s1, s2\].*configured with \[main, s1\]/);
     } finally {
       await fewer.close();
+    }
+  });
+
+  it('refuses to start with two shard URLs swapped', async () => {
+    const swapped = await openStorage({ databaseUrl: dbs[0]!.url, dataDir: '.', poolSize: 1 }, { replicate: false }, [
+      { name: 's1', url: dbs[2]!.url },
+      { name: 's2', url: dbs[1]!.url },
+    ]);
+    try {
+      await assert.rejects(swapped.migrate(), /configured as shard "s1" is shard "s2"/);
+    } finally {
+      await swapped.close();
     }
   });
 

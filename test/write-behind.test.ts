@@ -75,8 +75,8 @@ describe('write-behind rotation', () => {
     const sessionId = sessionOf(tokens.refresh_token);
     const rotatedAt = clock.now() - 50;
     const sink = new PgRotationSink(t.db, true);
-    assert.equal(await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }]), 1);
-    assert.equal(await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }]), 0, 'the same rotation again moves nothing');
+    assert.equal((await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }])).moved, 1);
+    assert.equal((await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }])).moved, 0, 'the same rotation again moves nothing');
     const { rows } = await t.db.query<{ kind: string; generation: number; created_at: Date }>(
       'SELECT kind, generation, created_at FROM outbox WHERE session_id = $1',
       [sessionId],

@@ -48,11 +48,12 @@ export class RotationFlush {
   async flushOnce(): Promise<number> {
     const batch = await this.ledger.pending(FLUSH_BATCH);
     if (batch.length === 0) return 0;
-    await this.sink.apply(batch);
-    await this.ledger.forget(batch);
+    // In a sharded region a shard that is down keeps its rotations pending; the others' are forgotten.
+    const { written } = await this.sink.apply(batch);
+    await this.ledger.forget(written);
     const now = this.clock.now();
-    for (const p of batch) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
-    this.metrics.flushBatch.observe(batch.length);
-    return batch.length;
+    for (const p of written) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
+    this.metrics.flushBatch.observe(written.length);
+    return written.length;
   }
 }

@@ -106,9 +106,16 @@ export interface RotationSink {
    * Writes the rotations, each merged by maximum of (generation, rotated at)
    * and never into a revoked session, so a batch applied twice, late or out
    * of order changes nothing wrongly; in a topology each one applied is an
-   * outbox event. Resolves with how many moved a session forward.
+   * outbox event. Resolves with how many moved a session forward, and the
+   * rotations it wrote: all of them, but for those of a shard that is down
+   * (they stay pending, for a later flush).
    */
-  apply(rotations: readonly PendingRotation[]): Promise<number>;
+  apply(rotations: readonly PendingRotation[]): Promise<FlushResult>;
+}
+
+export interface FlushResult {
+  moved: number;
+  written: readonly PendingRotation[];
 }
 
 export interface CleanupInput {

@@ -116,7 +116,7 @@ export function storageOn(db: Db, opts: StorageOptions, owned = false, place: Sh
       const applied = await migrate(db, { log });
       // The map before the layout check appends new shards: a region keeps the split it began with.
       if (place.name === MAIN_SHARD) await ensureSlotMap(db, place.layout);
-      await checkShardLayout(db, place.layout);
+      await checkShardLayout(db, place.layout, place.name);
       return applied;
     },
     unreachable: async (ms) => ((await within(db.query(SQL.ping), ms)) ? [] : [MAIN_SHARD]),

@@ -8,7 +8,12 @@ import { SQL } from './sql.js';
  * move`), while one dropped or renamed would leave its slots' rows where no
  * server looks (docs/scaling.md).
  */
-export async function checkShardLayout(db: Db, names: readonly string[]): Promise<void> {
+export async function checkShardLayout(db: Db, names: readonly string[], self: string): Promise<void> {
+  const me = await db.query<{ name: string }>(SQL.recordShardSelf, [self]);
+  const recordedSelf = me.rows[0]?.name;
+  if (recordedSelf !== self) {
+    throw new Error(`the database configured as shard "${self}" is shard "${recordedSelf}" of its region: check DATABASE_URL and MERIDIAN_SHARDS`);
+  }
   await db.query(SQL.recordShardLayout, [names]);
   const { rows } = await db.query<{ name: string }>(SQL.readShardLayout);
   const recorded = rows.map((r) => r.name);

@@ -1,4 +1,4 @@
-import type { PendingRotation, RotationSink } from '../background.js';
+import type { FlushResult, PendingRotation, RotationSink } from '../background.js';
 import type { Db } from './db.js';
 import { SQL } from './sql.js';
 
@@ -14,13 +14,13 @@ export class PgRotationSink implements RotationSink {
     this.sql = replicate ? SQL.flushRotationsInTopology : SQL.flushRotations;
   }
 
-  async apply(rotations: readonly PendingRotation[]): Promise<number> {
-    if (rotations.length === 0) return 0;
+  async apply(rotations: readonly PendingRotation[]): Promise<FlushResult> {
+    if (rotations.length === 0) return { moved: 0, written: rotations };
     const r = await this.db.query(this.sql, [
       rotations.map((x) => x.sessionId),
       rotations.map((x) => x.generation),
       rotations.map((x) => new Date(x.rotatedAt)),
     ]);
-    return r.rows.length;
+    return { moved: r.rows.length, written: rotations };
   }
 }

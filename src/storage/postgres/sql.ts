@@ -46,6 +46,7 @@ export const SQL = {
   insertSlotRows: load('insert-slot-rows'),
   readShardLayout: load('read-shard-layout'),
   recordShardLayout: load('record-shard-layout'),
+  recordShardSelf: load('record-shard-self'),
   insertUser: insertUser.alone,
   insertUserInTopology: insertUser.topology,
   findUserByUsername: load('find-user-by-username'),

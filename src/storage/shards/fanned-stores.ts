@@ -11,7 +11,7 @@ import type {
   TargetsOf,
 } from '../background.js';
 import type { ReplicationEvent } from '../replication-records.js';
-import { onEveryShard, type Shard, sum } from './placement.js';
+import { fromShardsUp, onEveryShard, type Shard, sum } from './placement.js';
 
 /*
  * The background work, which is per database: every shard has its own outbox,
@@ -29,9 +29,13 @@ export class FannedOutbox implements OutboxStore {
     return sum(await onEveryShard(this.shards, (s) => s.fanOut(batch, targets, now)));
   }
 
+  /** Those of the shards that answer: one shard down holds back only its own revocations' cache sync. */
   async unsyncedRevocations(batch: number): Promise<PendingRevocation[]> {
-    const lists = await onEveryShard(this.shards, (s) => s.unsyncedRevocations(batch));
-    return lists.flatMap((list, i) => list.map((r) => ({ ...r, id: tag(i, r.id) })));
+    const { values, failed } = await fromShardsUp(this.shards, async (s, _name, i) =>
+      (await s.unsyncedRevocations(batch)).map((r) => ({ ...r, id: tag(i, r.id) })),
+    );
+    if (values.length === 0 && failed[0]) throw failed[0].error;
+    return values.flat();
   }
 
   async markSynced(ids: readonly string[], now: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { SLOTS, slotOfId, slotOfName } from '../../util/slots.js';
+import { misconfigured } from '../../errors.js';
 import { isSlotMoving } from '../postgres/db.js';
 
 /** One database of a region, by the name the configuration gives it. */
@@ -29,7 +30,8 @@ export class SlotMap {
   assign(version: number, shardOf: readonly string[]): void {
     for (let slot = 0; slot < SLOTS; slot++) {
       const i = this.names.indexOf(shardOf[slot] as string);
-      if (i < 0) throw new Error(`slot ${slot} is on shard "${shardOf[slot]}", which this server is not configured with (MERIDIAN_SHARDS)`);
+      // 503, not 500: a server left out of a shard's addition answers for the slots it knows and waits to be configured.
+      if (i < 0) throw misconfigured(`slot ${slot} is on shard "${shardOf[slot]}", which this server is not configured with (MERIDIAN_SHARDS)`);
       this.bySlot[slot] = i;
     }
     this.version = version;
@@ -101,6 +103,22 @@ export async function onEveryShard<T, R>(shards: readonly Shard<T>[], each: (sto
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
+}
+
+/**
+ * Runs `each` on every shard at once and keeps what the shards that answered
+ * returned, for reads where part of an answer is worth more than none (the
+ * revocations of the shards that are up); `failed`: the shards that did not.
+ */
+export async function fromShardsUp<T, R>(
+  shards: readonly Shard<T>[],
+  each: (store: T, name: string, index: number) => Promise<R>,
+): Promise<{ values: R[]; failed: { index: number; error: unknown }[] }> {
+  const settled = await Promise.allSettled(shards.map((s, i) => each(s.store, s.name, i)));
+  const values: R[] = [];
+  const failed: { index: number; error: unknown }[] = [];
+  settled.forEach((r, index) => (r.status === 'fulfilled' ? values.push(r.value) : failed.push({ index, error: r.reason })));
+  return { values, failed };
 }
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);

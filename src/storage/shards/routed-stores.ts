@@ -10,11 +10,11 @@ import type {
   UserRecord,
   UserStore,
 } from '../../auth/stores.js';
-import type { DoubleSpendRule, PendingRotation, ReplicaStore, RotationSink } from '../background.js';
+import type { DoubleSpendRule, FlushResult, PendingRotation, ReplicaStore, RotationSink } from '../background.js';
 import type { ReplicationEvent } from '../replication-records.js';
 import type { SessionStorage } from '../contract.js';
 import { slotOfId } from '../../util/slots.js';
-import { onEveryShard, type Placement, sum } from './placement.js';
+import { fromShardsUp, onEveryShard, type Placement, sum } from './placement.js';
 
 /*
  * The stores the request path uses, each call sent to the one shard the id or
@@ -47,6 +47,9 @@ export class RoutedUserStore implements UserStore {
 }
 
 export class RoutedSessionStore implements SessionStorage {
+  /** For each shard that did not answer `revokedSince`, the earliest time it still owes. */
+  private readonly owed = new Map<number, number>();
+
   constructor(private readonly at: Placement<SessionStorage>) {}
 
   create(session: NewSession): Promise<boolean> {
@@ -58,8 +61,12 @@ export class RoutedSessionStore implements SessionStorage {
   async findLegacyToken(tokenHash: string): Promise<{ sessionId: string; generation: number } | null> {
     // A token from before the session-id format names no session, so no shard: every shard is asked.
     // Only regions upgraded from that release hold such tokens, and only until they expire.
-    const found = await onEveryShard(this.at.shards, (s) => s.findLegacyToken(tokenHash));
-    return found.find((f) => f !== null) ?? null;
+    const { values, failed } = await fromShardsUp(this.at.shards, (s) => s.findLegacyToken(tokenHash));
+    const found = values.find((f) => f !== null);
+    if (found) return found;
+    // Not found on the shards that answered: it may be on one that did not.
+    if (failed[0]) throw failed[0].error;
+    return null;
   }
   rotate(rotation: Rotation): Promise<boolean> {
     return this.at.byId(rotation.from.sessionId, (s) => s.rotate(rotation));
@@ -76,8 +83,21 @@ export class RoutedSessionStore implements SessionStorage {
   listForUser(userId: string, now: number, idleSince: number): Promise<SessionSummary[]> {
     return this.at.byId(userId, (s) => s.listForUser(userId, now, idleSince));
   }
+  /**
+   * The revocations of every shard that answers: one shard down must not
+   * hide the others' (their access tokens would go on being accepted). A
+   * shard that did not answer is asked next time from where it was last
+   * asked, so the caller moving its cursor on loses none of its revocations.
+   */
   async revokedSince(since: number): Promise<{ id: string; revokedAt: number }[]> {
-    return (await onEveryShard(this.at.shards, (s) => s.revokedSince(since))).flat();
+    const { values, failed } = await fromShardsUp(this.at.shards, (s, _name, i) => s.revokedSince(Math.min(since, this.owed.get(i) ?? since)));
+    if (values.length === 0 && failed[0]) throw failed[0].error;
+    const down = new Set(failed.map((f) => f.index));
+    for (let i = 0; i < this.at.shards.length; i++) {
+      if (down.has(i)) this.owed.set(i, Math.min(since, this.owed.get(i) ?? since));
+      else this.owed.delete(i);
+    }
+    return values.flat();
   }
 }
 
@@ -97,7 +117,8 @@ export class RoutedReplicaStore implements ReplicaStore {
 export class RoutedRotationSink implements RotationSink {
   constructor(private readonly at: Placement<RotationSink>) {}
 
-  async apply(rotations: readonly PendingRotation[]): Promise<number> {
+  /** Writes each shard's rotations; those of a shard that is down stay pending (flushed once it is back). */
+  async apply(rotations: readonly PendingRotation[]): Promise<FlushResult> {
     const byShard = new Map<RotationSink, PendingRotation[]>();
     for (const r of rotations) {
       const sink = this.at.ofSlot(slotOfId(r.sessionId));
@@ -105,10 +126,11 @@ export class RoutedRotationSink implements RotationSink {
       if (list) list.push(r);
       else byShard.set(sink, [r]);
     }
-    const applied = await onEveryShard(
+    const { values, failed } = await fromShardsUp(
       [...byShard].map(([store, list]) => ({ name: '', store: { store, list } })),
       ({ store, list }) => store.apply(list),
     );
-    return sum(applied);
+    if (values.length === 0 && failed[0]) throw failed[0].error;
+    return { moved: sum(values.map((v) => v.moved)), written: values.flatMap((v) => v.written) };
   }
 }

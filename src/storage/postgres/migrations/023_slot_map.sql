@@ -76,3 +76,12 @@ BEGIN
   RETURN NULL;
 END
 $$;
+
+-- shard_self: which shard of its region this database is, recorded on its
+-- first start, so that two shard URLs swapped in the configuration, or one
+-- pointed at another database, stop the server instead of routing rows to
+-- databases that do not hold them.
+CREATE TABLE shard_self (
+  one  boolean PRIMARY KEY DEFAULT true CHECK (one),
+  name text NOT NULL
+);
