@@ -117,7 +117,10 @@ export async function fromShardsUp<T, R>(
   const settled = await Promise.allSettled(shards.map((s, i) => each(s.store, s.name, i)));
   const values: R[] = [];
   const failed: { index: number; error: unknown }[] = [];
-  settled.forEach((r, index) => (r.status === 'fulfilled' ? values.push(r.value) : failed.push({ index, error: r.reason })));
+  for (const [index, r] of settled.entries()) {
+    if (r.status === 'fulfilled') values.push(r.value);
+    else failed.push({ index, error: r.reason });
+  }
   return { values, failed };
 }
 
