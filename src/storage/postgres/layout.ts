@@ -9,7 +9,8 @@ import { SQL } from './sql.js';
  * server looks (docs/scaling.md).
  */
 export async function checkShardLayout(db: Db, names: readonly string[], self: string): Promise<void> {
-  const me = await db.query<{ name: string }>(SQL.recordShardSelf, [self]);
+  await db.query(SQL.recordShardSelf, [self]);
+  const me = await db.query<{ name: string }>(SQL.readShardSelf);
   const recordedSelf = me.rows[0]?.name;
   if (recordedSelf !== self) {
     throw new Error(`the database configured as shard "${self}" is shard "${recordedSelf}" of its region: check DATABASE_URL and MERIDIAN_SHARDS`);

@@ -47,6 +47,7 @@ export const SQL = {
   readShardLayout: load('read-shard-layout'),
   recordShardLayout: load('record-shard-layout'),
   recordShardSelf: load('record-shard-self'),
+  readShardSelf: load('read-shard-self'),
   insertUser: insertUser.alone,
   insertUserInTopology: insertUser.topology,
   findUserByUsername: load('find-user-by-username'),
