@@ -99,10 +99,9 @@ export class Placement<T> {
  * down); the first failure is thrown once all have finished.
  */
 export async function onEveryShard<T, R>(shards: readonly Shard<T>[], each: (store: T, name: string, index: number) => Promise<R>): Promise<R[]> {
-  const settled = await Promise.allSettled(shards.map((s, i) => each(s.store, s.name, i)));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
+  const { values, failed } = await fromShardsUp(shards, each);
+  if (failed[0]) throw failed[0].error;
+  return values;
 }
 
 /**
@@ -125,6 +124,3 @@ export async function fromShardsUp<T, R>(
 }
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** The even split of the slots over `n` shards, in order: the map of a sharded region's first start. */
-export const evenShardIndex = (slot: number, n: number): number => Math.floor((slot * n) / SLOTS);
