@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { slotDigits } from './slots.js';
+import { CROCKFORD, slotDigits } from './slots.js';
 
 /**
  * Time and randomness, injected everywhere so that tests can move the clock
@@ -30,8 +30,6 @@ export class ManualClock implements Clock {
     this.t = ms;
   }
 }
-
-const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /**
  * A region-prefixed, time-ordered id: `<region>_<10 chars time><2 chars slot><14 chars random>`.

@@ -11,7 +11,8 @@
  */
 export const SLOTS = 1024;
 
-const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+/** The base-32 digits of ids (Crockford's alphabet, lower case). */
+export const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /** FNV-1a (32 bits) of a string's UTF-16 code units: cheap, stable across processes and releases. */
 export function fnv1a(text: string): number {
