@@ -46,6 +46,8 @@ describe('configuration', () => {
       [{ MERIDIAN_PASSWORD_MIN_LENGTH: '6' }, /MERIDIAN_PASSWORD_MIN_LENGTH must be between 8/],
       [{ MERIDIAN_REGION: 'EU West' }, /MERIDIAN_REGION is invalid/],
       [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL/],
+      [{ DATABASE_URL: 'mysql://db/meridian' }, /DATABASE_URL must be a URL with scheme postgres or postgresql or memory/],
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must be a URL with scheme redis or rediss or redis\+sentinel or redis\+cluster/],
       [{ MERIDIAN_MASTER_KEY: 'short' }, /MERIDIAN_MASTER_KEY is invalid: 32 bytes/],
       [{ MERIDIAN_TRUST_PROXY: 'maybe' }, /MERIDIAN_TRUST_PROXY must be true or false/],
       [{ MERIDIAN_REFRESH_TOKEN_TTL: '3600', MERIDIAN_REFRESH_IDLE_TTL: '7200' }, /MERIDIAN_REFRESH_IDLE_TTL must not exceed/],
@@ -85,8 +87,10 @@ function validSample(key: Key): { raw: string; value: unknown } {
     }
     case 'origins':
       return { raw: 'https://a.example, https://b.example:8443', value: ['https://a.example', 'https://b.example:8443'] };
-    case 'url':
-      return { raw: 'https://sample.example/x', value: 'https://sample.example/x' };
+    case 'url': {
+      const scheme = 'schemes' in kind && kind.schemes ? kind.schemes[0] : 'https';
+      return { raw: `${scheme}://sample.example/x`, value: `${scheme}://sample.example/x` };
+    }
     case 'string': {
       const pattern = 'pattern' in kind ? kind.pattern : undefined;
       const v = pattern ? STRING_SAMPLES.find((s) => pattern.test(s)) : `${key}-sample`;
@@ -114,7 +118,10 @@ function invalidSamples(key: Key): { raw: string; message: RegExp }[] {
     case 'origins':
       return [{ raw: 'https://a.example/path', message: new RegExp(`^${env} must list origins`) }];
     case 'url':
-      return [{ raw: 'not a url', message: new RegExp(`^${env} must be a URL`) }];
+      return [
+        { raw: 'not a url', message: new RegExp(`^${env} must be a URL`) },
+        ...('schemes' in kind && kind.schemes ? [{ raw: 'gopher://sample.example/x', message: new RegExp(`^${env} must be a URL with scheme `) }] : []),
+      ];
     case 'string':
       return 'pattern' in kind ? [{ raw: 'has a space', message: new RegExp(`^${env} is invalid: `) }] : [];
   }

@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
+import { freePort as freeHostPort } from '../src/devcluster/ports.js';
 import { mintRefreshToken } from '../src/auth/refresh-tokens.js';
 import { deriveKey } from '../src/auth/secrets.js';
 import { loadConfig } from '../src/config/load.js';
@@ -206,14 +206,8 @@ export async function metricValue(
   return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
 }
 
-/** A port nothing listens on right now, on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A port nothing listens on right now, on 127.0.0.1, never the same twice in one process. */
+export const freePort = (): Promise<number> => freeHostPort();
 
 export interface TestServer extends TestApp {
   /** `http://127.0.0.1:<port>`, which is also the issuer. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { childEnv } from '../src/config/load.js';
 import type { ClusterInfo } from '../src/devcluster/cluster.js';
@@ -50,11 +51,11 @@ const call = (url: string, init: { method?: string; geo?: string; body?: unknown
   });
 
 describe('meridian cluster', () => {
-  it('starts three regions (two databases each) and a gateway, serves a traveller anywhere, and stops every process on SIGTERM', async () => {
+  it('starts three regions (two databases and a Redis Cluster each) and a gateway, serves a traveller anywhere, and stops every process on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meridian-cluster-'));
     const prefix = `meridian_test_${randomBytes(4).toString('hex')}`;
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix, '--shards', '2'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'cluster', '--db-prefix', prefix, '--shards', '2', '--redis-cluster'], {
       cwd: ROOT,
       env: childEnv({
         PORT: String(port),
@@ -96,12 +97,14 @@ describe('meridian cluster', () => {
           'shard:s1': 'ok',
         });
         assert.match(r.databaseUrl, new RegExp(`/${prefix}_${r.id.replace(/-/g, '_')}$`));
-        assert.match(r.redisUrl, /^redis:\/\/127\.0\.0\.1:\d+$/);
+        // --redis-cluster: REDIS_URL names all six nodes of the region's cluster.
+        assert.match(r.redisUrl, /^redis\+cluster:\/\/(127\.0\.0\.1:\d+,){5}127\.0\.0\.1:\d+$/);
       }
+      const redisNodes = Array.from({ length: 6 }, (_, i) => `redis-${i}`);
       assert.deepEqual(
         info.processes.map((p) => p.name).sort(),
-        ['gateway', ...info.regions.flatMap((r) => [`${r.id}/api`, `${r.id}/redis`, `${r.id}/worker`])].sort(),
-        'Redis, the API and a worker per region, and the gateway',
+        ['gateway', ...info.regions.flatMap((r) => [`${r.id}/api`, `${r.id}/worker`, ...redisNodes.map((n) => `${r.id}/${n}`)])].sort(),
+        'six Redis nodes, the API and a worker per region, and the gateway',
       );
       assert.ok(pids.every(alive));
 
@@ -152,6 +155,22 @@ describe('meridian cluster', () => {
           10_000,
           async () => ((await call(`${r.url}/v1/auth/me`, { token: local.access_token })).status === 401 ? true : undefined),
         );
+      }
+
+      // The region's keys (cache entries, each queue under its own hash tag) lie on more than one master.
+      const usEastCluster = new Redis.Cluster(
+        usEast!.redisUrl
+          .replace('redis+cluster://', '')
+          .split(',')
+          .map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })),
+      );
+      try {
+        await new Promise((resolve, reject) => usEastCluster.once('ready', resolve).once('error', reject));
+        const sizes = await Promise.all(usEastCluster.nodes('master').map((n) => n.dbsize()));
+        assert.equal(sizes.length, 3, 'three masters');
+        assert.ok(sizes.filter((n) => n > 0).length >= 2, `keys per master: ${sizes.join(', ')}`);
+      } finally {
+        usEastCluster.disconnect();
       }
 
       child.kill('SIGTERM');

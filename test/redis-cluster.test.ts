@@ -3,11 +3,13 @@
  * cache serves refreshes from entries laid out by hash tag, a logout reaches
  * a second API process over the cluster's pub/sub, the worker's BullMQ
  * queues (each in its own `{...}` slot) run the outbox's jobs, and
- * write-behind rotations noted in the bucketed pending hashes are flushed.
+ * write-behind rotations noted in the bucketed pending hashes are flushed, and
+ * the queue dashboard and the queue gauges read the queues there.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BullQueue } from '../src/jobs/bullmq-queue.js';
+import type { Snapshot } from '../src/observability/dashboard-data.js';
 import { RotationFlush } from '../src/jobs/rotation-flush.js';
 import { startWorkerTier, type WorkerTier } from '../src/jobs/worker-tier.js';
 import { SESSION_BUCKETS } from '../src/storage/redis/keys.js';
@@ -16,6 +18,7 @@ import { type RedisClusterSet, startRedisCluster } from './redis-cluster.js';
 import { testPrefix } from './redis-server.js';
 
 const sessionOf = (token: string) => token.split('.')[0]!;
+const ADMIN = 'admin-token-for-cluster-tests-0123456789';
 
 describe('Redis Cluster', () => {
   let set: RedisClusterSet;
@@ -24,7 +27,7 @@ describe('Redis Cluster', () => {
   let tier: WorkerTier;
   before(async () => {
     set = await startRedisCluster();
-    const env = { REDIS_URL: set.url, MERIDIAN_REDIS_PREFIX: testPrefix('cluster') };
+    const env = { REDIS_URL: set.url, MERIDIAN_REDIS_PREFIX: testPrefix('cluster'), MERIDIAN_ADMIN_TOKEN: ADMIN };
     a = await createTestApp({ env });
     b = await createTestApp({ env, databaseUrl: a.config.databaseUrl, clock: a.clock });
     tier = await startWorkerTier(tierDeps(a));
@@ -110,5 +113,32 @@ describe('Redis Cluster', () => {
     } finally {
       await wb.close();
     }
+  });
+
+  it('the queue dashboard (bull-board) and the queue gauges read the queues on the cluster', async () => {
+    const tokens = await login(a.app, 'cluster-board');
+    assert.equal((await logout(a.app, tokens.access_token)).statusCode, 204);
+    const bull = (tier.sync as BullQueue).bull;
+    const { rows } = await a.db.query<{ id: string }>("SELECT id FROM outbox WHERE kind = 'revoked' AND session_id = $1", [sessionOf(tokens.refresh_token)]);
+    await eventually(async () => (await bull.getJobState(`outbox-${rows[0]!.id}`)) === 'completed', 20_000, 'the cache-sync job to complete');
+
+    const auth = bearer(ADMIN);
+    const page = await a.app.inject({ url: '/admin/queues', headers: auth });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    const api = await a.app.inject({ url: '/admin/queues/api/queues', headers: auth });
+    assert.equal(api.statusCode, 200, api.body);
+    const queues = json<{ queues: { name: string; counts: Record<string, number> }[] }>(api).queues;
+    assert.deepEqual(queues.map((q) => q.name).sort(), ['cache-sync', 'maintenance']);
+    assert.ok((queues.find((q) => q.name === 'cache-sync')?.counts.completed ?? 0) >= 1, JSON.stringify(queues));
+    assert.equal(queues.find((q) => q.name === 'maintenance')?.counts.delayed, 1, 'the scheduled cleanup');
+
+    // The worker's gauges are sampled at scrape time from the same queues, and the dashboard's backlog is theirs.
+    assert.equal((await a.app.inject({ url: '/metrics' })).statusCode, 200);
+    assert.equal(await metricValue(a.services.metrics.queueJobs, { queue: 'maintenance', state: 'delayed' }), 1);
+    a.clock.advance(60_000);
+    const data = await a.app.inject({ url: '/dashboard/data', headers: auth });
+    assert.equal(data.statusCode, 200);
+    assert.equal(json<{ samples: Snapshot[] }>(data).samples.at(-1)?.queueBacklog.maintenance, 1);
   });
 });

@@ -22,8 +22,8 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedisServer(args: string[] = [], port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   let proc: ChildProcess | undefined;
   const launch = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });

@@ -45,6 +45,10 @@ describe('region topology', () => {
       [{ regions: [region('eu', { url: 'nope' })] }, /regions\[0\]\.url must be a URL/],
       [{ regions: [region('eu', { databaseUrl: 'mysql://x/y' })] }, /regions\[0\]\.databaseUrl must be a URL with scheme postgres or postgresql/],
       [{ regions: [region('eu', { redisUrl: undefined })] }, /regions\[0\]\.redisUrl must be a URL/],
+      [
+        { regions: [region('eu', { redisUrl: 'memcached://x' })] },
+        /regions\[0\]\.redisUrl must be a URL with scheme redis or rediss or redis\+sentinel or redis\+cluster/,
+      ],
       [{ regions: [region('eu', { peers: 'us' })] }, /regions\[0\]\.peers must be an array/],
       [{ regions: [region('eu', { peers: ['us'] })] }, /regions\[0\]\.peers\[0\] names unknown region "us"/],
       [{ regions: [region('eu', { peers: ['eu'] })] }, /regions\[0\]\.peers\[0\] must not name the region itself/],
@@ -78,6 +82,10 @@ describe('region topology', () => {
     const applied = withRegionDefaults(config, t);
     assert.equal(applied.databaseUrl, 'postgres://postgres@127.0.0.1:5432/meridian_eu');
     assert.equal(applied.redisUrl, 'redis://127.0.0.1:6380');
+    // Each kind of Redis REDIS_URL takes, a region of the topology takes too.
+    for (const redisUrl of ['rediss://r:6380', 'redis+sentinel://s1:26379,s2:26379/eu', 'redis+cluster://n1:7000,n2:7001,n3:7002']) {
+      assert.equal(withRegionDefaults(config, parseTopology(doc({ regions: [region('eu', { redisUrl })] }), 'test')).redisUrl, redisUrl);
+    }
     assert.ok(Object.isFrozen(applied));
     assert.equal(withRegionDefaults(loadConfig({ MERIDIAN_REGION: 'eu', DATABASE_URL: 'postgres://x/y' }), t).databaseUrl, 'postgres://x/y');
     assert.equal(withRegionDefaults(config, undefined), config);

@@ -29,12 +29,13 @@ Commands:
   shards move <a>[-<b>] <shard>
                         move slots a..b to a shard, online (a brief write freeze per slot; docs/scaling.md)
   gateway               route requests to the nearest healthy region (needs MERIDIAN_REGIONS_FILE)
-  cluster [--db-prefix meridian] [--workers N] [--ha] [--shards N]
+  cluster [--db-prefix meridian] [--workers N] [--ha] [--shards N] [--redis-cluster]
                         run three regions (each: Redis, N API processes, default 1, and a worker) and a
                         gateway on this machine (PORT: gateway, 8080; DATABASE_URL: the PostgreSQL server,
                         default postgres://postgres@127.0.0.1:5432/postgres); --ha: the first region on a
                         PostgreSQL pair under pg_auto_failover and a Redis with a replica and Sentinels
                         --shards N: each region's rows over N PostgreSQL databases (MERIDIAN_SHARDS)
+                        --redis-cluster: each region (but the --ha one) on a Redis Cluster, 3 masters + 3 replicas
   config                list every setting with its default
 
 Configuration comes from environment variables; see the README.`;
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       'db-prefix': { type: 'string', default: 'meridian' },
       ha: { type: 'boolean', default: false },
       shards: { type: 'string' },
+      'redis-cluster': { type: 'boolean', default: false },
     },
   });
   const [command, sub] = positionals;
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
         meridian: [process.execPath, ...process.execArgv, process.argv[1] as string],
         ha: values.ha ?? false,
         shards: shardCount(values.shards),
+        redisCluster: values['redis-cluster'] ?? false,
       });
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);

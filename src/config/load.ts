@@ -1,5 +1,5 @@
 import { FIELDS, type Config } from './schema.js';
-import { parseServiceUrl } from './service-url.js';
+import { hasScheme, parseServiceUrl } from './service-url.js';
 
 /** A setting that failed validation; the message names the variable. */
 export class ConfigError extends Error {
@@ -36,8 +36,10 @@ function parse(env: string, raw: string, kind: (typeof FIELDS)[keyof typeof FIEL
       return Object.freeze(origins);
     }
     case 'url': {
-      const ok = 'multiHost' in kind && kind.multiHost ? parseServiceUrl(raw) !== undefined : URL.canParse(raw);
-      if (!ok) throw new ConfigError(`${env} must be a URL`);
+      const url = 'multiHost' in kind && kind.multiHost ? parseServiceUrl(raw) : URL.canParse(raw) ? new URL(raw) : undefined;
+      if (!url) throw new ConfigError(`${env} must be a URL`);
+      if ('schemes' in kind && kind.schemes && !hasScheme(url, kind.schemes))
+        throw new ConfigError(`${env} must be a URL with scheme ${kind.schemes.join(' or ')}`);
       return raw;
     }
     case 'string': {

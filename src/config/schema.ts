@@ -5,6 +5,8 @@
  * to whatever needs it. Nothing else in the code reads `process.env`.
  */
 
+import { POSTGRES_SCHEMES, REDIS_SCHEMES } from './service-url.js';
+
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
@@ -15,7 +17,7 @@ type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
-  | { type: 'url'; multiHost?: boolean }
+  | { type: 'url'; multiHost?: boolean; schemes?: readonly string[] }
   | { type: 'origins' };
 
 interface Field {
@@ -32,8 +34,8 @@ export const FIELDS = {
   host: { env: 'HOST', kind: { type: 'string' }, default: '127.0.0.1', doc: 'interface to listen on (0.0.0.0 for all)' },
   databaseUrl: {
     env: 'DATABASE_URL',
-    kind: { type: 'url', multiHost: true },
-    doc: 'PostgreSQL URL, or `postgres://h1:5432,h2:5432/db?target_session_attrs=read-write` for a primary and standby (writes go to whichever is primary); unset = embedded PGlite in the data directory',
+    kind: { type: 'url', multiHost: true, schemes: [...POSTGRES_SCHEMES, 'memory'] },
+    doc: 'PostgreSQL URL, or `postgres://h1:5432,h2:5432/db?target_session_attrs=read-write` for a primary and standby (writes go to whichever is primary); `memory://` = PGlite in memory (tests); unset = embedded PGlite in the data directory',
   },
   shards: {
     env: 'MERIDIAN_SHARDS',
@@ -187,7 +189,7 @@ export const FIELDS = {
   dbPoolSize: { env: 'MERIDIAN_DB_POOL_SIZE', kind: { type: 'int', min: 1, max: 200 }, default: 10, doc: 'PostgreSQL connections per process' },
   redisUrl: {
     env: 'REDIS_URL',
-    kind: { type: 'url', multiHost: true },
+    kind: { type: 'url', multiHost: true, schemes: REDIS_SCHEMES },
     doc: "the region's Redis (cache, queues, revocation channel), or `redis+sentinel://s1:26379,s2:26379/<master name>` for one watched by Sentinel, or `redis+cluster://h1:6379,h2:6379` for a Redis Cluster; unset = in-process cache and queue",
   },
   adminToken: {

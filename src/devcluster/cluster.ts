@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { MASTER_KEY_FILE } from '../auth/secrets.js';
@@ -8,8 +7,9 @@ import { ConfigError } from '../config/load.js';
 import { provisionDatabases } from '../storage/storage.js';
 import { distanceKm, type GeoPoint } from '../regions/geo.js';
 import { type FailoverPlan, type PairPlan, pairUrl, planFailover, preparePairDir, sentinelProcesses, sentinelUrl, startPair } from './failover.js';
-import { freePort } from './ports.js';
+import { canConnect, freePort } from './ports.js';
 import { type ProcessSpec, Supervisor, tail } from './processes.js';
+import { formRedisCluster, planRedisCluster, type RedisClusterPlan, redisClusterProcesses, redisClusterUrl } from './redis-cluster.js';
 
 /**
  * `meridian cluster`: three regions on this machine. Each region gets a
@@ -55,6 +55,8 @@ export interface ClusterOptions {
   ha?: boolean;
   /** PostgreSQL databases per region (MERIDIAN_SHARDS beside DATABASE_URL); default 1. */
   shards?: number;
+  /** Each region (but one run with --ha) on a Redis Cluster of three masters and three replicas (src/devcluster/redis-cluster.ts). */
+  redisCluster?: boolean;
 }
 
 /** What cluster.json holds. */
@@ -76,6 +78,8 @@ interface PlannedRegion extends ClusterRegionSpec {
   peers: string[];
   /** Set for the region run with failover (--ha). */
   ha?: FailoverPlan;
+  /** Set for a region on a Redis Cluster (--redis-cluster). */
+  redisCluster?: RedisClusterPlan;
 }
 
 /**
@@ -178,12 +182,9 @@ export class LocalCluster {
       meridian(`${r.id}/worker`, ['worker'], regionEnv(r, { MERIDIAN_WORKER_METRICS_PORT: '0' })),
     ];
 
-    for (const r of regions) {
-      const redis = r.ha ? sentinelProcesses(r.ha.redis, `${r.id}/`, o.env({})) : [redisProcess(r, join(this.dir, r.id), o.env({}))];
-      for (const p of redis) this.supervisor.start(p);
-    }
-    const redisPorts = regions.flatMap((r) => (r.ha ? [r.ha.redis.masterPort, ...r.ha.redis.sentinelPorts] : [r.redisPort]));
-    await this.waitFor('Redis', () => Promise.all(redisPorts.map((port) => canConnect(o.host, port))));
+    for (const r of regions) for (const p of redisProcesses(r, join(this.dir, r.id), o.env({}))) this.supervisor.start(p);
+    await this.waitFor('Redis', () => Promise.all(regions.flatMap(redisPorts).map((port) => canConnect(o.host, port))));
+    for (const r of regions) if (r.redisCluster) await formRedisCluster(r.redisCluster);
     for (const r of regions) if (r.ha) await this.startPair(r.id, r.ha.pair);
     for (const r of regions) for (const p of regionProcesses(r)) this.supervisor.start(p);
     await this.waitFor('every region to be ready', () => Promise.all(regions.map((r) => answers200(`${r.url}/readyz`))));
@@ -236,18 +237,21 @@ export class LocalCluster {
         this.o.ha && planned.length === 0
           ? await planFailover({ host: this.o.host, region: s.id, database, redisPort, redisDir: join(this.dir, s.id, 'redis'), dbPrefix: this.o.dbPrefix })
           : undefined;
+      // The --ha region keeps its Sentinel set: Sentinel and Cluster are two answers to one question.
+      const redisCluster = this.o.redisCluster && !ha ? await planRedisCluster(this.o.host, join(this.dir, s.id, 'redis-cluster')) : undefined;
       planned.push({
         ...s,
         port,
         url: `http://${this.o.host}:${port}`,
         redisPort,
-        redisUrl: ha ? sentinelUrl(ha.redis) : `redis://${this.o.host}:${redisPort}`,
+        redisUrl: ha ? sentinelUrl(ha.redis) : redisCluster ? redisClusterUrl(redisCluster) : `redis://${this.o.host}:${redisPort}`,
         database,
         databaseUrl: ha ? pairUrl(ha.pair) : databaseUrl.toString(),
         // The failover pair is one database: --ha and --shards do not combine in the first region.
         shardDatabases: ha ? [] : shardDatabases,
         peers: peers.get(s.id) ?? [],
         ha,
+        redisCluster,
       });
     }
     return planned;
@@ -268,25 +272,18 @@ export class LocalCluster {
 
 const topologyEntry = (r: PlannedRegion) => ({ id: r.id, location: r.location, url: r.url, databaseUrl: r.databaseUrl, redisUrl: r.redisUrl, peers: r.peers });
 
-function redisProcess(r: PlannedRegion, dir: string, env: NodeJS.ProcessEnv): ProcessSpec {
+/** A region's Redis: a Sentinel set (--ha), a Redis Cluster (--redis-cluster) or one redis-server. */
+function redisProcesses(r: PlannedRegion, dir: string, env: NodeJS.ProcessEnv): ProcessSpec[] {
+  if (r.ha) return sentinelProcesses(r.ha.redis, `${r.id}/`, env);
+  if (r.redisCluster) return redisClusterProcesses(r.redisCluster, `${r.id}/`, env);
   mkdirSync(dir, { recursive: true });
   // A cache and queue for a local cluster: no persistence, loopback only.
   const args = ['--port', String(r.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  return { name: `${r.id}/redis`, command: 'redis-server', args, env };
+  return [{ name: `${r.id}/redis`, command: 'redis-server', args, env }];
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, host);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const redisPorts = (r: PlannedRegion): number[] =>
+  r.ha ? [r.ha.redis.masterPort, ...r.ha.redis.sentinelPorts] : r.redisCluster ? r.redisCluster.nodes.map((n) => n.port) : [r.redisPort];
 
 async function answers200(url: string): Promise<boolean> {
   try {

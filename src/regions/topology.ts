@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { type Config, FIELDS } from '../config/schema.js';
-import { parseServiceUrl } from '../config/service-url.js';
+import { hasScheme, POSTGRES_SCHEMES, parseServiceUrl, REDIS_SCHEMES } from '../config/service-url.js';
 import { type GeoPoint, isGeoPoint, parseCidr } from './geo.js';
 
 /**
@@ -64,7 +64,7 @@ class Checker {
   url(v: unknown, path: string, schemes: readonly string[]): string {
     const parsed = typeof v === 'string' ? parseServiceUrl(v) : undefined;
     if (!parsed) this.fail(path, 'must be a URL');
-    if (!schemes.includes(parsed.protocol.slice(0, -1))) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')}`);
+    if (!hasScheme(parsed, schemes)) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')}`);
     return v as string;
   }
 
@@ -88,8 +88,8 @@ function parseRegion(c: Checker, raw: unknown, path: string): RegionInfo {
     id,
     location: Object.freeze({ lat: loc.lat as number, lon: loc.lon as number }),
     url,
-    databaseUrl: c.url(r.databaseUrl, `${path}.databaseUrl`, ['postgres', 'postgresql']),
-    redisUrl: c.url(r.redisUrl, `${path}.redisUrl`, ['redis', 'rediss', 'redis+sentinel']),
+    databaseUrl: c.url(r.databaseUrl, `${path}.databaseUrl`, POSTGRES_SCHEMES),
+    redisUrl: c.url(r.redisUrl, `${path}.redisUrl`, REDIS_SCHEMES),
     peers: Object.freeze(peers.map((p, i) => c.regionId(p, `${path}.peers[${i}]`))),
   };
 }

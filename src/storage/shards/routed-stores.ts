@@ -14,7 +14,7 @@ import type { DoubleSpendRule, FlushResult, PendingRotation, ReplicaStore, Rotat
 import type { ReplicationEvent } from '../replication-records.js';
 import type { SessionStorage } from '../contract.js';
 import { slotOfId } from '../../util/slots.js';
-import { fromShardsUp, onEveryShard, type Placement, sum } from './placement.js';
+import { fromShardsUp, type Placement, sum } from './placement.js';
 
 /*
  * The stores the request path uses, each call sent to the one shard the id or
