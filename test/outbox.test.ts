@@ -179,7 +179,7 @@ for (const kind of KINDS) {
       await eventually(done, 10_000, 'relayed once');
       await t.db.query('UPDATE outbox SET sent_at = NULL, synced_at = NULL WHERE session_id = $1', [sid]);
       // This relay and the tier's may both take the row again; either way it ends sent and synced, and nothing breaks.
-      const relay = new OutboxRelay(t.services.storage.outbox, tier.sync, t.clock, t.services.logger);
+      const relay = new OutboxRelay(t.services.storage.perShard[0]!.outbox, tier.sync, t.clock, t.services.logger);
       await relay.runOnce();
       await eventually(done, 10_000, 'relayed again');
       await idle();

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { normalizeUsername } from '../src/auth/usernames.js';
 import { openStorage } from '../src/storage/storage.js';
 import { SLOTS, slotOfId, slotOfName } from '../src/util/slots.js';
-import { bearer, createDatabase, createTestApp, json, login, metricValue, post, refresh, register, type TestApp } from './helpers.js';
+import { startWorkerTier } from '../src/jobs/worker-tier.js';
+import { bearer, createDatabase, createTestApp, eventually, json, login, metricValue, post, refresh, register, type TestApp, tierDeps } from './helpers.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /**
@@ -131,8 +132,27 @@ describe('a region over three shards', () => {
         revoked.some((r) => r.id === other.refresh_token.split('.')[0]),
         'the s1 revocation, with s2 down',
       );
-      const unsynced = await t.services.storage.outbox.unsyncedRevocations(100);
-      assert.ok(unsynced.some((r) => r.sessionId === other.refresh_token.split('.')[0]));
+      // The background work is per shard: s1's relay queues the logout's cache sync while s2's fails.
+      assert.deepEqual(
+        t.services.storage.perShard.map((q) => q.shard),
+        ['main', 's1', 's2'],
+      );
+      const tier = await startWorkerTier(tierDeps(t));
+      try {
+        const [, s1, s2] = tier.relays;
+        await assert.rejects(s2!.runOnce());
+        await s1!.runOnce();
+        const synced = async () =>
+          (
+            await clients[1]!.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE session_id = $1 AND synced_at IS NOT NULL', [
+              other.refresh_token.split('.')[0],
+            ])
+          ).rows[0]!.n === 1;
+        await eventually(synced, 5000, "the s1 logout's cache sync queued");
+        await assert.rejects(s2!.runOnce(), 's2 is still down');
+      } finally {
+        await tier.close();
+      }
       // What s2 owes is asked for again once it is back, from where it was first missed.
       proxy.heal();
       const later = await sessions.revokedSince(t.clock.now() + 1);

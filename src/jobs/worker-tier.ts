@@ -34,9 +34,10 @@ export interface WorkerTierDeps {
 }
 
 export interface WorkerTier {
-  relay: OutboxRelay;
-  /** Senders to the other regions; undefined for a region on its own. */
-  replication: Replication | undefined;
+  /** The outbox relay of each database (Storage.perShard), in its order. */
+  relays: OutboxRelay[];
+  /** Senders to the other regions, a set per database; none for a region on its own. */
+  replication: Replication[];
   sync: WorkQueue;
   maintenance: WorkQueue;
   /** The flush of write-behind rotations to PostgreSQL; undefined in synchronous mode. */
@@ -73,12 +74,19 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
   }, 1);
   await maintenance.schedule(CLEANUP_JOB, config.cleanupInterval * 1000);
 
-  const replication =
-    d.topology &&
-    createReplication({ queue: storage.replication, client: peerClientFor(config, d.topology, metrics), topology: d.topology, self: config.region, logger });
-  const relay = new OutboxRelay(storage.outbox, sync, clock, logger, replication);
-  relay.start();
-  replication?.start();
+  // A relay and senders per database: a shard that is down backs off its own loops only.
+  const client = d.topology && peerClientFor(config, d.topology, metrics);
+  const shards = storage.perShard.map(({ shard, outbox, replication: queue }) => {
+    const log = storage.perShard.length > 1 ? logger.child({ shard }) : logger;
+    const replication = d.topology && client && createReplication({ queue, client, topology: d.topology, self: config.region, logger: log });
+    return { relay: new OutboxRelay(outbox, sync, clock, log, replication), replication };
+  });
+  const relays = shards.map((s) => s.relay);
+  const replication = shards.flatMap((s) => (s.replication ? [s.replication] : []));
+  for (const s of shards) {
+    s.relay.start();
+    s.replication?.start();
+  }
   // Write-behind rotations are owed to PostgreSQL until this flushes them (and so are their events for the other regions).
   // It runs in either mode: a region switched back to synchronous rotation still drains what the mode left pending.
   const flush = shared.rotations ? new RotationFlush(shared.rotations, storage.rotations, clock, metrics, logger) : undefined;
@@ -98,23 +106,24 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
       metrics.rotationsPending.set(await ledger.count());
     });
   }
-  if (replication) {
+  if (d.topology) {
+    const targets = d.topology.regions.map((r) => r.id).filter((id) => id !== config.region);
     metrics.onScrape(async () => {
       const backlog = await storage.replication.backlog();
-      for (const s of replication.senders) metrics.replicationPending.set({ target: s.target }, backlog.get(s.target) ?? 0);
+      for (const target of targets) metrics.replicationPending.set({ target }, backlog.get(target) ?? 0);
     });
   }
 
   return {
-    relay,
+    relays,
     replication,
     sync,
     maintenance,
     flush,
     async close() {
       await flush?.stop();
-      await relay.stop();
-      await replication?.stop();
+      await Promise.all(relays.map((r) => r.stop()));
+      await Promise.all(replication.map((r) => r.stop()));
       await backend.close();
     },
   };

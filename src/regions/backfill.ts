@@ -23,7 +23,7 @@ export type BackfillResult = BackfillCounts;
  * the target's merge makes a repeated backfill harmless. Without it, a region
  * added to the topology still serves older users and families, by proxy.
  */
-export async function backfill(queue: ReplicationQueue, x: BackfillInput): Promise<BackfillResult> {
+export async function backfill(queue: Pick<ReplicationQueue, 'backfill'>, x: BackfillInput): Promise<BackfillResult> {
   if (x.target === x.self || !x.topology.regions.some((r) => r.id === x.target)) {
     throw new Error(`region ${x.target} is not another region of the topology`);
   }

@@ -27,8 +27,15 @@ export interface Storage {
   readonly keys: KeyStore;
   /** The username directory's table (used only in the directory region). */
   readonly usernameClaims: UsernameClaims;
-  readonly outbox: OutboxStore;
-  readonly replication: ReplicationQueue;
+  /** The outbox backlog over every database (a gauge); the relay works per database (`perShard`). */
+  readonly outbox: Pick<OutboxStore, 'backlog'>;
+  /** The replication backlog and the backfill over every database; senders work per database (`perShard`). */
+  readonly replication: Pick<ReplicationQueue, 'backlog' | 'backfill'>;
+  /**
+   * Each database's outbox and replication queue, for a relay and senders of
+   * its own: a shard that is down holds back and slows only its own loops.
+   */
+  readonly perShard: readonly ShardQueues[];
   readonly replicas: ReplicaStore;
   /** Where the worker flushes write-behind rotations. */
   readonly rotations: RotationSink;
@@ -44,6 +51,12 @@ export interface Storage {
   /** Adds a statement observer (metrics, counting in tests). */
   observe(observer: QueryObserver): void;
   close(): Promise<void>;
+}
+
+export interface ShardQueues {
+  shard: string;
+  outbox: OutboxStore;
+  replication: ReplicationQueue;
 }
 
 export interface StorageOptions {

@@ -99,14 +99,17 @@ export function parseShards(text: string | undefined): ShardUrl[] {
  */
 export function storageOn(db: Db, opts: StorageOptions, owned = false, place: ShardPlace = { name: MAIN_SHARD, layout: [MAIN_SHARD] }): Storage {
   const maintenance = new PgMaintenance(db);
+  const outbox = new PgOutbox(db);
+  const replication = new PgReplicationQueue(db);
   return {
     kind: db.kind,
     shardNames: [MAIN_SHARD],
     users: new PgUserStore(db, opts.replicate),
     keys: new PgKeyStore(db),
     usernameClaims: new PgUsernameClaims(db),
-    outbox: new PgOutbox(db),
-    replication: new PgReplicationQueue(db),
+    outbox,
+    replication,
+    perShard: [{ shard: place.name, outbox, replication }],
     replicas: new PgReplicaStore(db),
     rotations: new PgRotationSink(db, opts.replicate),
     maintenance,

@@ -14,53 +14,24 @@ import type { ReplicationEvent } from '../replication-records.js';
 import { fromShardsUp, onEveryShard, type Shard, sum } from './placement.js';
 
 /*
- * The background work, which is per database: every shard has its own outbox,
- * replication queue and expired rows, and each pass runs on all of them at
- * once. A shard that is down holds back only its own backlog.
+ * The background work that spans the shards: the gauges' sums, a backfill
+ * and the cleanup, each run on all of them at once. The outbox relay and the
+ * replication senders are not here: they run per shard, on loops of their
+ * own, so one shard down holds back only its own backlog.
  */
 
-/** Outbox row ids are per database; a shard's are tagged with its position so markSynced finds them again. */
-const tag = (i: number, id: string): string => `${i}/${id}`;
-
-export class FannedOutbox implements OutboxStore {
-  constructor(private readonly shards: readonly Shard<OutboxStore>[]) {}
-
-  async fanOut(batch: number, targets: TargetsOf | undefined, now: number): Promise<number> {
-    return sum(await onEveryShard(this.shards, (s) => s.fanOut(batch, targets, now)));
-  }
-
-  /** Those of the shards that answer: one shard down holds back only its own revocations' cache sync. */
-  async unsyncedRevocations(batch: number): Promise<PendingRevocation[]> {
-    const { values, failed } = await fromShardsUp(this.shards, async (s, _name, i) =>
-      (await s.unsyncedRevocations(batch)).map((r) => ({ ...r, id: tag(i, r.id) })),
-    );
-    if (values.length === 0 && failed[0]) throw failed[0].error;
-    return values.flat();
-  }
-
-  async markSynced(ids: readonly string[], now: number): Promise<void> {
-    const byShard = this.shards.map((): string[] => []);
-    for (const id of ids) {
-      const slash = id.indexOf('/');
-      byShard[Number(id.slice(0, slash))]?.push(id.slice(slash + 1));
-    }
-    await onEveryShard(this.shards, (s, _name, i) => {
-      const mine = byShard[i] ?? [];
-      return mine.length ? s.markSynced(mine, now) : Promise.resolve();
-    });
-  }
+/** The summed backlog; each shard's relay works on its own outbox (Storage.perShard). */
+export class FannedOutbox implements Pick<OutboxStore, 'backlog'> {
+  constructor(private readonly shards: readonly Shard<Pick<OutboxStore, 'backlog'>>[]) {}
 
   async backlog(): Promise<number> {
     return sum(await onEveryShard(this.shards, (s) => s.backlog()));
   }
 }
 
-export class FannedReplicationQueue implements ReplicationQueue {
-  constructor(private readonly shards: readonly Shard<ReplicationQueue>[]) {}
-
-  async deliver(target: string, batch: number, send: (events: ReplicationEvent[]) => Promise<void>): Promise<number> {
-    return sum(await onEveryShard(this.shards, (s) => s.deliver(target, batch, send)));
-  }
+/** The summed backlog and a backfill of every shard; each shard's senders deliver from its own queue (Storage.perShard). */
+export class FannedReplicationQueue implements Pick<ReplicationQueue, 'backlog' | 'backfill'> {
+  constructor(private readonly shards: readonly Shard<Pick<ReplicationQueue, 'backlog' | 'backfill'>>[]) {}
 
   async backlog(): Promise<Map<string, number>> {
     const all = new Map<string, number>();

@@ -52,6 +52,7 @@ export function shardedStorage(shards: readonly OpenShard[]): Storage {
     usernameClaims: main.store.usernameClaims,
     outbox: new FannedOutbox(each('outbox')),
     replication: new FannedReplicationQueue(each('replication')),
+    perShard: shards.flatMap((s) => s.store.perShard),
     replicas: new RoutedReplicaStore(place((s) => s.replicas)),
     rotations: new RoutedRotationSink(place((s) => s.rotations)),
     maintenance,
