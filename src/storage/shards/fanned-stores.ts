@@ -1,17 +1,5 @@
-import type {
-  BackfillCounts,
-  BackfillScope,
-  CleanupInput,
-  CleanupResult,
-  Maintenance,
-  OutboxStore,
-  PendingRevocation,
-  ReplicationQueue,
-  Stats,
-  TargetsOf,
-} from '../background.js';
-import type { ReplicationEvent } from '../replication-records.js';
-import { fromShardsUp, onEveryShard, type Shard, sum } from './placement.js';
+import type { BackfillCounts, BackfillScope, CleanupInput, CleanupResult, Maintenance, OutboxStore, ReplicationQueue, Stats } from '../background.js';
+import { onEveryShard, type Shard, sum } from './placement.js';
 
 /*
  * The background work that spans the shards: the gauges' sums, a backfill
