@@ -6,8 +6,10 @@ import { PollLoop } from '../util/poll-loop.js';
 
 /** How long pending rotations wait at most while the flush is idle: the bound on what a lost Redis can cost. */
 export const FLUSH_INTERVAL_MS = 100;
-/** How many rotations one flush writes at most (one statement). */
+/** How many rotations one flush writes (one statement); a scan step may bring a few more. */
 export const FLUSH_BATCH = 1000;
+/** How long the rotations of a shard that failed are passed over before the flush tries that shard again. */
+const HOLD_MS = 1000;
 
 /**
  * The worker's half of write-behind rotation: every 100 ms (at once again
@@ -19,6 +21,8 @@ export const FLUSH_BATCH = 1000;
  */
 export class RotationFlush {
   private readonly loop: PollLoop;
+  /** The rotations of the shards that failed last, passed over until `until`. */
+  private held: { holds: (sessionId: string) => boolean; until: number } | undefined;
 
   constructor(
     private readonly ledger: RotationLedger,
@@ -46,14 +50,19 @@ export class RotationFlush {
 
   /** One flush; resolves with how many rotations it wrote. */
   async flushOnce(): Promise<number> {
-    const batch = await this.ledger.pending(FLUSH_BATCH);
+    const held = this.held && this.clock.now() < this.held.until ? this.held.holds : undefined;
+    const batch = await this.ledger.pending(FLUSH_BATCH, held);
     if (batch.length === 0) return 0;
-    // In a sharded region a shard that is down keeps its rotations pending; the others' are forgotten.
-    const { written } = await this.sink.apply(batch);
+    // In a sharded region a shard that is down keeps its rotations pending; the others' are forgotten. Its
+    // rotations are then passed over for a while, so that they do not fill every batch and hold the others back.
+    const { written, failed } = await this.sink.apply(batch);
+    if (failed) this.held = { holds: failed.holds, until: this.clock.now() + HOLD_MS };
     await this.ledger.forget(written);
     const now = this.clock.now();
     for (const p of written) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
     this.metrics.flushBatch.observe(written.length);
+    // Nothing written is a failed flush: logged, and retried after the loop's pause.
+    if (failed && written.length === 0) throw failed.error;
     return written.length;
   }
 }

@@ -92,8 +92,12 @@ export interface PendingRotation {
 
 /** Where write-behind rotations wait for the flush. */
 export interface RotationLedger {
-  /** Up to `batch` pending rotations, in no particular order. */
-  pending(batch: number): Promise<PendingRotation[]>;
+  /**
+   * About `batch` pending rotations (a scan step may bring a few more), one
+   * per session, in no particular order; those `held` names are passed over
+   * (their shard is down: they would crowd out the rest).
+   */
+  pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingRotation[]>;
   /** Forgets flushed rotations, each unless its session rotated again meanwhile. */
   forget(flushed: readonly PendingRotation[]): Promise<void>;
   /** How many rotations are pending (a gauge). */
@@ -116,6 +120,8 @@ export interface RotationSink {
 export interface FlushResult {
   moved: number;
   written: readonly PendingRotation[];
+  /** When a shard failed: the first error, and whether a session is on a shard that failed (the flush holds those back a while). */
+  failed?: { error: unknown; holds: (sessionId: string) => boolean };
 }
 
 export interface CleanupInput {

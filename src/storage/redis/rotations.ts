@@ -2,6 +2,9 @@ import type { PendingRotation, RotationLedger } from '../background.js';
 import type { RedisLink } from './connection.js';
 import type { RedisKeys } from './keys.js';
 
+/** While some rotations are held back (their shard is down), a pass reads up to this many times the batch to find the others. */
+const HELD_SCAN_FACTOR = 20;
+
 export type RotateResult = 'rotated' | 'moved' | 'missing';
 
 /** A write-behind rotation as the cache makes it. */
@@ -33,6 +36,8 @@ export class RedisRotations implements RotationLedger {
 
   /** Where the flush begins its next walk over the pending hashes, so none is left behind by full batches from others. */
   private next = 0;
+  /** Where each hash's scan stands (HSCAN cursors): a pass goes on from the last, so entries left out are not met again at once. */
+  private readonly cursors = new Map<string, string>();
 
   async rotate(r: CacheRotation): Promise<RotateResult> {
     const k = this.keys;
@@ -42,23 +47,32 @@ export class RedisRotations implements RotationLedger {
     return n === 1 ? 'rotated' : n === 0 ? 'moved' : 'missing';
   }
 
-  async pending(batch: number): Promise<PendingRotation[]> {
+  async pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingRotation[]> {
     const hashes = this.keys.pendingRotationHashes;
-    const out: PendingRotation[] = [];
-    for (let i = 0; i < hashes.length && out.length < batch; i++) {
+    // By session: a field read twice in one pass (by two scan steps, having rotated in between) is one rotation, the later.
+    const out = new Map<string, PendingRotation>();
+    // Entries `held` leaves out are read past, not taken: at most this many per pass, so a shard that is down costs a bounded scan.
+    const budget = held ? batch * HELD_SCAN_FACTOR : batch;
+    let read = 0;
+    for (let i = 0; i < hashes.length && out.size < batch && read < budget; ) {
       const key = hashes[(this.next + i) % hashes.length] as string;
-      // A random sample bounds each flush however large the backlog grew (PostgreSQL down for a while).
-      const flat = (await this.link.run((redis) => redis.hrandfield(key, batch - out.length, 'WITHVALUES'))) as string[];
+      const [cursor, flat] = await this.link.run((redis) => redis.hscan(key, this.cursors.get(key) ?? '0', 'COUNT', batch - out.size));
+      this.cursors.set(key, cursor);
+      read += flat.length / 2;
       for (let j = 0; j + 1 < flat.length; j += 2) {
-        const [gen, at] = (flat[j + 1] as string).split(':');
+        const sessionId = flat[j] as string;
+        const token = flat[j + 1] as string;
+        const [gen, at] = token.split(':');
         const generation = Number(gen);
         const rotatedAt = Number(at);
-        if (Number.isInteger(generation) && Number.isFinite(rotatedAt))
-          out.push({ sessionId: flat[j] as string, generation, rotatedAt, token: flat[j + 1] as string });
+        if (!Number.isInteger(generation) || !Number.isFinite(rotatedAt) || held?.(sessionId)) continue;
+        if (generation >= (out.get(sessionId)?.generation ?? -1)) out.set(sessionId, { sessionId, generation, rotatedAt, token });
       }
+      // A hash read to its end: the next one. Otherwise this one again, from where the scan stands.
+      if (cursor === '0') i++;
     }
     this.next = (this.next + 1) % hashes.length;
-    return out;
+    return [...out.values()];
   }
 
   async forget(flushed: readonly PendingRotation[]): Promise<void> {

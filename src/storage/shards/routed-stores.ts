@@ -126,11 +126,16 @@ export class RoutedRotationSink implements RotationSink {
       if (list) list.push(r);
       else byShard.set(sink, [r]);
     }
+    const groups = [...byShard];
     const { values, failed } = await fromShardsUp(
-      [...byShard].map(([store, list]) => ({ name: '', store: { store, list } })),
+      groups.map(([store, list]) => ({ name: '', store: { store, list } })),
       ({ store, list }) => store.apply(list),
     );
-    if (values.length === 0 && failed[0]) throw failed[0].error;
-    return { moved: sum(values.map((v) => v.moved)), written: values.flatMap((v) => v.written) };
+    const down = new Set(failed.map((f) => groups[f.index]?.[0]));
+    return {
+      moved: sum(values.map((v) => v.moved)),
+      written: values.flatMap((v) => v.written),
+      ...(failed[0] ? { failed: { error: failed[0].error, holds: (sessionId: string) => down.has(this.at.ofSlot(slotOfId(sessionId))) } } : {}),
+    };
   }
 }
