@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { normalizeUsername } from '../src/auth/usernames.js';
 import { type MoveReport, openSlotMover } from '../src/storage/storage.js';
-import { SLOTS, slotOfName } from '../src/util/slots.js';
+import { SLOTS, slotDigits, slotOfName } from '../src/util/slots.js';
 import { slotsToAdd } from '../src/cli/shards.js';
 import { childEnv } from '../src/config/load.js';
 import { execFile } from 'node:child_process';
-import { createDatabase, createTestApp, json, PASSWORD, refresh, register, type TestApp } from './helpers.js';
+import { createDatabase, createTestApp, json, PASSWORD, post, refresh, register, type TestApp } from './helpers.js';
 
 /**
  * Moving slots to a shard added to a serving region, under a refresh and
@@ -161,5 +161,42 @@ describe('moving slots to a new shard under load', () => {
       ['main', 's1', 's2'].map((n) => left.filter((m) => m === n).length),
       [341, 342, 341],
     );
+  });
+
+  it('refuses a slot holding a user from before slot placement (`shards move` exits 1), moves the others and deletes behind them', async () => {
+    const named = (slot: number): string => {
+      for (let i = 0; ; i++) if (slotOfName(normalizeUsername(`slot${slot}-user-${i}`)) === slot) return `slot${slot}-user-${i}`;
+    };
+    const app = servers[0]!.app;
+    const moving = named(17);
+    assert.equal((await register(app, moving)).statusCode, 201);
+    // A user whose id says slot 16 but whose name hashes to 20, as a release before slots made them.
+    const legacy = json<{ id: string }>(await register(app, named(20))).id;
+    const at = legacy.indexOf('_') + 11;
+    const legacyId = `${legacy.slice(0, at)}${slotDigits(16)}${legacy.slice(at + 2)}`;
+    assert.equal(await count(0, 'WITH u AS (UPDATE users SET id = $1 WHERE id = $2 RETURNING 1) SELECT count(*)::int AS n FROM u', [legacyId, legacy]), 1);
+
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'shards', 'move', '16-17', 's2'],
+        { env: childEnv({ DATABASE_URL: dbs[0]!.url, MERIDIAN_SHARDS: shardsEnv, LOG_LEVEL: 'warn' }) },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      );
+    });
+    assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /slot 17: main -> s2 \(1 users, 0 sessions/);
+    assert.match(run.stderr, /slot 16 is not moved: it holds 1 user\(s\) from before slot placement/);
+
+    const byName = 'SELECT count(*)::int AS n FROM users WHERE username_normalized = $1';
+    assert.deepEqual(
+      [await count(0, byName, [normalizeUsername(moving)]), await count(2, byName, [normalizeUsername(moving)])],
+      [0, 1],
+      'moved, and deleted behind',
+    );
+    assert.equal(await count(0, 'SELECT count(*)::int AS n FROM users WHERE id = $1', [legacyId]), 1, 'the refused slot keeps its rows');
+    assert.equal(await count(0, 'SELECT count(*)::int AS n FROM slot_guard WHERE slot = 16', []), 0, 'and is open for writes');
+    const login = await post(app, '/v1/auth/login', { username: moving, password: PASSWORD });
+    assert.equal(login.statusCode, 200, 'the moved user logs in on s2');
   });
 });

@@ -79,9 +79,12 @@ export async function shardsCommand(config: Config, logger: Logger, args: readon
       console.error(`${USAGE}\n(shards: ${names.join(', ')}; slots 0-${SLOTS - 1})`);
       return 1;
     }
-    const moved = await mover.move(slots, to);
+    const { moved, refused } = await mover.move(slots, to);
     console.log(`moved ${moved.length} slot(s) to ${to}; the rows left behind are deleted`);
-    return 0;
+    if (refused.length === 0) return 0;
+    console.error(`${refused.length} slot(s) stay where they were (docs/scaling.md, "Rows from before slots"):`);
+    for (const r of refused) console.error(`  ${r.message}`);
+    return 1;
   } finally {
     await close();
   }

@@ -15,7 +15,7 @@ import type { Storage, StorageOptions } from './contract.js';
 import { ensureSlotMap } from './postgres/slot-map.js';
 import { type OpenShard, shardedStorage } from './shards/sharded-storage.js';
 import { type MoverOptions, SlotMover } from './shards/slot-mover.js';
-export type { MoveReport } from './shards/slot-mover.js';
+export { type MoveReport, type MoveResult, SlotRefused } from './shards/slot-mover.js';
 
 export type { PoolStats, QueryObserver };
 export type { SessionStorage, Storage, StorageOptions } from './contract.js';

@@ -77,16 +77,21 @@ export function isUnstorableText(err: unknown): boolean {
   return code === '22021' || code === '22P05';
 }
 
-/** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 /** A write to a slot that is being moved to another shard, or has been (migration 023's guard). */
 export const SLOT_MOVING = 'MR001';
 
-/** The guard's refusal, as the driver passes it on (an AppError whose cause has the SQLSTATE). */
-export function isSlotMoving(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
-  return (err as { code?: unknown } | null)?.code === SLOT_MOVING || cause?.code === SLOT_MOVING;
+/** The SQLSTATE of a statement's error, as the driver passes it on (itself, or an AppError's cause). */
+function sqlState(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code ?? (err as { cause?: { code?: unknown } } | null)?.cause?.code;
 }
 
+/** The guard's refusal. */
+export const isSlotMoving = (err: unknown): boolean => sqlState(err) === SLOT_MOVING;
+
+/** A row a constraint refused (class 23: a foreign key, a unique key, a check). */
+export const isIntegrityViolation = (err: unknown): boolean => String(sqlState(err)).startsWith('23');
+
+/** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 /**

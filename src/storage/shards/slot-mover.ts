@@ -1,5 +1,5 @@
 import { SLOTS, slotOfName } from '../../util/slots.js';
-import type { Db } from '../postgres/db.js';
+import { type Db, isIntegrityViolation } from '../postgres/db.js';
 import { readSlotMap } from '../postgres/slot-map.js';
 import { SQL } from '../postgres/sql.js';
 import { SLOT_MAP_POLL_MS } from './sharded-storage.js';
@@ -14,12 +14,29 @@ export interface MoveReport {
   frozenMs: number;
 }
 
+/** A slot that cannot move: it stays on its shard, open for writes. */
+export class SlotRefused extends Error {
+  constructor(
+    readonly slot: number,
+    readonly reason: string,
+  ) {
+    super(`slot ${slot} is not moved: ${reason}`);
+  }
+}
+
+export interface MoveResult {
+  moved: MoveReport[];
+  refused: SlotRefused[];
+}
+
 export interface MoverOptions {
   /** Waits `ms` (injected: tests need no real sleeps beyond the map poll). */
   sleep: (ms: number) => Promise<void>;
   now: () => number;
   /** Told of each slot once it is on its new shard. */
   onMoved?: (report: MoveReport) => void;
+  /** Told of each slot refused (it stays where it was). */
+  onRefused?: (refusal: SlotRefused) => void;
   /** How long to wait for the writes in flight at a freeze, ms. */
   drainTimeoutMs?: number;
 }
@@ -44,28 +61,47 @@ export class SlotMover {
     return (await readSlotMap(this.main)).shards;
   }
 
-  async move(slots: readonly number[], to: string): Promise<MoveReport[]> {
+  /**
+   * Moves the slots one by one. A slot whose rows cannot go (rows from before
+   * slot placement) is refused and stays where it was, open again; the others
+   * still move. Any other failure stops the move. Either way the slots that
+   * did move are deleted behind before this returns or throws.
+   */
+  async move(slots: readonly number[], to: string): Promise<MoveResult> {
     const target = this.dbs.get(to);
     if (!target) throw new Error(`no shard "${to}" (configured: ${[...this.dbs.keys()].join(', ')})`);
+    for (const slot of slots) if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`no slot ${slot}`);
     const map = await this.map();
-    const reports: MoveReport[] = [];
+    const moved: MoveReport[] = [];
+    const refused: SlotRefused[] = [];
     const guarded = new Set<string>();
+    let stopped: unknown;
     for (const slot of slots) {
-      if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`no slot ${slot}`);
       const from = map[slot] as string;
       if (from === to) continue;
-      if (!guarded.has(from)) await (this.dbs.get(from) as Db).exec(SQL.installSlotGuard);
-      guarded.add(from);
-      const report = await this.moveOne(slot, this.dbs.get(from) as Db, from, target, to);
-      reports.push(report);
-      this.o.onMoved?.(report);
+      try {
+        if (!guarded.has(from)) await (this.dbs.get(from) as Db).exec(SQL.installSlotGuard);
+        guarded.add(from);
+        const report = await this.moveOne(slot, this.dbs.get(from) as Db, from, target, to);
+        moved.push(report);
+        this.o.onMoved?.(report);
+      } catch (err) {
+        if (!(err instanceof SlotRefused)) {
+          stopped = err;
+          break;
+        }
+        refused.push(err);
+        this.o.onRefused?.(err);
+      }
     }
-    if (reports.length === 0) return reports;
-    // Every process polls the map each SLOT_MAP_POLL_MS; three rounds and they all route elsewhere
-    // (a write that still arrives is refused by the guard and retried on the new shard).
-    await this.o.sleep(3 * SLOT_MAP_POLL_MS);
-    for (const r of reports) await moving(this.dbs.get(r.from) as Db, (tx) => tx.query(SQL.clearSlotRows, [r.slot]));
-    return reports;
+    if (moved.length > 0) {
+      // Every process polls the map each SLOT_MAP_POLL_MS; three rounds and they all route elsewhere
+      // (a write that still arrives is refused by the guard and retried on the new shard).
+      await this.o.sleep(3 * SLOT_MAP_POLL_MS);
+      for (const r of moved) await moving(this.dbs.get(r.from) as Db, (tx) => tx.query(SQL.clearSlotRows, [r.slot]));
+    }
+    if (stopped) throw stopped;
+    return { moved, refused };
   }
 
   private async moveOne(slot: number, source: Db, from: string, target: Db, to: string): Promise<MoveReport> {
@@ -79,7 +115,7 @@ export class SlotMover {
       // A user made before ids carried slots may sit in a slot its name does not hash to: moving it
       // would leave it where logins do not look. Such rows need a region of one database.
       const misplaced = (copy.users as { username_normalized: string }[]).filter((u) => slotOfName(u.username_normalized) !== slot);
-      if (misplaced.length) throw new Error(`slot ${slot} holds ${misplaced.length} user(s) from before slot placement; it is not moved`);
+      if (misplaced.length) throw new SlotRefused(slot, `it holds ${misplaced.length} user(s) from before slot placement`);
       await moving(target, async (tx) => {
         await tx.query(SQL.unguardSlot, [slot]);
         await tx.query(SQL.clearSlotRows, [slot]);
@@ -90,6 +126,9 @@ export class SlotMover {
           JSON.stringify(copy.deletions),
           JSON.stringify(copy.tokens),
         ]);
+      }).catch((err: unknown) => {
+        // A session from before slot placement whose user is in another slot: its user is not there.
+        throw isIntegrityViolation(err) ? new SlotRefused(slot, `its rows do not fit on ${to} (${(err as Error).message})`) : err;
       });
       await this.main.query(SQL.assignSlot, [slot, to]);
       copied = { users: copy.users.length, sessions: copy.sessions.length };
