@@ -11,7 +11,9 @@
  * refusing the ended sessions at once. Checked once every link is healed and
  * replication has settled: every ended session (logged out, replayed, spent
  * in two regions) is refused in every region, by refresh token and by access
- * token, and every other session still refreshes.
+ * token, and every other session still refreshes. A double spend past what
+ * replication finds (history-model.ts, doubleSpent) must end the family once
+ * the losing branch presents its spent copy.
  *
  * MERIDIAN_HISTORY_SEED reruns one history (the choices repeat; replication
  * timing may differ), MERIDIAN_HISTORY_OPS sets its length.
@@ -218,7 +220,22 @@ describe('a random multi-region history', () => {
     return logout(region, rng.pick(usable), kind === 'logoutAll');
   }
 
+  /** The losing branch of each double spend replication need not find presents its spent copy: reuse. */
+  async function presentSpentCopies(): Promise<void> {
+    const spent = model.sessions.filter((s) => s.ended?.spentCopy);
+    for (const s of spent) {
+      const { token, region } = s.ended!.spentCopy!;
+      const a = await refreshAt(region, token);
+      model.note(`settled: the other branch presents ${model.label(token)} of ${s.label} at ${region}: ${shown(a)}`, [s]);
+      model.checkAnswer('spent copy', a, s);
+      if (a.error !== 'invalid_grant') model.violate(s.ended!.rule, s, `${s.label} (${s.ended!.why}): spent ${model.label(token)} at ${region}: ${shown(a)}`);
+    }
+    // The revocation that reuse makes replicates like any other before the family is checked everywhere.
+    if (spent.length > 0) await settle(set);
+  }
+
   async function checkSettled(): Promise<void> {
+    await presentSpentCopies();
     const refused: Session[] = [];
     for (const s of model.sessions) {
       if (s.ended === undefined) continue;
