@@ -1,11 +1,11 @@
 /**
  * The history test's view of a region set: one HTTP answer reduced to what
- * the rules read, and the wait for replication to settle once every link is
- * healed.
+ * the rules read, the wait for replication to settle once every link is
+ * healed, and where ended sessions' access tokens still work after it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { eventually, metricValue, post } from './helpers.js';
+import { bearer, eventually, metricValue, post } from './helpers.js';
 import type { Answer } from './history-model.js';
 import type { RegionSet } from './regions-harness.js';
 
@@ -73,4 +73,21 @@ export async function settle(set: RegionSet): Promise<void> {
         .map((l) => `${id}: ${l.trim()}`),
     );
   await eventually(emptyTwice, 30_000, () => `replication to settle (left: ${left.join('; ')})\n${warnings().join('\n')}`);
+}
+
+/**
+ * Where the access tokens of ended sessions are still accepted ("S3 at eu-west"), once every
+ * region's verifiers have had time to hear of the revocations on their channel; empty when none.
+ */
+export async function acceptedAccess(set: RegionSet, ended: { label: string; access: string }[]): Promise<string[]> {
+  let left: string[] = [];
+  const probe = async () => {
+    left = [];
+    for (const s of ended)
+      for (const [id, node] of Object.entries(set.nodes))
+        if ((await node.t.app.inject({ url: '/v1/auth/me', headers: bearer(s.access) })).statusCode !== 401) left.push(`${s.label} at ${id}`);
+    return left.length === 0;
+  };
+  await eventually(probe, 5000, 'access tokens of ended sessions refused').catch(() => {});
+  return left;
 }

@@ -80,8 +80,12 @@ export interface Session {
   accessExpiresAt: number;
   /** The token the last rotation consumed, and when: a retry of it inside the window gets `current` again. */
   prev?: { token: string; at: number };
-  /** Set when the session must be refused everywhere once replication settles; `rule` names the promise. */
-  ended?: { why: string; rule: string };
+  /**
+   * Set when the session must be refused everywhere once replication settles; `rule` names the promise.
+   * `spentCopy`: a double spend replication need not find; the family ends once the branch that
+   * lost presents its copy (`token`, at `region`), which is reuse.
+   */
+  ended?: { why: string; rule: string; spentCopy?: { token: string; region: string } };
   /** Set when the client no longer holds it legitimately (an old token was replayed). */
   burned?: string;
   /** A refresh of `current` timed out into a 503 at this time: the origin may have consumed it. */
@@ -192,11 +196,27 @@ export class HistoryModel {
       } else if (e.servedBy === servedBy) {
         this.violate('accepted-twice', s, `${what}, outside the ${this.graceMs} ms grace window, by one region`);
       } else {
-        s.ended ??= { why: `double spend of ${this.label(token)} by ${e.servedBy} and ${servedBy}`, rule: 'double-spend-survived' };
+        s.ended ??= this.doubleSpent(s, `double spend of ${this.label(token)} by ${e.servedBy} and ${servedBy}`, successor, servedBy);
       }
     }
     earlier.push({ at: now, servedBy, successor, n: this.log.length });
     this.accepted.set(token, earlier);
+  }
+
+  /**
+   * What a double spend (the second acceptance minting `successor` at `region`) promises. The
+   * replication check compares the generation each side holds, and the one before, with the
+   * other's, so it finds the spend only while the first branch has rotated past the successor both
+   * minted at most once (docs/multi-region.md, "Double spend"). Further past, the family may live
+   * on at that branch's generation; the other branch's copy of the successor is then a spent token,
+   * and presenting it is reuse, which must end the family everywhere. A family has one token per
+   * generation (successors are deterministic) and takes them in the order they are minted, so the
+   * distance is between indices.
+   */
+  private doubleSpent(s: Session, why: string, successor: string, region: string): NonNullable<Session['ended']> {
+    const past = s.tokens.length - 1 - s.tokens.indexOf(successor);
+    if (past < 2) return { why, rule: 'double-spend-survived' };
+    return { why: `${why}, ${past} rotations past the check`, rule: 'double-spend-reuse-not-revoked', spentCopy: { token: successor, region } };
   }
 
   /** An invalid_grant for a token the client holds legitimately, named by the pattern it fits. */
