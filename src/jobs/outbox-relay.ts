@@ -46,6 +46,11 @@ export class OutboxRelay {
     private readonly logger: Logger,
     /** Regions of a topology: each change is also queued for the regions it goes to, in the same transaction. */
     private readonly replication?: ReplicationFanout,
+    /**
+     * Row ids are per database, and every shard's relay queues into the region's one sync queue: a
+     * shard other than the first tags its job ids with its name (the first keeps the plain ids).
+     */
+    private readonly jobTag = '',
   ) {
     const loop = (step: () => Promise<number>, what: string) =>
       new PollLoop(step, {
@@ -79,7 +84,7 @@ export class OutboxRelay {
     await this.queue.add(
       rows.map((r) => ({
         name: QUEUES.sync,
-        id: `outbox-${r.id}`,
+        id: `outbox-${this.jobTag}${r.id}`,
         // kind and tokenHashes are what workers of the previous release read.
         data: { outboxId: r.id, sessionId: r.sessionId, generation: r.generation, kind: 'revoked', tokenHashes: [] } satisfies SyncJob,
       })),

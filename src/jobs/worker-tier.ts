@@ -76,10 +76,10 @@ export async function startWorkerTier(d: WorkerTierDeps): Promise<WorkerTier> {
 
   // A relay and senders per database: a shard that is down backs off its own loops only.
   const client = d.topology && peerClientFor(config, d.topology, metrics);
-  const shards = storage.perShard.map(({ shard, outbox, replication: queue }) => {
+  const shards = storage.perShard.map(({ shard, outbox, replication: queue }, i) => {
     const log = storage.perShard.length > 1 ? logger.child({ shard }) : logger;
     const replication = d.topology && client && createReplication({ queue, client, topology: d.topology, self: config.region, logger: log });
-    return { relay: new OutboxRelay(outbox, sync, clock, log, replication), replication };
+    return { relay: new OutboxRelay(outbox, sync, clock, log, replication, i === 0 ? '' : `${shard}-`), replication };
   });
   const relays = shards.map((s) => s.relay);
   const replication = shards.flatMap((s) => (s.replication ? [s.replication] : []));
