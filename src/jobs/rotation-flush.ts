@@ -19,17 +19,27 @@ const HOLD_MS = 1000;
  * leaves them pending, and the next flush writes them again: the merge makes
  * that harmless. Several workers may flush side by side for the same reason.
  */
+interface Hold {
+  /** Whether a session is on the shard that failed. */
+  holds: (sessionId: string) => boolean;
+  until: number;
+}
+
 export class RotationFlush {
   private readonly loop: PollLoop;
-  /** The rotations of the shards that failed last, passed over until `until`. */
-  private held: { holds: (sessionId: string) => boolean; until: number } | undefined;
+  /** Shards that failed, each passed over until its own time: a failure of another adds to them. */
+  private holds: Hold[] = [];
+  /** While only held rotations are pending: no scan before this time. */
+  private quietUntil = 0;
+  /** A shard failed and no pass has since written every shard's rotations (logged once each way). */
+  private degraded = false;
 
   constructor(
     private readonly ledger: RotationLedger,
     private readonly sink: RotationSink,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     this.loop = new PollLoop(() => this.flushOnce(), {
       idleMs: FLUSH_INTERVAL_MS,
@@ -50,19 +60,33 @@ export class RotationFlush {
 
   /** One flush; resolves with how many rotations it wrote. */
   async flushOnce(): Promise<number> {
-    const held = this.held && this.clock.now() < this.held.until ? this.held.holds : undefined;
+    const start = this.clock.now();
+    if (start < this.quietUntil) return 0;
+    const holds = this.holds.filter((h) => start < h.until);
+    this.holds = holds;
+    // In a sharded region a shard that is down keeps its rotations pending; they are passed over for a
+    // while, so that they do not fill every batch and hold the other shards' back.
+    let passedOver = 0;
+    const held = holds.length ? (id: string) => holds.some((h) => h.holds(id)) && ++passedOver > 0 : undefined;
     const batch = await this.ledger.pending(FLUSH_BATCH, held);
-    if (batch.length === 0) return 0;
-    // In a sharded region a shard that is down keeps its rotations pending; the others' are forgotten. Its
-    // rotations are then passed over for a while, so that they do not fill every batch and hold the others back.
+    if (batch.length === 0) {
+      // Only the down shards' rotations are pending: no scan again before a hold ends.
+      if (passedOver > 0) this.quietUntil = Math.min(...holds.map((h) => h.until));
+      return 0;
+    }
     const { written, failed } = await this.sink.apply(batch);
-    if (failed) this.held = { holds: failed.holds, until: this.clock.now() + HOLD_MS };
-    await this.ledger.forget(written);
     const now = this.clock.now();
+    if (failed) {
+      this.holds.push({ holds: failed.holds, until: now + HOLD_MS });
+      if (!this.degraded) this.logger.warn({ err: failed.error }, 'write-behind flush: a shard is down; its rotations stay pending in Redis, the others are written');
+      this.degraded = true;
+    } else if (this.degraded && holds.length === 0) {
+      this.degraded = false;
+      this.logger.info('write-behind flush: every shard written again');
+    }
+    await this.ledger.forget(written);
     for (const p of written) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
     this.metrics.flushBatch.observe(written.length);
-    // Nothing written is a failed flush: logged, and retried after the loop's pause.
-    if (failed && written.length === 0) throw failed.error;
     return written.length;
   }
 }

@@ -54,25 +54,36 @@ export class RedisRotations implements RotationLedger {
     // Entries `held` leaves out are read past, not taken: at most this many per pass, so a shard that is down costs a bounded scan.
     const budget = held ? batch * HELD_SCAN_FACTOR : batch;
     let read = 0;
-    for (let i = 0; i < hashes.length && out.size < batch && read < budget; ) {
+    for (let i = 0; i < hashes.length && out.size < batch && read < budget; i++) {
       const key = hashes[(this.next + i) % hashes.length] as string;
-      const [cursor, flat] = await this.link.run((redis) => redis.hscan(key, this.cursors.get(key) ?? '0', 'COUNT', batch - out.size));
+      // From where the scan stands, on to the end and round once from the start (entries added behind the
+      // cursor are met there), until the batch is full or the budget read.
+      const began = this.cursors.get(key) ?? '0';
+      let cursor = began;
+      let wrapped = began === '0';
+      do {
+        const [next, flat] = await this.link.run((redis) => redis.hscan(key, cursor, 'COUNT', batch - out.size));
+        cursor = next;
+        read += flat.length / 2;
+        for (let j = 0; j + 1 < flat.length; j += 2) this.take(out, flat[j] as string, flat[j + 1] as string, held);
+        if (cursor === '0') {
+          if (wrapped) break;
+          wrapped = true;
+        }
+      } while (out.size < batch && read < budget);
       this.cursors.set(key, cursor);
-      read += flat.length / 2;
-      for (let j = 0; j + 1 < flat.length; j += 2) {
-        const sessionId = flat[j] as string;
-        const token = flat[j + 1] as string;
-        const [gen, at] = token.split(':');
-        const generation = Number(gen);
-        const rotatedAt = Number(at);
-        if (!Number.isInteger(generation) || !Number.isFinite(rotatedAt) || held?.(sessionId)) continue;
-        if (generation >= (out.get(sessionId)?.generation ?? -1)) out.set(sessionId, { sessionId, generation, rotatedAt, token });
-      }
-      // A hash read to its end: the next one. Otherwise this one again, from where the scan stands.
-      if (cursor === '0') i++;
     }
     this.next = (this.next + 1) % hashes.length;
     return [...out.values()];
+  }
+
+  /** Adds one pending entry to a pass's batch, unless held or malformed; of one session's two, the later. */
+  private take(out: Map<string, PendingRotation>, sessionId: string, token: string, held?: (sessionId: string) => boolean): void {
+    const [gen, at] = token.split(':');
+    const generation = Number(gen);
+    const rotatedAt = Number(at);
+    if (!Number.isInteger(generation) || !Number.isFinite(rotatedAt) || held?.(sessionId)) return;
+    if (generation >= (out.get(sessionId)?.generation ?? -1)) out.set(sessionId, { sessionId, generation, rotatedAt, token });
   }
 
   async forget(flushed: readonly PendingRotation[]): Promise<void> {
