@@ -47,7 +47,12 @@ describe('configuration', () => {
       [{ MERIDIAN_REGION: 'EU West' }, /MERIDIAN_REGION is invalid/],
       [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL/],
       [{ DATABASE_URL: 'mysql://db/meridian' }, /DATABASE_URL must be a URL with scheme postgres or postgresql or memory/],
-      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must be a URL with scheme redis or rediss or redis\+sentinel or redis\+cluster/],
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must be a URL with scheme redis or rediss or redis\+sentinel or redis\+cluster or unix/],
+      // Upper case would pass a check of the parsed URL, then be taken for another kind (drivers compare as written).
+      [{ DATABASE_URL: 'POSTGRES://u@db.example/meridian' }, /DATABASE_URL must be a URL with scheme .* \(in lower case\)/],
+      [{ DATABASE_URL: 'MEMORY://' }, /DATABASE_URL must be a URL with scheme/],
+      [{ REDIS_URL: 'REDIS+CLUSTER://n1:7000,n2:7001' }, /REDIS_URL must be a URL with scheme/],
+      [{ REDIS_URL: 'Redis+Sentinel://s1:26379,s2:26379/m' }, /REDIS_URL must be a URL with scheme/],
       [{ MERIDIAN_MASTER_KEY: 'short' }, /MERIDIAN_MASTER_KEY is invalid: 32 bytes/],
       [{ MERIDIAN_TRUST_PROXY: 'maybe' }, /MERIDIAN_TRUST_PROXY must be true or false/],
       [{ MERIDIAN_REFRESH_TOKEN_TTL: '3600', MERIDIAN_REFRESH_IDLE_TTL: '7200' }, /MERIDIAN_REFRESH_IDLE_TTL must not exceed/],

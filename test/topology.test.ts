@@ -83,7 +83,12 @@ describe('region topology', () => {
     assert.equal(applied.databaseUrl, 'postgres://postgres@127.0.0.1:5432/meridian_eu');
     assert.equal(applied.redisUrl, 'redis://127.0.0.1:6380');
     // Each kind of Redis REDIS_URL takes, a region of the topology takes too.
-    for (const redisUrl of ['rediss://r:6380', 'redis+sentinel://s1:26379,s2:26379/eu', 'redis+cluster://n1:7000,n2:7001,n3:7002']) {
+    for (const redisUrl of [
+      'rediss://r:6380',
+      'redis+sentinel://s1:26379,s2:26379/eu',
+      'redis+cluster://n1:7000,n2:7001,n3:7002',
+      'unix:///run/redis/redis.sock',
+    ]) {
       assert.equal(withRegionDefaults(config, parseTopology(doc({ regions: [region('eu', { redisUrl })] }), 'test')).redisUrl, redisUrl);
     }
     assert.ok(Object.isFrozen(applied));

@@ -38,8 +38,8 @@ function parse(env: string, raw: string, kind: (typeof FIELDS)[keyof typeof FIEL
     case 'url': {
       const url = 'multiHost' in kind && kind.multiHost ? parseServiceUrl(raw) : URL.canParse(raw) ? new URL(raw) : undefined;
       if (!url) throw new ConfigError(`${env} must be a URL`);
-      if ('schemes' in kind && kind.schemes && !hasScheme(url, kind.schemes))
-        throw new ConfigError(`${env} must be a URL with scheme ${kind.schemes.join(' or ')}`);
+      if ('schemes' in kind && kind.schemes && !hasScheme(raw, kind.schemes))
+        throw new ConfigError(`${env} must be a URL with scheme ${kind.schemes.join(' or ')} (in lower case)`);
       return raw;
     }
     case 'string': {

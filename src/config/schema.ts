@@ -190,7 +190,7 @@ export const FIELDS = {
   redisUrl: {
     env: 'REDIS_URL',
     kind: { type: 'url', multiHost: true, schemes: REDIS_SCHEMES },
-    doc: "the region's Redis (cache, queues, revocation channel), or `redis+sentinel://s1:26379,s2:26379/<master name>` for one watched by Sentinel, or `redis+cluster://h1:6379,h2:6379` for a Redis Cluster; unset = in-process cache and queue",
+    doc: "the region's Redis (cache, queues, revocation channel), or `redis+sentinel://s1:26379,s2:26379/<master name>` for one watched by Sentinel, or `redis+cluster://h1:6379,h2:6379` for a Redis Cluster, or `unix:///path/redis.sock`; unset = in-process cache and queue",
   },
   adminToken: {
     env: 'MERIDIAN_ADMIN_TOKEN',

@@ -5,13 +5,17 @@
  * (`redis+sentinel://s1:26379,s2:26379/mymaster`). WHATWG URL parsing takes
  * one host only, so validation reads the first and checks the rest's syntax.
  */
-/** The schemes REDIS_URL and a topology's redisUrl take (src/storage/redis/target.ts reads them). */
-export const REDIS_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'redis+cluster'] as const;
+/** The schemes REDIS_URL and a topology's redisUrl take (src/storage/redis/target.ts reads them; `unix:///path` is a socket). */
+export const REDIS_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'redis+cluster', 'unix'] as const;
 /** The schemes DATABASE_URL and a topology's databaseUrl take. */
 export const POSTGRES_SCHEMES = ['postgres', 'postgresql'] as const;
 
-/** Whether `url` (already parsed) is of one of `schemes`. */
-export const hasScheme = (url: URL, schemes: readonly string[]) => schemes.includes(url.protocol.slice(0, -1));
+/**
+ * Whether `raw` begins with one of `schemes`, written in lower case: the code
+ * that acts on a URL compares its scheme as written, so `POSTGRES://` would
+ * be taken for something else (the embedded database), never refused.
+ */
+export const hasScheme = (raw: string, schemes: readonly string[]) => schemes.some((s) => raw.startsWith(`${s}:`));
 
 const AUTHORITY = /^([a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?)([^/?#]*)/i;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[^\s:,[\]]+)(:\d{1,5})?$/i;

@@ -78,7 +78,8 @@ export class RotationFlush {
     const now = this.clock.now();
     if (failed) {
       this.holds.push({ holds: failed.holds, until: now + HOLD_MS });
-      if (!this.degraded) this.logger.warn({ err: failed.error }, 'write-behind flush: a shard is down; its rotations stay pending in Redis, the others are written');
+      if (!this.degraded)
+        this.logger.warn({ err: failed.error }, 'write-behind flush: a shard is down; its rotations stay pending in Redis, the others are written');
       this.degraded = true;
     } else if (this.degraded && holds.length === 0) {
       this.degraded = false;

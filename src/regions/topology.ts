@@ -64,7 +64,7 @@ class Checker {
   url(v: unknown, path: string, schemes: readonly string[]): string {
     const parsed = typeof v === 'string' ? parseServiceUrl(v) : undefined;
     if (!parsed) this.fail(path, 'must be a URL');
-    if (!hasScheme(parsed, schemes)) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')}`);
+    if (!hasScheme(v as string, schemes)) this.fail(path, `must be a URL with scheme ${schemes.join(' or ')} (in lower case)`);
     return v as string;
   }
 
