@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { normalizeUsername } from '../src/auth/usernames.js';
-import { type MoveReport, openSlotMover } from '../src/storage/storage.js';
+import { type MoveReport, openSlotMover, openStorage, parseShards } from '../src/storage/storage.js';
 import { SLOTS, slotDigits, slotOfName } from '../src/util/slots.js';
 import { slotsToAdd } from '../src/cli/shards.js';
 import { childEnv } from '../src/config/load.js';
@@ -198,5 +198,39 @@ describe('moving slots to a new shard under load', () => {
     assert.equal(await count(0, 'SELECT count(*)::int AS n FROM slot_guard WHERE slot = 16', []), 0, 'and is open for writes');
     const login = await post(app, '/v1/auth/login', { username: moving, password: PASSWORD });
     assert.equal(login.statusCode, 200, 'the moved user logs in on s2');
+  });
+
+  it('flushes a write-behind rotation to the shard its slot moved to, from a process whose map is stale', async () => {
+    // A session of slot 17, which the test above moved to s2.
+    const username = 'stale-flush';
+    const app = servers[0]!.app;
+    let name = username;
+    for (let i = 0; slotOfName(normalizeUsername(name)) !== 17; i++) name = `${username}-${i}`;
+    assert.equal((await register(app, name)).statusCode, 201);
+    const tokens = json<{ refresh_token: string }>(await post(app, '/v1/auth/login', { username: name, password: PASSWORD }));
+    const sessionId = tokens.refresh_token.split('.')[0]!;
+    const bySession = 'SELECT generation FROM sessions WHERE id = $1';
+    const generationOn = async (db: number) => {
+      const c = new pg.Client({ connectionString: dbs[db]!.url });
+      await c.connect();
+      try {
+        return (await c.query<{ generation: number }>(bySession, [sessionId])).rows[0]?.generation;
+      } finally {
+        await c.end();
+      }
+    };
+    assert.deepEqual([await generationOn(0), await generationOn(2)], [undefined, 0]);
+
+    // Never migrated, so it has not read the map: it sends every slot to main, as a process that missed the move would.
+    const stale = await openStorage({ databaseUrl: dbs[0]!.url, dataDir: '.', poolSize: 2 }, { replicate: false }, parseShards(shardsEnv));
+    try {
+      const rotation = { sessionId, generation: 3, rotatedAt: Date.now(), token: `3:${Date.now()}` };
+      const result = await stale.rotations.apply([rotation]);
+      assert.deepEqual(result.written, [rotation], 'written, once the map is read again');
+      assert.equal(result.movedAway, undefined);
+      assert.equal(await generationOn(2), 3, 'on the shard that holds the slot now');
+    } finally {
+      await stale.close();
+    }
   });
 });

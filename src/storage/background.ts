@@ -120,6 +120,8 @@ export interface RotationSink {
 export interface FlushResult {
   moved: number;
   written: readonly PendingRotation[];
+  /** Rotations of sessions whose slot had moved to another shard: not written (the caller routes them again). */
+  movedAway?: readonly PendingRotation[];
   /** When a shard failed: the first error, and whether a session is on a shard that failed (the flush holds those back a while). */
   failed?: { error: unknown; holds: (sessionId: string) => boolean };
 }

@@ -117,8 +117,12 @@ export class RoutedReplicaStore implements ReplicaStore {
 export class RoutedRotationSink implements RotationSink {
   constructor(private readonly at: Placement<RotationSink>) {}
 
-  /** Writes each shard's rotations; those of a shard that is down stay pending (flushed once it is back). */
-  async apply(rotations: readonly PendingRotation[]): Promise<FlushResult> {
+  /**
+   * Writes each shard's rotations; those of a shard that is down stay pending (flushed once it is back).
+   * Those a shard no longer holds (the slot moved while this map was stale) go, once the map is read
+   * again, to the shard that holds them now; if the map still says the old one, they stay pending.
+   */
+  async apply(rotations: readonly PendingRotation[], again = true): Promise<FlushResult> {
     const byShard = new Map<RotationSink, PendingRotation[]>();
     for (const r of rotations) {
       const sink = this.at.ofSlot(slotOfId(r.sessionId));
@@ -132,10 +136,21 @@ export class RoutedRotationSink implements RotationSink {
       ({ store, list }) => store.apply(list),
     );
     const down = new Set(failed.map((f) => groups[f.index]?.[0]));
-    return {
+    const result: FlushResult = {
       moved: sum(values.map((v) => v.moved)),
       written: values.flatMap((v) => v.written),
       ...(failed[0] ? { failed: { error: failed[0].error, holds: (sessionId: string) => down.has(this.at.ofSlot(slotOfId(sessionId))) } } : {}),
+    };
+    const away = values.flatMap((v) => v.movedAway ?? []);
+    if (away.length === 0 || !again) return away.length ? { ...result, movedAway: away } : result;
+    await this.at.map.reload();
+    const rerouted = await this.apply(away, false);
+    const failures = [result.failed, rerouted.failed].filter((f) => f !== undefined);
+    return {
+      moved: result.moved + rerouted.moved,
+      written: [...result.written, ...rerouted.written],
+      ...(rerouted.movedAway ? { movedAway: rerouted.movedAway } : {}),
+      ...(failures[0] ? { failed: { error: failures[0].error, holds: (id: string) => failures.some((f) => f.holds(id)) } } : {}),
     };
   }
 }
