@@ -5,7 +5,8 @@
  * that are up are written within a pass or two however the down ones failed
  * (one after another too), within a pass per 20 batches of a down shard's
  * backlog beyond that, and a shard down is logged once, not once a pass,
- * with no scan while only its rotations are pending.
+ * with no scan while only its rotations are pending (once every one was
+ * read) and none of that stuck by a wall clock stepped back.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -84,7 +85,9 @@ describe('write-behind flush with shards down', () => {
       }
       return passes;
     };
-    return { flush, clock, down, fill, passesUntil, lines, scans: () => scans, pending: () => ledger.count() };
+    const downs = () => lines.filter((l) => l.includes('a shard is down')).length;
+    const back = () => lines.filter((l) => l.includes('every shard written again')).length;
+    return { flush, clock, down, fill, passesUntil, logged: () => [downs(), back()], scans: () => scans, pending: () => ledger.count(), keys };
   }
 
   it("writes the others' rotations within two passes when a second shard goes down while the first is held", async () => {
@@ -117,13 +120,54 @@ describe('write-behind flush with shards down', () => {
     }
     // 3 s: a failing pass each second (the hold lapsed), one pass that found only held rotations, quiet passes in between.
     assert.ok(f.scans() <= 7, `${f.scans()} scans in 30 passes`);
-    const down = () => f.lines.filter((l) => l.includes('a shard is down')).length;
-    const back = () => f.lines.filter((l) => l.includes('every shard written again')).length;
-    assert.deepEqual([down(), back()], [1, 0]);
+    assert.deepEqual(f.logged(), [1, 0]);
     f.down.clear();
     f.clock.advance(1000);
     for (let i = 0; i < 3; i++) await f.flush.flushOnce();
     assert.equal(await f.pending(), 0, 'written once the shard is back');
-    assert.deepEqual([down(), back()], [1, 1]);
+    assert.deepEqual(f.logged(), [1, 1]);
+  });
+
+  it('goes quiet only once every pending rotation was read, not when a pass stopped at its scan budget', async () => {
+    const f = setup('holds-budget');
+    f.down.add('s2');
+    await f.fill('s2', 200 * FLUSH_BATCH);
+    await f.fill('up', 5);
+    // 200,000 held: ten budgets of 20,000, a pass each (a quiet second after each would be ten seconds).
+    assert.ok((await f.passesUntil(5)) <= 15);
+  });
+
+  it('forgets a hold and a quiet time left more than a hold ahead by a wall clock stepped back', async () => {
+    const f = setup('holds-clock');
+    f.down.add('s2');
+    await f.fill('s2', 50);
+    await f.flush.flushOnce();
+    f.clock.advance(100);
+    await f.flush.flushOnce();
+    f.down.clear();
+    f.clock.advance(-3_600_000);
+    await f.fill('up', 10);
+    for (let i = 0; i < 30; i++) {
+      await f.flush.flushOnce();
+      f.clock.advance(100);
+    }
+    assert.equal(await f.pending(), 0, 'the flush went on after the step');
+  });
+
+  it('logs the return of a shard whose rotations another worker flushed, and then a second outage', async () => {
+    const f = setup('holds-relog');
+    f.down.add('s2');
+    await f.fill('s2', 50);
+    await f.flush.flushOnce();
+    f.down.clear();
+    await redis.client.del(f.keys.pendingRotationHashes[0]!);
+    for (let i = 0; i < 30; i++) {
+      await f.flush.flushOnce();
+      f.clock.advance(100);
+    }
+    f.down.add('s3');
+    await f.fill('s3', 50);
+    await f.flush.flushOnce();
+    assert.deepEqual(f.logged(), [2, 1]);
   });
 });

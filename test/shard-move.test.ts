@@ -227,7 +227,7 @@ describe('moving slots to a new shard under load', () => {
       const rotation = { sessionId, generation: 3, rotatedAt: Date.now(), token: `3:${Date.now()}` };
       const result = await stale.rotations.apply([rotation]);
       assert.deepEqual(result.written, [rotation], 'written, once the map is read again');
-      assert.equal(result.movedAway, undefined);
+      assert.equal(result.guarded, undefined);
       assert.equal(await generationOn(2), 3, 'on the shard that holds the slot now');
     } finally {
       await stale.close();

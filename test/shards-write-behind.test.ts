@@ -6,9 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { normalizeUsername } from '../src/auth/usernames.js';
 import { FLUSH_BATCH, RotationFlush } from '../src/jobs/rotation-flush.js';
+import { SQL } from '../src/storage/postgres/sql.js';
 import { newId, systemRandom } from '../src/util/runtime.js';
-import { SLOTS, slotOfId } from '../src/util/slots.js';
+import { SLOTS, slotOfId, slotOfName } from '../src/util/slots.js';
 import { createDatabase, createTestApp, json, login, refresh, type TestApp, type Tokens } from './helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -89,5 +92,31 @@ describe('write-behind flush with a shard down', () => {
     for (let pass = 0; pass < 6 && (await ledger.count()) > 0; pass++) await flush.flushOnce();
     assert.equal(await ledger.count(), 0, 'every pending rotation flushed once the shard is back');
     for (const r of onShard(2)) assert.equal(await generation(r.refresh_token), 1, 'the down shard got its rotations');
+  });
+
+  it("writes the rotations of a shard's open slots while another of its slots is frozen, and keeps the frozen one's pending", async () => {
+    const sessionIn = async (slot: number, base: string) => {
+      let name = base;
+      for (let i = 0; slotOfName(normalizeUsername(name)) !== slot; i++) name = `${base}-${i}`;
+      return sessionOf((await login(t.app, name)).refresh_token);
+    };
+    // Slots 17 and 18 are both on main; `meridian shards move` has begun on 17.
+    const frozen = await sessionIn(17, 'wb-frozen');
+    const open = await sessionIn(18, 'wb-open');
+    const c = new pg.Client({ connectionString: dbs[0]!.url });
+    await c.connect();
+    try {
+      await c.query(SQL.installSlotGuard);
+      await c.query(SQL.guardSlot, [17, 'frozen']);
+      const now = t.clock.now();
+      const [a, b] = [frozen, open].map((sessionId) => ({ sessionId, generation: 3, rotatedAt: now, token: `3:${now}` }));
+      const result = await t.services.storage.rotations.apply([a!, b!]);
+      assert.deepEqual(result.written, [b], 'the open slot is written');
+      assert.deepEqual(result.guarded, [a], 'the frozen one waits out the move, pending');
+      assert.equal(result.failed, undefined, 'and the shard is not taken for down');
+      await c.query(SQL.unguardSlot, [17]);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -74,7 +74,7 @@ describe('write-behind rotation', () => {
     const tokens = await login(t.app, 'wb-replicated');
     const sessionId = sessionOf(tokens.refresh_token);
     const rotatedAt = clock.now() - 50;
-    const sink = new PgRotationSink(t.db, true);
+    const sink = new PgRotationSink(t.db, true, false);
     assert.equal((await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }])).moved, 1);
     assert.equal((await sink.apply([{ sessionId, generation: 4, rotatedAt, token: `4:${rotatedAt}` }])).moved, 0, 'the same rotation again moves nothing');
     const { rows } = await t.db.query<{ kind: string; generation: number; created_at: Date }>(

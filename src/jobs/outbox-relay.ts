@@ -30,8 +30,8 @@ export interface ReplicationFanout {
  * - the cache sync: each revocation becomes a cache-sync job (BullMQ, or the
  *   in-process queue), then is marked synced. The Redis call is made outside
  *   any transaction; a relay that dies between the two queues the job again
- *   (the job id is the row id, so BullMQ drops a repeat still queued, and the
- *   job is idempotent for the rest).
+ *   (the job id is the row id, tagged with the shard past the first, so
+ *   BullMQ drops a repeat still queued, and the job is idempotent for the rest).
  *
  * Each path is its own loop, with its own back-off while it fails.
  */

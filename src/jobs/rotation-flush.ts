@@ -61,17 +61,20 @@ export class RotationFlush {
   /** One flush; resolves with how many rotations it wrote. */
   async flushOnce(): Promise<number> {
     const start = this.clock.now();
-    if (start < this.quietUntil) return 0;
-    const holds = this.holds.filter((h) => start < h.until);
+    // Ends more than a hold away are a wall clock stepped back: forgotten, rather than waited out.
+    if (start < this.quietUntil && this.quietUntil - start <= HOLD_MS) return 0;
+    this.quietUntil = 0;
+    const holds = this.holds.filter((h) => start < h.until && h.until - start <= HOLD_MS);
     this.holds = holds;
     // In a sharded region a shard that is down keeps its rotations pending; they are passed over for a
     // while, so that they do not fill every batch and hold the other shards' back.
     let passedOver = 0;
     const held = holds.length ? (id: string) => holds.some((h) => h.holds(id)) && ++passedOver > 0 : undefined;
-    const batch = await this.ledger.pending(FLUSH_BATCH, held);
+    const { rotations: batch, complete } = await this.ledger.pending(FLUSH_BATCH, held);
     if (batch.length === 0) {
-      // Only the down shards' rotations are pending: no scan again before a hold ends.
-      if (passedOver > 0) this.quietUntil = Math.min(...holds.map((h) => h.until));
+      // Every pending rotation read, and all of them held: no scan again before a hold ends.
+      if (passedOver > 0 && complete) this.quietUntil = Math.min(...holds.map((h) => h.until));
+      else if (passedOver === 0) this.recovered();
       return 0;
     }
     const { written, failed } = await this.sink.apply(batch);
@@ -81,13 +84,19 @@ export class RotationFlush {
       if (!this.degraded)
         this.logger.warn({ err: failed.error }, 'write-behind flush: a shard is down; its rotations stay pending in Redis, the others are written');
       this.degraded = true;
-    } else if (this.degraded && holds.length === 0) {
-      this.degraded = false;
-      this.logger.info('write-behind flush: every shard written again');
+    } else if (holds.length === 0 && complete) {
+      // Nothing held, every pending rotation read and none failed: every shard took its own.
+      this.recovered();
     }
     await this.ledger.forget(written);
     for (const p of written) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
     this.metrics.flushBatch.observe(written.length);
     return written.length;
+  }
+
+  private recovered(): void {
+    if (!this.degraded) return;
+    this.degraded = false;
+    this.logger.info('write-behind flush: every shard written again');
   }
 }

@@ -90,6 +90,12 @@ export interface PendingRotation {
   token: string;
 }
 
+export interface PendingBatch {
+  rotations: PendingRotation[];
+  /** Every pending rotation was read in this pass: none is left that it did not see (taken or passed over). */
+  complete: boolean;
+}
+
 /** Where write-behind rotations wait for the flush. */
 export interface RotationLedger {
   /**
@@ -97,7 +103,7 @@ export interface RotationLedger {
    * per session, in no particular order; those `held` names are passed over
    * (their shard is down: they would crowd out the rest).
    */
-  pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingRotation[]>;
+  pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingBatch>;
   /** Forgets flushed rotations, each unless its session rotated again meanwhile. */
   forget(flushed: readonly PendingRotation[]): Promise<void>;
   /** How many rotations are pending (a gauge). */
@@ -120,8 +126,8 @@ export interface RotationSink {
 export interface FlushResult {
   moved: number;
   written: readonly PendingRotation[];
-  /** Rotations of sessions whose slot had moved to another shard: not written (the caller routes them again). */
-  movedAway?: readonly PendingRotation[];
+  /** Rotations of slots the shard guards (being moved, or moved away): not written; the caller reads the map again and routes them anew. */
+  guarded?: readonly PendingRotation[];
   /** When a shard failed: the first error, and whether a session is on a shard that failed (the flush holds those back a while). */
   failed?: { error: unknown; holds: (sessionId: string) => boolean };
 }

@@ -111,7 +111,7 @@ export function storageOn(db: Db, opts: StorageOptions, owned = false, place: Sh
     replication,
     perShard: [{ shard: place.name, outbox, replication }],
     replicas: new PgReplicaStore(db),
-    rotations: new PgRotationSink(db, opts.replicate),
+    rotations: new PgRotationSink(db, opts.replicate, place.layout.length > 1),
     maintenance,
     stats: maintenance,
     sessions: (onChange) => new PgSessionStore(db, { onChange, replicate: opts.replicate }),

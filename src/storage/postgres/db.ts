@@ -80,16 +80,20 @@ export function isUnstorableText(err: unknown): boolean {
 /** A write to a slot that is being moved to another shard, or has been (migration 023's guard). */
 export const SLOT_MOVING = 'MR001';
 
-/** The SQLSTATE of a statement's error, as the driver passes it on (itself, or an AppError's cause). */
-function sqlState(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code ?? (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+/**
+ * Whether a statement's error has a SQLSTATE that `test` accepts, as the driver passes it on: the
+ * error itself, or the cause of the AppError it became (whose own code is the public one).
+ */
+function hasSqlState(err: unknown, test: (state: string) => boolean): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  return [e?.code, e?.cause?.code].some((c) => typeof c === 'string' && test(c));
 }
 
 /** The guard's refusal. */
-export const isSlotMoving = (err: unknown): boolean => sqlState(err) === SLOT_MOVING;
+export const isSlotMoving = (err: unknown): boolean => hasSqlState(err, (s) => s === SLOT_MOVING);
 
 /** A row a constraint refused (class 23: a foreign key, a unique key, a check). */
-export const isIntegrityViolation = (err: unknown): boolean => String(sqlState(err)).startsWith('23');
+export const isIntegrityViolation = (err: unknown): boolean => hasSqlState(err, (s) => /^23[0-9A-Z]{3}$/.test(s));
 
 /** PostgreSQL SQLSTATEs worth retrying the whole transaction for. */
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);

@@ -59,7 +59,7 @@ export const SQL = {
   rotateSessionInTopology: rotateSession.topology,
   flushRotations: flushRotations.alone,
   flushRotationsInTopology: flushRotations.topology,
-  rotationsMovedAway: load('rotations-moved-away'),
+  guardedRotations: load('guarded-rotations'),
   revokeSession: load('revoke-session'),
   revokeUserSessions: revokeUserSessions.alone,
   revokeUserSessionsInTopology: revokeUserSessions.topology,

@@ -1,4 +1,4 @@
-import type { PendingRotation, RotationLedger } from '../background.js';
+import type { PendingBatch, PendingRotation, RotationLedger } from '../background.js';
 import type { RedisLink } from './connection.js';
 import type { RedisKeys } from './keys.js';
 
@@ -47,34 +47,37 @@ export class RedisRotations implements RotationLedger {
     return n === 1 ? 'rotated' : n === 0 ? 'moved' : 'missing';
   }
 
-  async pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingRotation[]> {
+  async pending(batch: number, held?: (sessionId: string) => boolean): Promise<PendingBatch> {
     const hashes = this.keys.pendingRotationHashes;
     // By session: a field read twice in one pass (by two scan steps, having rotated in between) is one rotation, the later.
     const out = new Map<string, PendingRotation>();
     // Entries `held` leaves out are read past, not taken: at most this many per pass, so a shard that is down costs a bounded scan.
     const budget = held ? batch * HELD_SCAN_FACTOR : batch;
     let read = 0;
+    let whole = 0;
     for (let i = 0; i < hashes.length && out.size < batch && read < budget; i++) {
       const key = hashes[(this.next + i) % hashes.length] as string;
       // From where the scan stands, on to the end and round once from the start (entries added behind the
-      // cursor are met there), until the batch is full or the budget read.
-      const began = this.cursors.get(key) ?? '0';
-      let cursor = began;
-      let wrapped = began === '0';
-      do {
+      // cursor are met there), until the batch is full or the budget read; read whole once a scan from the
+      // start has come to its end.
+      let cursor = this.cursors.get(key) ?? '0';
+      let fromStart = cursor === '0';
+      for (;;) {
         const [next, flat] = await this.link.run((redis) => redis.hscan(key, cursor, 'COUNT', batch - out.size));
         cursor = next;
         read += flat.length / 2;
         for (let j = 0; j + 1 < flat.length; j += 2) this.take(out, flat[j] as string, flat[j + 1] as string, held);
-        if (cursor === '0') {
-          if (wrapped) break;
-          wrapped = true;
+        if (cursor === '0' && fromStart) {
+          whole++;
+          break;
         }
-      } while (out.size < batch && read < budget);
+        if (cursor === '0') fromStart = true;
+        if (out.size >= batch || read >= budget) break;
+      }
       this.cursors.set(key, cursor);
     }
     this.next = (this.next + 1) % hashes.length;
-    return [...out.values()];
+    return { rotations: [...out.values()], complete: whole === hashes.length };
   }
 
   /** Adds one pending entry to a pass's batch, unless held or malformed; of one session's two, the later. */

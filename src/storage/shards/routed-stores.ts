@@ -119,8 +119,9 @@ export class RoutedRotationSink implements RotationSink {
 
   /**
    * Writes each shard's rotations; those of a shard that is down stay pending (flushed once it is back).
-   * Those a shard no longer holds (the slot moved while this map was stale) go, once the map is read
-   * again, to the shard that holds them now; if the map still says the old one, they stay pending.
+   * Those of a slot a shard guards (being moved, or moved while this map was stale) go, once the map
+   * is read again, to the shard that holds the slot now; if it is still the same (frozen), they stay
+   * pending without holding the shard's other rotations back.
    */
   async apply(rotations: readonly PendingRotation[], again = true): Promise<FlushResult> {
     const byShard = new Map<RotationSink, PendingRotation[]>();
@@ -141,15 +142,24 @@ export class RoutedRotationSink implements RotationSink {
       written: values.flatMap((v) => v.written),
       ...(failed[0] ? { failed: { error: failed[0].error, holds: (sessionId: string) => down.has(this.at.ofSlot(slotOfId(sessionId))) } } : {}),
     };
-    const away = values.flatMap((v) => v.movedAway ?? []);
-    if (away.length === 0 || !again) return away.length ? { ...result, movedAway: away } : result;
-    await this.at.map.reload();
-    const rerouted = await this.apply(away, false);
+    const guarded = values.flatMap((v) => v.guarded ?? []);
+    if (guarded.length === 0) return result;
+    if (!again) return { ...result, guarded };
+    const version = this.at.map.version;
+    try {
+      await this.at.map.reload();
+    } catch {
+      // The main shard down: the map stays as it was, and these stay pending for a later flush.
+      return { ...result, guarded };
+    }
+    // The same map: the slots are frozen where they are, and wait out the move.
+    if (this.at.map.version === version) return { ...result, guarded };
+    const rerouted = await this.apply(guarded, false);
     const failures = [result.failed, rerouted.failed].filter((f) => f !== undefined);
     return {
       moved: result.moved + rerouted.moved,
       written: [...result.written, ...rerouted.written],
-      ...(rerouted.movedAway ? { movedAway: rerouted.movedAway } : {}),
+      ...(rerouted.guarded ? { guarded: rerouted.guarded } : {}),
       ...(failures[0] ? { failed: { error: failures[0].error, holds: (id: string) => failures.some((f) => f.holds(id)) } } : {}),
     };
   }
