@@ -38,6 +38,10 @@ const SMALL = 10_000;
 const HOT = Number(process.env.SCALE_HOT ?? 5000);
 const HIT_POP = Number(process.env.SCALE_HIT_POP ?? 20_000);
 const SAMPLE = Number(process.env.SCALE_CACHE_SAMPLE ?? 100_000);
+// Each load takes sessions no other has rotated (a rotated seed token presented again is reuse).
+if (HOT + SAMPLE + HIT_POP > N) {
+  throw new Error(`SCALE_HOT + SCALE_CACHE_SAMPLE + SCALE_HIT_POP (${HOT + SAMPLE + HIT_POP}) exceed SCALE_USERS (${N}): each needs sessions of its own`);
+}
 const SHARDS = 4;
 const REGION = 'scale';
 const MASTER_KEY = randomBytes(32);

@@ -133,8 +133,8 @@ describe('write-behind flush with shards down', () => {
     f.down.add('s2');
     await f.fill('s2', 200 * FLUSH_BATCH);
     await f.fill('up', 5);
-    // 200,000 held: ten budgets of 20,000, a pass each (a quiet second after each would be ten seconds).
-    assert.ok((await f.passesUntil(5)) <= 15);
+    // 200,000 held: ten budgets of 20,000, a pass each and a pass's pause (a quiet second each would be ten seconds).
+    assert.ok((await f.passesUntil(5)) <= 25);
   });
 
   it('forgets a hold and a quiet time left more than a hold ahead by a wall clock stepped back', async () => {
@@ -169,5 +169,39 @@ describe('write-behind flush with shards down', () => {
     await f.fill('s3', 50);
     await f.flush.flushOnce();
     assert.deepEqual(f.logged(), [2, 1]);
+  });
+
+  it('pauses while only a down shard with a backlog past its scan budget is pending (no full-budget scan every pass)', async () => {
+    const f = setup('holds-quiet-deep');
+    f.down.add('s2');
+    await f.fill('s2', 30 * FLUSH_BATCH);
+    for (let i = 0; i < 30; i++) {
+      await f.flush.flushOnce();
+      f.clock.advance(100);
+    }
+    assert.ok(f.scans() <= 18, `${f.scans()} scans in 30 passes (a scan every pass would be 30)`);
+  });
+
+  it('logs a second outage that begins while the flush is busy (a batch or more pending at every pass)', async () => {
+    const f = setup('holds-busy');
+    f.down.add('s2');
+    await f.fill('s2', 50);
+    await f.flush.flushOnce();
+    f.down.clear();
+    f.clock.advance(1100);
+    for (let k = 0; k < 20; k++) {
+      await f.fill(`up${k}`, FLUSH_BATCH);
+      await f.flush.flushOnce();
+      f.clock.advance(100);
+    }
+    assert.deepEqual(f.logged(), [1, 1], 's2 back, seen from its rotations written');
+    f.down.add('s3');
+    await f.fill('s3', 50);
+    for (let k = 20; k < 30; k++) {
+      await f.fill(`up${k}`, FLUSH_BATCH);
+      await f.flush.flushOnce();
+      f.clock.advance(100);
+    }
+    assert.equal(f.logged()[0], 2, 'the second outage (s3) is logged');
   });
 });

@@ -12,7 +12,7 @@ import { FLUSH_BATCH, RotationFlush } from '../src/jobs/rotation-flush.js';
 import { SQL } from '../src/storage/postgres/sql.js';
 import { newId, systemRandom } from '../src/util/runtime.js';
 import { SLOTS, slotOfId, slotOfName } from '../src/util/slots.js';
-import { createDatabase, createTestApp, json, login, refresh, type TestApp, type Tokens } from './helpers.js';
+import { createDatabase, createTestApp, json, login, metricValue, refresh, type TestApp, type Tokens } from './helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -116,6 +116,37 @@ describe('write-behind flush with a shard down', () => {
       assert.equal(result.failed, undefined, 'and the shard is not taken for down');
       await c.query(SQL.unguardSlot, [17]);
     } finally {
+      await c.end();
+    }
+  });
+
+  it("holds a frozen slot's rotation back a while instead of trying it (a refused batch, a guard query, a map read) every pass", async () => {
+    const { shared, storage, metrics } = t.services;
+    const ledger = shared.rotations!;
+    const flush = new RotationFlush(ledger, storage.rotations, t.clock, metrics, t.services.logger);
+    let name = 'wb-held-frozen';
+    for (let i = 0; slotOfName(normalizeUsername(name)) !== 19; i++) name = `wb-held-frozen-${i}`;
+    const tokens = await login(t.app, name);
+    const c = new pg.Client({ connectionString: dbs[0]!.url });
+    await c.connect();
+    try {
+      await c.query(SQL.guardSlot, [19, 'frozen']);
+      assert.equal((await refresh(t.app, tokens.refresh_token)).statusCode, 200, 'a write-behind refresh is Redis alone');
+      assert.equal(await ledger.count(), 1);
+      const before = await metricValue(metrics.shardQueries, { shard: 'main' });
+      for (let pass = 0; pass < 10; pass++) {
+        await flush.flushOnce();
+        t.clock.advance(100);
+      }
+      const statements = (await metricValue(metrics.shardQueries, { shard: 'main' })) - before;
+      assert.ok(statements <= 10, `${statements} statements on main in 10 passes`);
+      assert.equal(await ledger.count(), 1, 'still pending while the slot is frozen');
+      await c.query(SQL.unguardSlot, [19]);
+      t.clock.advance(1000);
+      await flush.flushOnce();
+      assert.equal(await ledger.count(), 0, 'written once the freeze ends');
+    } finally {
+      await c.query(SQL.unguardSlot, [19]);
       await c.end();
     }
   });

@@ -10,6 +10,8 @@ export const FLUSH_INTERVAL_MS = 100;
 export const FLUSH_BATCH = 1000;
 /** How long the rotations of a shard that failed are passed over before the flush tries that shard again. */
 const HOLD_MS = 1000;
+/** The pause after a pass that found only held rotations but could not read them all (its scan budget spent). */
+const QUIET_MS = 2 * FLUSH_INTERVAL_MS;
 
 /**
  * The worker's half of write-behind rotation: every 100 ms (at once again
@@ -20,9 +22,11 @@ const HOLD_MS = 1000;
  * that harmless. Several workers may flush side by side for the same reason.
  */
 interface Hold {
-  /** Whether a session is on the shard that failed. */
+  /** Whether a session is one held back: on a shard that failed, or of a slot being moved. */
   holds: (sessionId: string) => boolean;
   until: number;
+  /** A shard that failed (not a slot being moved). */
+  down: boolean;
 }
 
 export class RotationFlush {
@@ -33,6 +37,8 @@ export class RotationFlush {
   private quietUntil = 0;
   /** A shard failed and no pass has since written every shard's rotations (logged once each way). */
   private degraded = false;
+  /** Holds of failed shards that ended since: a pass that writes one of their rotations shows the shard back. */
+  private lapsed: Hold[] = [];
 
   constructor(
     private readonly ledger: RotationLedger,
@@ -65,6 +71,7 @@ export class RotationFlush {
     if (start < this.quietUntil && this.quietUntil - start <= HOLD_MS) return 0;
     this.quietUntil = 0;
     const holds = this.holds.filter((h) => start < h.until && h.until - start <= HOLD_MS);
+    for (const h of this.holds) if (!holds.includes(h) && h.down) this.lapsed = [...this.lapsed.slice(-15), h];
     this.holds = holds;
     // In a sharded region a shard that is down keeps its rotations pending; they are passed over for a
     // while, so that they do not fill every batch and hold the other shards' back.
@@ -72,21 +79,27 @@ export class RotationFlush {
     const held = holds.length ? (id: string) => holds.some((h) => h.holds(id)) && ++passedOver > 0 : undefined;
     const { rotations: batch, complete } = await this.ledger.pending(FLUSH_BATCH, held);
     if (batch.length === 0) {
-      // Every pending rotation read, and all of them held: no scan again before a hold ends.
-      if (passedOver > 0 && complete) this.quietUntil = Math.min(...holds.map((h) => h.until));
-      else if (passedOver === 0) this.recovered();
+      // All it read was held: no scan again before a hold ends, or, when it could not read everything
+      // (a large backlog of a down shard), for a few intervals.
+      if (passedOver > 0) this.quietUntil = complete ? Math.min(...holds.map((h) => h.until)) : start + QUIET_MS;
+      else this.recovered();
       return 0;
     }
-    const { written, failed } = await this.sink.apply(batch);
+    const { written, failed, guarded } = await this.sink.apply(batch);
     const now = this.clock.now();
     if (failed) {
-      this.holds.push({ holds: failed.holds, until: now + HOLD_MS });
+      this.holds.push({ holds: failed.holds, until: now + HOLD_MS, down: true });
       if (!this.degraded)
         this.logger.warn({ err: failed.error }, 'write-behind flush: a shard is down; its rotations stay pending in Redis, the others are written');
       this.degraded = true;
-    } else if (holds.length === 0 && complete) {
-      // Nothing held, every pending rotation read and none failed: every shard took its own.
+    } else if (complete || written.some((p) => this.lapsed.some((h) => h.holds(p.sessionId)))) {
+      // Every pending rotation read and none failed, or a shard held before took its own again.
       this.recovered();
+    }
+    if (guarded?.length) {
+      // Slots being moved: their rotations wait out the freeze without being tried every pass.
+      const ids = new Set(guarded.map((p) => p.sessionId));
+      this.holds.push({ holds: (id) => ids.has(id), until: now + HOLD_MS, down: false });
     }
     await this.ledger.forget(written);
     for (const p of written) this.metrics.flushLag.observe(Math.max(0, now - p.rotatedAt) / 1000);
@@ -95,6 +108,7 @@ export class RotationFlush {
   }
 
   private recovered(): void {
+    this.lapsed = [];
     if (!this.degraded) return;
     this.degraded = false;
     this.logger.info('write-behind flush: every shard written again');

@@ -2,6 +2,9 @@ import type { FlushResult, PendingRotation, RotationSink } from '../background.j
 import { type Db, isSlotMoving } from './db.js';
 import { SQL } from './sql.js';
 
+/** How many times a flush is refused by a slot freeze (a move freezes slots one after another) before it fails. */
+const MAX_ATTEMPTS = 4;
+
 /** The flush of write-behind rotations into PostgreSQL (flush-rotations.sql). */
 export class PgRotationSink implements RotationSink {
   private readonly sql: string;
@@ -20,22 +23,30 @@ export class PgRotationSink implements RotationSink {
 
   async apply(rotations: readonly PendingRotation[]): Promise<FlushResult> {
     if (rotations.length === 0) return { moved: 0, written: rotations };
+    const guarded = new Set<string>();
+    let tried = rotations;
     let moved: Set<string>;
-    let guarded: Set<string> | undefined;
-    try {
-      moved = await this.write(rotations);
-    } catch (err) {
-      // A slot being moved refuses the whole statement: the others' rotations go in without it.
-      if (!isSlotMoving(err)) throw err;
-      guarded = await this.guardedOf(rotations);
-      moved = await this.write(rotations.filter((x) => !guarded?.has(x.sessionId)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        moved = await this.write(tried);
+        break;
+      } catch (err) {
+        // A slot being moved refuses the whole statement: the others' rotations go in without it (and
+        // without the next one, should a move freeze another slot in between).
+        if (!isSlotMoving(err) || attempt >= MAX_ATTEMPTS) throw err;
+        for (const id of await this.guardedOf(tried)) guarded.add(id);
+        tried = tried.filter((x) => !guarded.has(x.sessionId));
+      }
     }
     // Each pending rotation normally moves its session on; only the others (revoked, already merged, gone)
-    // are asked after: one of a slot that has moved away is owed to the new shard, not written here.
-    if (this.sharded && !guarded && moved.size < rotations.length) guarded = await this.guardedOf(rotations.filter((x) => !moved.has(x.sessionId)));
-    if (!guarded?.size) return { moved: moved.size, written: rotations };
-    const mine = guarded;
-    return { moved: moved.size, written: rotations.filter((x) => !mine.has(x.sessionId)), guarded: rotations.filter((x) => mine.has(x.sessionId)) };
+    // are asked after: one of a slot that has moved away since (its rows gone) is owed to the new shard.
+    if (this.sharded && moved.size < tried.length) for (const id of await this.guardedOf(tried.filter((x) => !moved.has(x.sessionId)))) guarded.add(id);
+    if (guarded.size === 0) return { moved: moved.size, written: rotations };
+    return {
+      moved: moved.size,
+      written: rotations.filter((x) => !guarded.has(x.sessionId)),
+      guarded: rotations.filter((x) => guarded.has(x.sessionId)),
+    };
   }
 
   /** The ids of the sessions the rotations moved forward. */

@@ -19,6 +19,8 @@ export class SlotMap {
   version = 0;
   /** Reads the map from the main shard again; set by the storage that owns it. */
   reload: () => Promise<void> = async () => {};
+  /** Reads the map again only if its version moved (one small read otherwise); set by the storage that owns it. */
+  refresh: () => Promise<void> = () => this.reload();
   /** Whether shard `index` refuses writes to the slot (moving or gone); set by the storage that owns it. */
   guarded: (index: number, slot: number) => Promise<boolean> = async () => false;
 

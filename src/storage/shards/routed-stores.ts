@@ -147,7 +147,7 @@ export class RoutedRotationSink implements RotationSink {
     if (!again) return { ...result, guarded };
     const version = this.at.map.version;
     try {
-      await this.at.map.reload();
+      await this.at.map.refresh();
     } catch {
       // The main shard down: the map stays as it was, and these stay pending for a later flush.
       return { ...result, guarded };

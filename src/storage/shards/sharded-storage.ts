@@ -31,6 +31,9 @@ export function shardedStorage(shards: readonly OpenShard[]): Storage {
       .then((m) => map.assign(m.version, m.shards))
       .finally(() => (reading = undefined)));
   map.guarded = (index, slot) => slotGuarded((shards[index] as OpenShard).db, slot);
+  map.refresh = async () => {
+    if ((await readSlotMapVersion(main.db)) !== map.version) await map.reload();
+  };
   let poll: NodeJS.Timeout | undefined;
   const place = <T>(store: (s: Storage) => T) =>
     new Placement(
@@ -64,10 +67,8 @@ export function shardedStorage(shards: readonly OpenShard[]): Storage {
       for (const s of shards) for (const name of await s.store.migrate(log)) applied.push(`${s.name}:${name}`);
       await map.reload();
       poll ??= setInterval(() => {
-        readSlotMapVersion(main.db)
-          .then((v) => (v !== map.version ? map.reload() : undefined))
-          // The main shard down: keep routing by the map held; a refused write reads it again.
-          .catch(() => {});
+        // The main shard down: keep routing by the map held; a refused write reads it again.
+        map.refresh().catch(() => {});
       }, SLOT_MAP_POLL_MS).unref();
       return applied;
     },
