@@ -31,7 +31,11 @@ ON CONFLICT (id) DO UPDATE SET
     WHEN EXCLUDED.generation = sessions.generation THEN GREATEST(sessions.last_used_at, EXCLUDED.last_used_at)
     ELSE sessions.last_used_at
   END,
+  -- One ahead of the copy here: the generation before it is the one held here, whose minting is known
+  -- here even when the sender's row does not know it (it skipped that generation), and is kept for the
+  -- double-spend check against a third region's copy.
   previous_rotated_at = CASE
+    WHEN EXCLUDED.generation = sessions.generation + 1 THEN COALESCE(EXCLUDED.previous_rotated_at, sessions.last_used_at)
     WHEN EXCLUDED.generation > sessions.generation THEN EXCLUDED.previous_rotated_at
     ELSE sessions.previous_rotated_at
   END,
