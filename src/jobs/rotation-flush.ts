@@ -13,14 +13,6 @@ const HOLD_MS = 1000;
 /** The pause after a pass that found only held rotations but could not read them all (its scan budget spent). */
 const QUIET_MS = 2 * FLUSH_INTERVAL_MS;
 
-/**
- * The worker's half of write-behind rotation: every 100 ms (at once again
- * after a full batch) it takes the rotations pending in Redis, writes them
- * to PostgreSQL in one statement merged by maximum, and then forgets each
- * one that did not move on meanwhile. A worker killed anywhere in between
- * leaves them pending, and the next flush writes them again: the merge makes
- * that harmless. Several workers may flush side by side for the same reason.
- */
 interface Hold {
   /** Whether a session is one held back: on a shard that failed, or of a slot being moved. */
   holds: (sessionId: string) => boolean;
@@ -29,9 +21,17 @@ interface Hold {
   down: boolean;
 }
 
+/**
+ * The worker's half of write-behind rotation: every 100 ms (at once again
+ * after a full batch) it takes the rotations pending in Redis, writes them
+ * to PostgreSQL in one statement merged by maximum, and then forgets each
+ * one that did not move on meanwhile. A worker killed anywhere in between
+ * leaves them pending, and the next flush writes them again: the merge makes
+ * that harmless. Several workers may flush side by side for the same reason.
+ */
 export class RotationFlush {
   private readonly loop: PollLoop;
-  /** Shards that failed, each passed over until its own time: a failure of another adds to them. */
+  /** Rotations passed over, each set until its own time: of shards that failed (a failure of another adds to them), of slots being moved. */
   private holds: Hold[] = [];
   /** While only held rotations are pending: no scan before this time. */
   private quietUntil = 0;

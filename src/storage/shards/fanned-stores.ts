@@ -3,9 +3,10 @@ import { fromShardsUp, onEveryShard, type Shard, sum } from './placement.js';
 
 /*
  * The background work that spans the shards: the gauges' sums (each shard's
- * last answer), a backfill and the cleanup, each run on all of them at once. The outbox relay and the
- * replication senders are not here: they run per shard, on loops of their
- * own, so one shard down holds back only its own backlog.
+ * last answer), a backfill and the cleanup, each run on all of them at once.
+ * The outbox relay and the replication senders are not here: they run per
+ * shard, on loops of their own, so one shard down holds back only its own
+ * backlog.
  */
 
 /**

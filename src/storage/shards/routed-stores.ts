@@ -123,7 +123,12 @@ export class RoutedRotationSink implements RotationSink {
    * is read again, to the shard that holds the slot now; if it is still the same (frozen), they stay
    * pending without holding the shard's other rotations back.
    */
-  async apply(rotations: readonly PendingRotation[], again = true): Promise<FlushResult> {
+  apply(rotations: readonly PendingRotation[]): Promise<FlushResult> {
+    return this.write(rotations, true);
+  }
+
+  /** `reroute`: the guarded slots' rotations are sent on once after the map is read again. */
+  private async write(rotations: readonly PendingRotation[], reroute: boolean): Promise<FlushResult> {
     const byShard = new Map<RotationSink, PendingRotation[]>();
     for (const r of rotations) {
       const sink = this.at.ofSlot(slotOfId(r.sessionId));
@@ -144,7 +149,7 @@ export class RoutedRotationSink implements RotationSink {
     };
     const guarded = values.flatMap((v) => v.guarded ?? []);
     if (guarded.length === 0) return result;
-    if (!again) return { ...result, guarded };
+    if (!reroute) return { ...result, guarded };
     const version = this.at.map.version;
     try {
       await this.at.map.refresh();
@@ -154,7 +159,7 @@ export class RoutedRotationSink implements RotationSink {
     }
     // The same map: the slots are frozen where they are, and wait out the move.
     if (this.at.map.version === version) return { ...result, guarded };
-    const rerouted = await this.apply(guarded, false);
+    const rerouted = await this.write(guarded, false);
     const failures = [result.failed, rerouted.failed].filter((f) => f !== undefined);
     return {
       moved: result.moved + rerouted.moved,
